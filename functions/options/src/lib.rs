@@ -1,0 +1,128 @@
+//! The `options` function: the option lists clients choose from, and the meta
+//! operations (the served contract, health).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::json;
+
+use shared::app::AppState;
+use shared::auth::caller::Caller;
+use shared::domain::catalogue::{Catalogue, Country, FormatOptions, Language, Site};
+use shared::error::AppResult;
+use shared::http::cache::cached_json;
+
+/// The OpenAPI document, converted from `openapi.yaml` by the build script.
+const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+
+/// The function's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/options/user-preferences", get(user_preference_options))
+        .route("/v1/options/customer-preferences", get(customer_preference_options))
+        .route("/v1/options/sites", get(sites))
+        .route("/v1/options/applications", get(applications))
+        .route("/v1/options/network-sites", get(network_sites))
+        .route("/v1/options/social-sites", get(social_sites))
+        .route("/v1/options/app-roles", get(app_roles))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/health", get(health))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserPreferenceOptions<'a> {
+    timezones: &'a [String],
+    week_begin: &'a [String],
+    languages: &'a [Language],
+    number_format: &'a FormatOptions,
+    date_format: &'a FormatOptions,
+    hour_format: &'a FormatOptions,
+}
+
+async fn user_preference_options(headers: HeaderMap) -> AppResult<Response> {
+    let catalogue = Catalogue::get();
+    cached_json(
+        &headers,
+        &UserPreferenceOptions {
+            timezones: &catalogue.timezones,
+            week_begin: &catalogue.week_begin,
+            languages: &catalogue.languages,
+            number_format: &catalogue.number_format,
+            date_format: &catalogue.date_format,
+            hour_format: &catalogue.hour_format,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct CustomerPreferenceOptions<'a> {
+    countries: &'a [Country],
+}
+
+async fn customer_preference_options(headers: HeaderMap) -> AppResult<Response> {
+    cached_json(
+        &headers,
+        &CustomerPreferenceOptions {
+            countries: &Catalogue::get().countries,
+        },
+    )
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Sites<'a> {
+    applications: &'a [Site],
+    network_sites: &'a [Site],
+    social_sites: &'a [Site],
+}
+
+async fn sites(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let catalogue = Catalogue::get();
+    cached_json(
+        &headers,
+        &Sites {
+            applications: catalogue.applications(state.stage),
+            network_sites: &catalogue.network_sites,
+            social_sites: &catalogue.social_sites,
+        },
+    )
+}
+
+async fn applications(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    cached_json(&headers, &Catalogue::get().applications(state.stage))
+}
+
+async fn network_sites(headers: HeaderMap) -> AppResult<Response> {
+    cached_json(&headers, &Catalogue::get().network_sites)
+}
+
+async fn social_sites(headers: HeaderMap) -> AppResult<Response> {
+    cached_json(&headers, &Catalogue::get().social_sites)
+}
+
+async fn app_roles(_caller: Caller, headers: HeaderMap) -> AppResult<Response> {
+    cached_json(&headers, &Catalogue::get().app_roles)
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({"status": "UP", "checks": {"store": "UP"}})).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "health check: store unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+                Json(json!({"status": "DOWN", "checks": {"store": "DOWN"}})),
+            )
+                .into_response()
+        }
+    }
+}

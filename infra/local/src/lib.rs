@@ -1,0 +1,203 @@
+//! The local stand-in: every function's routes in one axum server, on the embedded
+//! adapters (files under a data directory) or on AWS emulation, with the demo tenant
+//! and a development token issuer.
+
+pub mod seed;
+
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::Router;
+use shared::adapters::aws::dynamodb::DynamoStore;
+use shared::adapters::aws::kms::KmsKeyVault;
+use shared::adapters::aws::sqs::SqsQueue;
+use shared::app::{AppState, AwsResources, StartupError};
+use shared::auth::tokens::{self, DevTokenIssuer, TokenError};
+use shared::domain::catalogue::Stage;
+use shared::error::AppError;
+use shared::http::service::{JSON, application};
+use shared::ports::clock::SystemClock;
+use shared::repositories::accounts::Accounts;
+
+/// The issuer and audience of development tokens.
+pub const ISSUER: &str = "accountcentral-local";
+pub const AUDIENCE: &str = "accountcentral";
+const TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
+const SIGNING_KEY_FILE: &str = "dev-signing-key";
+const LOCAL_TABLE: &str = "accountcentral-local";
+const LOCAL_QUEUE: &str = "accountcentral-local-notifications";
+const LOCAL_KEY_ALIAS: &str = "alias/accountcentral-local";
+
+/// Where the stand-in keeps its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Files under the data directory.
+    Embedded,
+    /// DynamoDB, SQS and KMS at `AWS_ENDPOINT_URL` (an emulator such as moto) or in AWS.
+    Aws,
+}
+
+/// What can stop the stand-in.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("development key: {0}")]
+    Key(#[from] TokenError),
+    #[error("{0}")]
+    App(#[from] AppError),
+    #[error("unknown user {0}")]
+    UnknownUser(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("AWS emulation: {0}")]
+    Aws(String),
+}
+
+/// Every function's routes: one code path per operation, as on Lambda.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(accountcentral_options::routes())
+        .merge(accountcentral_service::routes())
+        .merge(accountcentral_user::routes())
+}
+
+/// An opened data directory: the state and the token issuer.
+pub struct Environment {
+    pub state: AppState,
+    pub issuer: DevTokenIssuer,
+    pub data_dir: PathBuf,
+    pub backend: Backend,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalError + '_ {
+    move |source| LocalError::DataDir {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Loads the development signing key, creating it (mode 0600) on first start.
+fn signing_key(data_dir: &Path) -> Result<DevTokenIssuer, LocalError> {
+    let path = data_dir.join(SIGNING_KEY_FILE);
+    if !path.exists() {
+        let key = DevTokenIssuer::generate_key();
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io(&path))?;
+        file.write_all(tokens::encode_key(&key).as_bytes()).map_err(io(&path))?;
+    }
+    let text = fs::read_to_string(&path).map_err(io(&path))?;
+    let key = tokens::decode_key(&text).ok_or_else(|| TokenError::KeysUnavailable(format!("{} is not a key", path.display())))?;
+    Ok(DevTokenIssuer::new(ISSUER, AUDIENCE, &key)?)
+}
+
+impl Environment {
+    /// Opens (creating if needed) the data directory and the state on `backend`.
+    pub async fn open(data_dir: &Path, backend: Backend, stage: Stage) -> Result<Self, LocalError> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .map_err(io(data_dir))?;
+        let issuer = signing_key(data_dir)?;
+        let state = match backend {
+            Backend::Embedded => AppState::embedded(data_dir, stage, issuer.verifier())?,
+            Backend::Aws => {
+                let config = shared::adapters::aws::load_config().await;
+                let resources = provision(&config).await?;
+                AppState::aws(&config, &resources, stage, issuer.verifier())
+            }
+        };
+        Ok(Self {
+            state,
+            issuer,
+            data_dir: data_dir.to_owned(),
+            backend,
+        })
+    }
+
+    /// A bearer token for `username`.
+    pub async fn token(&self, username: &str) -> Result<String, LocalError> {
+        let accounts = Accounts::new(self.state.store.as_ref());
+        let user = accounts
+            .find_by_username(username)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| LocalError::UnknownUser(username.into()))?;
+        Ok(self.issuer.issue(user, username, self.state.clock.now().as_second(), TOKEN_TTL)?)
+    }
+
+    /// Seeds the demo tenant on an empty store.
+    pub async fn seed(&self) -> Result<Option<seed::Seeded>, LocalError> {
+        Ok(seed::seed_if_empty(self.state.store.as_ref(), self.state.clock.now()).await?)
+    }
+
+    /// Binds `addr` and returns the bound address and the server, to be awaited.
+    pub async fn bind(&self, addr: SocketAddr) -> Result<(SocketAddr, impl Future<Output = std::io::Result<()>> + use<>), LocalError> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| LocalError::Listen { addr, source })?;
+        let bound = listener.local_addr().map_err(|source| LocalError::Listen { addr, source })?;
+        let app = application(routes(), self.state.clone(), JSON);
+        Ok((
+            bound,
+            async move { axum::serve(listener, app).with_graceful_shutdown(shutdown()).await },
+        ))
+    }
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Creates (or finds) the table, queue and key the AWS backend uses; names come
+/// from `TABLE_NAME`, `QUEUE_URL` and `KMS_KEY_ID` when set.
+async fn provision(config: &aws_config::SdkConfig) -> Result<AwsResources, LocalError> {
+    let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| LOCAL_TABLE.into());
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(config), &table, std::sync::Arc::new(SystemClock))
+        .ensure_table()
+        .await
+        .map_err(|e| LocalError::Aws(e.to_string()))?;
+    let queue_url = match std::env::var("QUEUE_URL") {
+        Ok(url) => url,
+        Err(_) => SqsQueue::ensure(&aws_sdk_sqs::Client::new(config), LOCAL_QUEUE, Duration::from_secs(60), 5)
+            .await
+            .map_err(|e| LocalError::Aws(e.to_string()))?,
+    };
+    let kms_key_id = match std::env::var("KMS_KEY_ID") {
+        Ok(id) => id,
+        Err(_) => {
+            let kms = aws_sdk_kms::Client::new(config);
+            match kms.describe_key().key_id(LOCAL_KEY_ALIAS).send().await {
+                Ok(_) => LOCAL_KEY_ALIAS.to_owned(),
+                Err(_) => {
+                    let id = KmsKeyVault::create_key(&kms, "AccountCentral local stand-in")
+                        .await
+                        .map_err(|e| LocalError::Aws(e.to_string()))?;
+                    kms.create_alias()
+                        .alias_name(LOCAL_KEY_ALIAS)
+                        .target_key_id(&id)
+                        .send()
+                        .await
+                        .map_err(|e| LocalError::Aws(e.to_string()))?;
+                    LOCAL_KEY_ALIAS.to_owned()
+                }
+            }
+        }
+    };
+    Ok(AwsResources {
+        table,
+        queue_url,
+        kms_key_id,
+    })
+}

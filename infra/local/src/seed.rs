@@ -1,0 +1,264 @@
+//! The demo tenant (../shared/design/demo-data.md), seeded once on an empty store.
+
+use jiff::Timestamp;
+use serde_json::Map;
+
+use shared::domain::capability::{ACCOUNTCENTRAL, Capability};
+use shared::domain::customer::{Customer, CustomerStatus};
+use shared::domain::ids::{GroupPk, UserPk};
+use shared::domain::password::{self, PasswordRecord};
+use shared::domain::preferences::{Format, Preferences};
+use shared::domain::secret::{ExposeSecret, SecretString};
+use shared::domain::user::{User, UserStatus, UserType};
+use shared::error::AppError;
+use shared::ports::store::{Condition, Item, ItemStore, Key};
+use shared::repositories::accounts::{Accounts, NewAccount};
+use shared::repositories::customers::{Customers, HubNode, HubWorkspace};
+
+/// Present once the demo tenant is complete: a restart never seeds again.
+const MARKER: (&str, &str) = ("SEED", "demo");
+/// Demo passwords must be changed within this many days.
+const PASSWORD_VALIDITY_DAYS: i64 = 90;
+
+/// A demo user, as printed at start.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoUser {
+    pub user_pk: i64,
+    pub username: &'static str,
+    pub user_type: UserType,
+    pub group: i64,
+    pub resource: &'static [&'static str],
+    pub role: &'static str,
+}
+
+/// The demo users of demo-data.md.
+pub const DEMO_USERS: [DemoUser; 7] = [
+    DemoUser {
+        user_pk: 1,
+        username: "care",
+        user_type: UserType::Interactive,
+        group: 1,
+        resource: &["platform"],
+        role: "CUSTOMER_CARE",
+    },
+    DemoUser {
+        user_pk: 2,
+        username: "dkimops",
+        user_type: UserType::Interactive,
+        group: 1,
+        resource: &["platform"],
+        role: "DKIM",
+    },
+    DemoUser {
+        user_pk: 10,
+        username: "acme.admin",
+        user_type: UserType::Interactive,
+        group: 100,
+        resource: &["customers", "100"],
+        role: "ADMIN",
+    },
+    DemoUser {
+        user_pk: 11,
+        username: "acme.it.admin",
+        user_type: UserType::Interactive,
+        group: 101,
+        resource: &["customers", "101"],
+        role: "ADMIN",
+    },
+    DemoUser {
+        user_pk: 12,
+        username: "acme.user",
+        user_type: UserType::Interactive,
+        group: 101,
+        resource: &["customers", "101"],
+        role: "USER",
+    },
+    DemoUser {
+        user_pk: 20,
+        username: "globex.admin",
+        user_type: UserType::Interactive,
+        group: 200,
+        resource: &["customers", "200"],
+        role: "ADMIN",
+    },
+    DemoUser {
+        user_pk: 30,
+        username: "mta",
+        user_type: UserType::Application,
+        group: 1,
+        resource: &["platform"],
+        role: "SERVICE",
+    },
+];
+
+/// What a first start created: the demo users' passwords, shown once.
+pub struct Seeded {
+    pub passwords: Vec<(&'static str, SecretString)>,
+}
+
+/// Seeds the demo tenant unless the store already holds it; `None` when it did.
+pub async fn seed_if_empty(store: &dyn ItemStore, now: Timestamp) -> Result<Option<Seeded>, AppError> {
+    let marker = Key::new(MARKER.0, MARKER.1);
+    if store.get(&marker).await?.is_some() {
+        return Ok(None);
+    }
+    let customers = Customers::new(store);
+    for customer in demo_customers(now) {
+        customers.create(&customer).await?;
+    }
+    customers.put_hub_workspaces(GroupPk(100), acme_workspaces()).await?;
+    customers.put_hub_workspaces(GroupPk(200), globex_workspaces()).await?;
+
+    let accounts = Accounts::new(store);
+    let mut passwords = Vec::new();
+    for demo in DEMO_USERS {
+        let secret = password::generate(16);
+        let hash = password::hash(&secret).map_err(|e| AppError::Dependency(e.to_string()))?;
+        let expires_at = now
+            .checked_add(jiff::SignedDuration::from_hours(24 * PASSWORD_VALIDITY_DAYS))
+            .unwrap_or(now);
+        accounts
+            .create(NewAccount {
+                user: demo_user(demo, now),
+                preferences: demo_preferences(demo),
+                password: Some(PasswordRecord {
+                    hash,
+                    updated_at: now,
+                    expires_at,
+                }),
+                associations: vec![GroupPk(demo.group)],
+                capabilities: vec![Capability {
+                    id: format!("seed-{}", demo.user_pk),
+                    application: ACCOUNTCENTRAL.into(),
+                    version: "1".into(),
+                    resource: demo.resource.iter().map(|s| s.to_string()).collect(),
+                    role: demo.role.into(),
+                    granted_at: now,
+                    granted_by: None,
+                }],
+            })
+            .await?;
+        passwords.push((demo.username, secret));
+    }
+    // New users get keys after the demo ones.
+    accounts.reserve_user_pks(1000).await?;
+    store.put(Item::new(marker, Map::new()), Condition::NotExists).await?;
+    Ok(Some(Seeded { passwords }))
+}
+
+fn customer(group: i64, name: &str, ancestors: &[i64], premium: bool, country: &str, now: Timestamp) -> Customer {
+    let domain = name.to_lowercase().replace(' ', "-");
+    Customer {
+        group_pk: GroupPk(group),
+        name: name.into(),
+        parent_group_pk: ancestors.first().copied().map(GroupPk),
+        ancestors: ancestors.iter().copied().map(GroupPk).collect(),
+        status: CustomerStatus::Active,
+        premium,
+        chat_enabled: premium,
+        gid: Some(format!("G{group:06}")),
+        address: Some(format!("1 Demo Street, {country}")),
+        country: Some(country.into()),
+        phone: Some("+390212345678".into()),
+        platform_responsible: Some(format!("platform@{domain}.test")),
+        technical_responsible: Some(format!("tech@{domain}.test")),
+        privacy_responsible: Some(format!("privacy@{domain}.test")),
+        created_at: now,
+    }
+}
+
+fn demo_customers(now: Timestamp) -> [Customer; 5] {
+    [
+        customer(1, "Platform", &[], false, "IT", now),
+        customer(100, "Acme Group", &[], true, "IT", now),
+        customer(101, "Acme Italia", &[100], false, "IT", now),
+        customer(102, "Acme France", &[100], false, "FR", now),
+        customer(200, "Globex", &[], false, "US", now),
+    ]
+}
+
+fn workspace(id: &str, name: &str, nodes: &[(&str, &str)]) -> HubWorkspace {
+    HubWorkspace {
+        id: id.into(),
+        name: name.into(),
+        nodes: nodes
+            .iter()
+            .map(|(id, name)| HubNode {
+                id: (*id).into(),
+                name: (*name).into(),
+            })
+            .collect(),
+    }
+}
+
+fn acme_workspaces() -> Vec<HubWorkspace> {
+    vec![
+        workspace(
+            "ws-acme-main",
+            "Acme customers",
+            &[("node-acme-web", "Web shop"), ("node-acme-stores", "Stores")],
+        ),
+        workspace("ws-acme-loyalty", "Acme loyalty", &[("node-acme-card", "Loyalty card")]),
+    ]
+}
+
+fn globex_workspaces() -> Vec<HubWorkspace> {
+    vec![workspace("ws-globex", "Globex contacts", &[("node-globex-crm", "CRM import")])]
+}
+
+fn demo_user(demo: DemoUser, now: Timestamp) -> User {
+    let (name, surname) = demo.username.split_once('.').unwrap_or((demo.username, "demo"));
+    let capitalise = |s: &str| s[..1].to_uppercase() + &s[1..];
+    let interactive = demo.user_type == UserType::Interactive;
+    User {
+        user_pk: UserPk(demo.user_pk),
+        username: demo.username.into(),
+        name: capitalise(name),
+        surname: capitalise(surname),
+        email: format!("{}@demo.accountcentral.test", demo.username),
+        phone: None,
+        cell_phone: interactive.then(|| format!("+39340{:07}", demo.user_pk)),
+        date_of_birth: None,
+        sex: None,
+        cell_phone_verified: false,
+        status: UserStatus::Active,
+        user_type: demo.user_type,
+        creation_group_pk: GroupPk(demo.group),
+        picture: None,
+        external: false,
+        suspension: None,
+        locked_until: None,
+        created_at: now,
+    }
+}
+
+fn demo_preferences(demo: DemoUser) -> Preferences {
+    let italian = matches!(demo.group, 100 | 101);
+    Preferences {
+        timezone: if demo.group == 200 {
+            "America/New_York".into()
+        } else {
+            "Europe/Rome".into()
+        },
+        language: if italian { "it".into() } else { "en".into() },
+        week_begin: if demo.group == 200 { "SUNDAY".into() } else { "MONDAY".into() },
+        number_format: Format {
+            pattern: if italian { "#.##0,00".into() } else { "#,##0.00".into() },
+        },
+        date_format: Format {
+            pattern: if demo.group == 200 {
+                "MM/dd/yyyy".into()
+            } else {
+                "dd/MM/yyyy".into()
+            },
+        },
+        hour_format: Format {
+            pattern: if demo.group == 200 { "hh:mm a".into() } else { "HH:mm".into() },
+        },
+    }
+}
+
+/// A printable password.
+pub fn reveal(secret: &SecretString) -> &str {
+    secret.expose_secret()
+}

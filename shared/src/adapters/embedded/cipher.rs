@@ -1,0 +1,70 @@
+//! The local key vault: a 256-bit master key in a file readable by its owner only.
+//! Each secret gets a fresh data key, wrapped by the master key, as with KMS.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::adapters::aead::{KEY_LEN, context_bytes, open, random_bytes, seal};
+use crate::domain::secret::{ExposeSecret, SecretBytes};
+use crate::ports::cipher::{CipherError, EncryptionContext, Envelope, EnvelopeCipher};
+
+const KEY_ID: &str = "local-master-key";
+
+/// The embedded envelope cipher.
+pub struct LocalKeyVault {
+    master: SecretBytes,
+}
+
+impl LocalKeyVault {
+    /// Loads the master key from `path`, creating it (mode 0600) on first start.
+    pub fn open(path: &Path) -> Result<Self, CipherError> {
+        let unavailable = |e: std::io::Error| CipherError::Unavailable(format!("{}: {e}", path.display()));
+        if !path.exists() {
+            let key = random_bytes(KEY_LEN)?;
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(unavailable)?;
+            file.write_all(STANDARD.encode(key.expose_secret()).as_bytes())
+                .map_err(unavailable)?;
+            file.sync_all().map_err(unavailable)?;
+        }
+        let text = fs::read_to_string(path).map_err(unavailable)?;
+        let master: SecretBytes = STANDARD.decode(text.trim()).map_err(|_| CipherError::Rejected)?.into();
+        if master.expose_secret().len() != KEY_LEN {
+            return Err(CipherError::Unavailable(format!("{} does not hold a 256-bit key", path.display())));
+        }
+        Ok(Self { master })
+    }
+}
+
+#[async_trait]
+impl EnvelopeCipher for LocalKeyVault {
+    async fn encrypt(&self, plaintext: &SecretBytes, context: &EncryptionContext) -> Result<Envelope, CipherError> {
+        let aad = context_bytes(context);
+        let data_key = random_bytes(KEY_LEN)?;
+        let (key_nonce, wrapped) = seal(&self.master, data_key.expose_secret(), &aad)?;
+        let (nonce, ciphertext) = seal(&data_key, plaintext.expose_secret(), &aad)?;
+        Ok(Envelope {
+            key_id: KEY_ID.into(),
+            wrapped_key: format!("{key_nonce}.{wrapped}"),
+            nonce,
+            ciphertext,
+        })
+    }
+
+    async fn decrypt(&self, envelope: &Envelope, context: &EncryptionContext) -> Result<SecretBytes, CipherError> {
+        let aad = context_bytes(context);
+        let (key_nonce, wrapped) = envelope.wrapped_key.split_once('.').ok_or(CipherError::Rejected)?;
+        let data_key = open(&self.master, key_nonce, wrapped, &aad)?;
+        open(&data_key, &envelope.nonce, &envelope.ciphertext, &aad)
+    }
+}

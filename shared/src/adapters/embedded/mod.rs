@@ -1,0 +1,6 @@
+//! The embedded adapters: everything on local files, for the stand-in and tests.
+
+pub mod cipher;
+pub mod queue;
+pub mod sms;
+pub mod store;

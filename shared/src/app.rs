@@ -1,0 +1,128 @@
+//! The state every handler shares: the ports, the token verifier and the stage,
+//! built once per process (a Lambda container, or the local stand-in).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::adapters::aws::{self, dynamodb::DynamoStore, kms::KmsKeyVault, sns::SnsSms, sqs::SqsQueue};
+use crate::adapters::embedded::{cipher::LocalKeyVault, queue::LocalQueue, queue::QueueSettings, sms::SmsOutbox, store::EmbeddedStore};
+use crate::auth::tokens::TokenVerifier;
+use crate::domain::catalogue::Stage;
+use crate::ports::cipher::EnvelopeCipher;
+use crate::ports::clock::{Clock, SystemClock};
+use crate::ports::queue::MessageQueue;
+use crate::ports::sms::SmsSender;
+use crate::ports::store::ItemStore;
+
+/// Shared handler state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn ItemStore>,
+    pub queue: Arc<dyn MessageQueue>,
+    pub cipher: Arc<dyn EnvelopeCipher>,
+    pub sms: Arc<dyn SmsSender>,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: Arc<TokenVerifier>,
+    pub stage: Stage,
+}
+
+/// A missing or bad setting at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("cannot open {what}: {reason}")]
+    Open { what: &'static str, reason: String },
+}
+
+/// The AWS resources the functions use, as named in the SAM template.
+#[derive(Debug, Clone)]
+pub struct AwsResources {
+    pub table: String,
+    pub queue_url: String,
+    pub kms_key_id: String,
+}
+
+fn env(name: &'static str) -> Result<String, StartupError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(StartupError::Missing(name))
+}
+
+/// The stage named by `STAGE` (default `dev`).
+pub fn stage_from_env() -> Result<Stage, StartupError> {
+    let name = std::env::var("STAGE").unwrap_or_else(|_| "dev".into());
+    Stage::parse(&name).ok_or(StartupError::Invalid {
+        name: "STAGE",
+        reason: format!("{name} is not dev, test or prod"),
+    })
+}
+
+impl AppState {
+    /// The production state: AWS adapters and JWKS verification, all from the
+    /// environment the SAM template sets.
+    pub async fn from_env() -> Result<Self, StartupError> {
+        let resources = AwsResources {
+            table: env("TABLE_NAME")?,
+            queue_url: env("QUEUE_URL")?,
+            kms_key_id: env("KMS_KEY_ID")?,
+        };
+        let tokens = TokenVerifier::with_jwks_url(env("JWT_ISSUER")?, env("JWT_AUDIENCE")?, env("JWKS_URL")?);
+        Ok(Self::aws(&aws::load_config().await, &resources, stage_from_env()?, tokens))
+    }
+
+    /// State on the AWS adapters.
+    pub fn aws(config: &aws_config::SdkConfig, resources: &AwsResources, stage: Stage, tokens: TokenVerifier) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Self {
+            store: Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(config),
+                &resources.table,
+                clock.clone(),
+            )),
+            queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(config), &resources.queue_url)),
+            cipher: Arc::new(KmsKeyVault::new(aws_sdk_kms::Client::new(config), &resources.kms_key_id)),
+            sms: Arc::new(SnsSms::new(aws_sdk_sns::Client::new(config))),
+            clock,
+            tokens: Arc::new(tokens),
+            stage,
+        }
+    }
+
+    /// State on the embedded adapters, all files under `dir`.
+    pub fn embedded(dir: &Path, stage: Stage, tokens: TokenVerifier) -> Result<Self, StartupError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = EmbeddedStore::open(&dir.join("store.sqlite"), clock.clone()).map_err(|e| StartupError::Open {
+            what: "the store",
+            reason: e.to_string(),
+        })?;
+        let queue = LocalQueue::open(
+            &dir.join("queue.sqlite"),
+            QueueSettings {
+                visibility_timeout: Duration::from_secs(60),
+                max_receives: 5,
+            },
+        )
+        .map_err(|e| StartupError::Open {
+            what: "the queue",
+            reason: e.to_string(),
+        })?;
+        let cipher = LocalKeyVault::open(&dir.join("master.key")).map_err(|e| StartupError::Open {
+            what: "the key vault",
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            store: Arc::new(store),
+            queue: Arc::new(queue),
+            cipher: Arc::new(cipher),
+            sms: Arc::new(SmsOutbox::new(dir.join("sms-outbox.jsonl"), clock.clone())),
+            clock,
+            tokens: Arc::new(tokens),
+            stage,
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! The authenticated caller: token verified, account loaded, grants computed.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+
+use super::tokens::TokenError;
+use crate::app::AppState;
+use crate::domain::capability::{Grants, Role};
+use crate::domain::customer::Customer;
+use crate::domain::ids::{GroupPk, UserPk};
+use crate::error::AppError;
+use crate::repositories::accounts::{Account, Accounts};
+use crate::repositories::customers::Customers;
+
+/// Who is calling, and what they may do here.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: Account,
+    pub grants: Grants,
+}
+
+fn bearer(parts: &Parts) -> Result<&str, AppError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| AppError::Unauthenticated("no Authorization header".into()))?
+        .to_str()
+        .map_err(|_| AppError::Unauthenticated("unreadable Authorization header".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(AppError::Unauthenticated("the Authorization header is not a bearer token".into())),
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = bearer(parts)?;
+        let claims = state.tokens.verify(token).await.map_err(|error| match error {
+            TokenError::KeysUnavailable(reason) => AppError::Dependency(reason),
+            refused => AppError::Unauthenticated(refused.to_string()),
+        })?;
+        let user = claims
+            .sub
+            .parse()
+            .map(UserPk)
+            .map_err(|_| AppError::Unauthenticated("the token's subject is not a user".into()))?;
+        let account = Accounts::new(state.store.as_ref())
+            .load(user)
+            .await?
+            .ok_or_else(|| AppError::Unauthenticated(format!("user {user} does not exist")))?;
+        if !account.user.value.may_act(state.clock.now()) {
+            return Err(AppError::Unauthenticated(format!("user {user} is not active or is locked out")));
+        }
+        let grants = Grants::new(&account.capabilities, account.associations.iter().copied());
+        Ok(Caller { account, grants })
+    }
+}
+
+impl Caller {
+    /// The caller's user key.
+    pub fn user_pk(&self) -> UserPk {
+        self.account.user.value.user_pk
+    }
+
+    /// The customer, if the caller is member(g). A missing customer is 403 as well,
+    /// so that callers cannot probe which customers exist.
+    pub async fn customer_as_member(&self, state: &AppState, group: GroupPk) -> Result<Customer, AppError> {
+        self.customer_where(state, group, |grants, customer| grants.is_member_of(customer))
+            .await
+    }
+
+    /// The customer with the caller's role on it; 403 when it has none.
+    pub async fn customer_with_role(&self, state: &AppState, group: GroupPk) -> Result<(Customer, Role), AppError> {
+        let customer = self
+            .customer_where(state, group, |grants, customer| grants.role_on(customer).is_some())
+            .await?;
+        let role = self.grants.role_on(&customer).ok_or(AppError::Forbidden)?;
+        Ok((customer, role))
+    }
+
+    /// The customer, if the caller is associated with it or an ancestor (staff roles do not count).
+    pub async fn customer_as_associate(&self, state: &AppState, group: GroupPk) -> Result<Customer, AppError> {
+        self.customer_where(state, group, |grants, customer| grants.is_associated_with(customer))
+            .await
+    }
+
+    async fn customer_where(
+        &self,
+        state: &AppState,
+        group: GroupPk,
+        allowed: impl Fn(&Grants, &Customer) -> bool,
+    ) -> Result<Customer, AppError> {
+        match Customers::new(state.store.as_ref()).get(group).await? {
+            Some(customer) if allowed(&self.grants, &customer) => Ok(customer),
+            _ => Err(AppError::Forbidden),
+        }
+    }
+}

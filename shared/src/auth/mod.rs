@@ -1,0 +1,4 @@
+//! Authentication (JWT access tokens) and the authenticated caller.
+
+pub mod caller;
+pub mod tokens;

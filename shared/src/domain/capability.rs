@@ -1,0 +1,227 @@
+//! Capabilities (what a user may do, per application and resource) and the
+//! authorization rules of this service built on them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::customer::Customer;
+use super::ids::{GroupPk, UserPk};
+
+/// This service's application name in capabilities.
+pub const ACCOUNTCENTRAL: &str = "accountcentral";
+
+/// One grant: `role` on `resource` of `application`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capability {
+    pub id: String,
+    pub application: String,
+    pub version: String,
+    /// `["customers", "<groupPk>"]` or `["platform"]` for this service; free-form elsewhere.
+    pub resource: Vec<String>,
+    pub role: String,
+    pub granted_at: Timestamp,
+    pub granted_by: Option<UserPk>,
+}
+
+/// The roles of this service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    User,
+    Admin,
+    CustomerCare,
+    Dkim,
+    Service,
+}
+
+impl Role {
+    /// Parses a role name as stored in capabilities.
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "USER" => Some(Role::User),
+            "ADMIN" => Some(Role::Admin),
+            "CUSTOMER_CARE" => Some(Role::CustomerCare),
+            "DKIM" => Some(Role::Dkim),
+            "SERVICE" => Some(Role::Service),
+            _ => None,
+        }
+    }
+}
+
+/// What this service's capabilities of one user amount to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    platform: BTreeSet<Role>,
+    customers: BTreeMap<GroupPk, BTreeSet<Role>>,
+    associations: BTreeSet<GroupPk>,
+}
+
+impl Grants {
+    /// Reads the grants out of a user's capabilities and customer associations.
+    pub fn new<'a>(capabilities: impl IntoIterator<Item = &'a Capability>, associations: impl IntoIterator<Item = GroupPk>) -> Self {
+        let mut grants = Grants {
+            associations: associations.into_iter().collect(),
+            ..Grants::default()
+        };
+        for capability in capabilities.into_iter().filter(|c| c.application == ACCOUNTCENTRAL) {
+            let Some(role) = Role::parse(&capability.role) else { continue };
+            match capability.resource.as_slice() {
+                [platform] if platform == "platform" => {
+                    grants.platform.insert(role);
+                }
+                [customers, group] if customers == "customers" => {
+                    if let Ok(group) = group.parse() {
+                        grants.customers.entry(GroupPk(group)).or_default().insert(role);
+                    }
+                }
+                _ => {}
+            }
+        }
+        grants
+    }
+
+    /// Holds `role` platform-wide.
+    pub fn has_platform_role(&self, role: Role) -> bool {
+        self.platform.contains(&role)
+    }
+
+    /// CUSTOMER_CARE: platform-wide support staff.
+    pub fn is_care(&self) -> bool {
+        self.has_platform_role(Role::CustomerCare)
+    }
+
+    /// Customer care or the DKIM operator: staff who may look at any customer.
+    pub fn is_staff(&self) -> bool {
+        self.is_care() || self.has_platform_role(Role::Dkim)
+    }
+
+    /// Customers the user is associated with.
+    pub fn associations(&self) -> &BTreeSet<GroupPk> {
+        &self.associations
+    }
+
+    fn holds_on(&self, customer: &Customer, role: Role) -> bool {
+        customer
+            .lineage()
+            .any(|g| self.customers.get(&g).is_some_and(|roles| roles.contains(&role)))
+    }
+
+    /// Associated with the customer or one of its ancestors.
+    pub fn is_associated_with(&self, customer: &Customer) -> bool {
+        customer.lineage().any(|g| self.associations.contains(&g))
+    }
+
+    /// member(g): associated with the customer or an ancestor, holding a role
+    /// there, or platform staff.
+    pub fn is_member_of(&self, customer: &Customer) -> bool {
+        self.is_staff() || self.is_associated_with(customer) || customer.lineage().any(|g| self.customers.contains_key(&g))
+    }
+
+    /// admin(g): ADMIN on the customer or an ancestor, or customer care.
+    pub fn is_admin_of(&self, customer: &Customer) -> bool {
+        self.is_care() || self.holds_on(customer, Role::Admin)
+    }
+
+    /// The caller's role in this service for a customer, strongest first; `None` when it has no access.
+    pub fn role_on(&self, customer: &Customer) -> Option<Role> {
+        if self.is_care() {
+            Some(Role::CustomerCare)
+        } else if self.holds_on(customer, Role::Admin) {
+            Some(Role::Admin)
+        } else if self.has_platform_role(Role::Dkim) {
+            Some(Role::Dkim)
+        } else if self.is_member_of(customer) {
+            Some(Role::User)
+        } else {
+            None
+        }
+    }
+}
+
+/// Groups capabilities by application: application → its distinct roles.
+pub fn roles_by_application<'a>(capabilities: impl IntoIterator<Item = &'a Capability>) -> BTreeMap<String, Vec<String>> {
+    let mut roles: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for capability in capabilities {
+        roles
+            .entry(capability.application.clone())
+            .or_default()
+            .insert(capability.role.clone());
+    }
+    roles.into_iter().map(|(app, set)| (app, set.into_iter().collect())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::customer::CustomerStatus;
+
+    fn customer(group: i64, ancestors: &[i64]) -> Customer {
+        Customer {
+            group_pk: GroupPk(group),
+            name: format!("c{group}"),
+            parent_group_pk: ancestors.first().copied().map(GroupPk),
+            ancestors: ancestors.iter().copied().map(GroupPk).collect(),
+            status: CustomerStatus::Active,
+            premium: false,
+            chat_enabled: false,
+            gid: None,
+            address: None,
+            country: None,
+            phone: None,
+            platform_responsible: None,
+            technical_responsible: None,
+            privacy_responsible: None,
+            created_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn capability(resource: &[&str], role: &str) -> Capability {
+        Capability {
+            id: "c".into(),
+            application: ACCOUNTCENTRAL.into(),
+            version: "1".into(),
+            resource: resource.iter().map(|s| s.to_string()).collect(),
+            role: role.into(),
+            granted_at: Timestamp::UNIX_EPOCH,
+            granted_by: None,
+        }
+    }
+
+    #[test]
+    fn admin_role_covers_the_subtree_only() {
+        let grants = Grants::new(&[capability(&["customers", "100"], "ADMIN")], [GroupPk(100)]);
+        assert!(grants.is_admin_of(&customer(101, &[100])));
+        assert!(grants.is_admin_of(&customer(100, &[])));
+        assert!(!grants.is_admin_of(&customer(200, &[])));
+        assert!(!grants.is_member_of(&customer(200, &[])));
+    }
+
+    #[test]
+    fn a_role_on_a_child_gives_nothing_on_the_parent() {
+        let grants = Grants::new(&[capability(&["customers", "101"], "ADMIN")], [GroupPk(101)]);
+        assert!(!grants.is_admin_of(&customer(100, &[])));
+        assert!(!grants.is_member_of(&customer(100, &[])));
+        assert_eq!(grants.role_on(&customer(101, &[100])), Some(Role::Admin));
+    }
+
+    #[test]
+    fn care_reaches_every_customer_and_other_applications_do_not_count() {
+        let care = Grants::new(&[capability(&["platform"], "CUSTOMER_CARE")], []);
+        assert!(care.is_admin_of(&customer(200, &[])));
+        assert_eq!(care.role_on(&customer(200, &[])), Some(Role::CustomerCare));
+
+        let mut hub = capability(&["customers", "200"], "ADMIN");
+        hub.application = "hub".into();
+        assert!(!Grants::new(&[hub], []).is_admin_of(&customer(200, &[])));
+    }
+
+    #[test]
+    fn a_plain_association_is_a_user_role() {
+        let grants = Grants::new(&[], [GroupPk(101)]);
+        assert_eq!(grants.role_on(&customer(101, &[100])), Some(Role::User));
+        assert_eq!(grants.role_on(&customer(100, &[])), None);
+    }
+}

@@ -1,0 +1,11 @@
+//! Plain types and rules: no I/O, no AWS types.
+
+pub mod capability;
+pub mod catalogue;
+pub mod customer;
+pub mod ids;
+pub mod password;
+pub mod preferences;
+pub mod secret;
+pub mod user;
+pub mod validation;

@@ -1,0 +1,287 @@
+//! Users: who they are and the rules for changing their profile.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use super::ids::{GroupPk, UserPk};
+use super::validation::Violations;
+
+/// Whether a user may log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UserStatus {
+    Active,
+    /// Blocked after suspicious activity.
+    Suspended,
+    /// Disabled by an administrator.
+    Disabled,
+}
+
+/// A person, or an application's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UserType {
+    Interactive,
+    Application,
+}
+
+/// M or F, as the API document defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Sex {
+    M,
+    F,
+}
+
+/// When and by whom a user was suspended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suspension {
+    pub date: Timestamp,
+    pub by_user_pk: Option<UserPk>,
+}
+
+/// A user as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub user_pk: UserPk,
+    pub username: String,
+    pub name: String,
+    pub surname: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub cell_phone: Option<String>,
+    pub date_of_birth: Option<Date>,
+    pub sex: Option<Sex>,
+    pub cell_phone_verified: bool,
+    pub status: UserStatus,
+    pub user_type: UserType,
+    pub creation_group_pk: GroupPk,
+    pub picture: Option<String>,
+    pub external: bool,
+    pub suspension: Option<Suspension>,
+    /// Logins are refused until this instant.
+    pub locked_until: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+impl User {
+    /// Whether the user may act at `now`: active and not locked out.
+    pub fn may_act(&self, now: Timestamp) -> bool {
+        self.status == UserStatus::Active && self.locked_until.is_none_or(|until| until <= now)
+    }
+
+    /// Applies a validated profile change. A new cell phone number must be verified again.
+    pub fn apply_profile(&mut self, profile: Profile) {
+        if profile.cell_phone != self.cell_phone {
+            self.cell_phone_verified = false;
+        }
+        self.name = profile.name;
+        self.surname = profile.surname;
+        self.email = profile.email;
+        self.phone = profile.phone;
+        self.cell_phone = profile.cell_phone;
+        self.date_of_birth = profile.date_of_birth;
+        self.sex = profile.sex;
+    }
+}
+
+/// The fields of a user that the user (or an admin) may change, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    pub surname: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub cell_phone: Option<String>,
+    pub date_of_birth: Option<Date>,
+    pub sex: Option<Sex>,
+}
+
+const MAX_NAME_CHARS: usize = 100;
+
+impl Profile {
+    /// Validates raw profile fields, naming each bad one by its JSON pointer.
+    pub fn parse(raw: RawProfile, today: Date, violations: &mut Violations) -> Option<Profile> {
+        let name = required_text(raw.name, "/name", violations);
+        let surname = required_text(raw.surname, "/surname", violations);
+        let email = match raw.email {
+            Some(email) if is_email(&email) => Some(email.trim().to_owned()),
+            Some(_) => {
+                violations.body("/email", "must be an e-mail address");
+                None
+            }
+            None => {
+                violations.body("/email", "is required");
+                None
+            }
+        };
+        let phone = optional(raw.phone).filter(|phone| {
+            let ok = is_phone(phone);
+            if !ok {
+                violations.body("/phone", "must be a phone number: digits, spaces, +, -, parentheses");
+            }
+            ok
+        });
+        let cell_phone = optional(raw.cell_phone).filter(|phone| {
+            let ok = is_e164(phone);
+            if !ok {
+                violations.body("/cellPhone", "must be an E.164 number such as +393401234567");
+            }
+            ok
+        });
+        let date_of_birth = match optional(raw.date_of_birth) {
+            None => None,
+            Some(text) => match text.parse::<Date>() {
+                Ok(date) if date <= today && date.year() >= 1900 => Some(date),
+                Ok(_) => {
+                    violations.body("/dateOfBirth", "must be a past date after 1900");
+                    None
+                }
+                Err(_) => {
+                    violations.body("/dateOfBirth", "must be a date as YYYY-MM-DD");
+                    None
+                }
+            },
+        };
+        let sex = match optional(raw.sex).as_deref() {
+            None => None,
+            Some("M") => Some(Sex::M),
+            Some("F") => Some(Sex::F),
+            Some(_) => {
+                violations.body("/sex", "must be M or F");
+                None
+            }
+        };
+        Some(Profile {
+            name: name?,
+            surname: surname?,
+            email: email?,
+            phone,
+            cell_phone,
+            date_of_birth,
+            sex,
+        })
+    }
+}
+
+/// Profile fields as they arrive, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct RawProfile {
+    pub name: Option<String>,
+    pub surname: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub cell_phone: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub sex: Option<String>,
+}
+
+fn required_text(value: Option<String>, pointer: &str, violations: &mut Violations) -> Option<String> {
+    match value.map(|v| v.trim().to_owned()) {
+        Some(text) if !text.is_empty() && text.chars().count() <= MAX_NAME_CHARS => Some(text),
+        Some(text) if text.is_empty() => {
+            violations.body(pointer, "must not be empty");
+            None
+        }
+        Some(_) => {
+            violations.body(pointer, format!("must be at most {MAX_NAME_CHARS} characters"));
+            None
+        }
+        None => {
+            violations.body(pointer, "is required");
+            None
+        }
+    }
+}
+
+/// Blank optional text counts as absent.
+fn optional(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// A pragmatic address check: one `@`, a non-empty local part, a dotted domain, no spaces.
+pub fn is_email(text: &str) -> bool {
+    let text = text.trim();
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    text.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn is_phone(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    (6..=20).contains(&digits) && text.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+}
+
+/// E.164: a plus sign, then 8 to 15 digits, the first not zero.
+pub fn is_e164(text: &str) -> bool {
+    let Some(digits) = text.strip_prefix('+') else { return false };
+    (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> Date {
+        Date::constant(2026, 11, 27)
+    }
+
+    fn valid() -> RawProfile {
+        RawProfile {
+            name: Some("Ada".into()),
+            surname: Some("Lovelace".into()),
+            email: Some("ada@example.test".into()),
+            phone: Some("+39 02 1234567".into()),
+            cell_phone: Some("+393401234567".into()),
+            date_of_birth: Some("1990-12-10".into()),
+            sex: Some("F".into()),
+        }
+    }
+
+    #[test]
+    fn a_complete_profile_is_accepted() {
+        let mut violations = Violations::new();
+        let profile = Profile::parse(valid(), today(), &mut violations);
+        assert!(violations.into_result(()).is_ok());
+        assert_eq!(profile.unwrap().date_of_birth, Some(Date::constant(1990, 12, 10)));
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let raw = RawProfile {
+            name: Some(" ".into()),
+            surname: None,
+            email: Some("not-an-address".into()),
+            phone: Some("call me".into()),
+            cell_phone: Some("3401234567".into()),
+            date_of_birth: Some("2999-01-01".into()),
+            sex: Some("X".into()),
+        };
+        let mut violations = Violations::new();
+        assert!(Profile::parse(raw, today(), &mut violations).is_none());
+        let errors = violations.into_result(()).unwrap_err();
+        let paths: Vec<String> = errors.iter().map(|e| e.path.to_string()).collect();
+        assert_eq!(
+            paths,
+            ["/name", "/surname", "/email", "/phone", "/cellPhone", "/dateOfBirth", "/sex"]
+        );
+    }
+
+    #[test]
+    fn e164_numbers() {
+        assert!(is_e164("+393401234567"));
+        assert!(!is_e164("393401234567"));
+        assert!(!is_e164("+0123456789"));
+        assert!(!is_e164("+39 340 1234567"));
+    }
+}

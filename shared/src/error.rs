@@ -1,0 +1,64 @@
+//! The application's error type: what went wrong, in the domain's words. The HTTP
+//! layer maps it to a status and the error format in one place (`http::error`).
+
+use crate::domain::validation::FieldError;
+use crate::ports::cipher::CipherError;
+use crate::ports::queue::QueueError;
+use crate::ports::sms::SmsError;
+use crate::ports::store::StoreError;
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad input: each bad field named.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The body is not JSON.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// The client accepts no representation we can produce.
+    #[error("not acceptable: {0}")]
+    NotAcceptable(String),
+    /// No valid credentials, or a user who may not act.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// Authenticated, but not allowed.
+    #[error("forbidden")]
+    Forbidden,
+    /// The resource does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The method is not defined for the resource.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A duplicate, or a write based on a stale version.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A dependency other than the ports (the token issuer's keys) is down.
+    #[error("dependency unavailable: {0}")]
+    Dependency(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Cipher(#[from] CipherError),
+    #[error(transparent)]
+    Sms(#[from] SmsError),
+}
+
+impl AppError {
+    /// One bad field.
+    pub fn field(error: FieldError) -> Self {
+        AppError::Invalid(vec![error])
+    }
+}
+
+impl From<Vec<FieldError>> for AppError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        AppError::Invalid(errors)
+    }
+}
+
+/// Result with [`AppError`] by default.
+pub type AppResult<T, E = AppError> = Result<T, E>;

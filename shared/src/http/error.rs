@@ -1,0 +1,115 @@
+//! The one place where errors become HTTP: status, the error format, and the log
+//! line carrying the same `logref`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::AppError;
+use crate::ports::cipher::CipherError;
+use crate::ports::store::StoreError;
+
+/// Seconds a client should wait before retrying when a dependency is down.
+const RETRY_AFTER_SECONDS: &str = "2";
+
+/// The platform's error format.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub message: String,
+    pub logref: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorDetail>,
+}
+
+/// One bad field.
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail {
+    pub path: String,
+    pub message: String,
+}
+
+impl AppError {
+    /// The HTTP status this error stands for.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Conflict(_)
+            | AppError::Store(StoreError::ConditionFailed | StoreError::Conflict | StoreError::TransactionCancelled { .. }) => {
+                StatusCode::CONFLICT
+            }
+            AppError::Dependency(_)
+            | AppError::Store(StoreError::Unavailable(_))
+            | AppError::Queue(_)
+            | AppError::Cipher(CipherError::Unavailable(_))
+            | AppError::Sms(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Store(StoreError::Invalid(_) | StoreError::Corrupt { .. }) | AppError::Cipher(CipherError::Rejected) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// What the client is told; internal details stay in the log.
+    fn public_message(&self) -> String {
+        match self {
+            AppError::Invalid(_) => "the request has invalid values; see errors".into(),
+            AppError::Unauthenticated(_) => "authentication required: a valid bearer token of an active user".into(),
+            AppError::Forbidden => "you are not allowed to do this".into(),
+            AppError::Store(StoreError::ConditionFailed | StoreError::Conflict | StoreError::TransactionCancelled { .. }) => {
+                "the resource was changed meanwhile; read it again and retry".into()
+            }
+            error if error.status() == StatusCode::SERVICE_UNAVAILABLE => "a dependency is unavailable; retry later".into(),
+            error if error.status().is_server_error() => "internal error; quote the logref to support".into(),
+            error => error.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let logref = uuid::Uuid::new_v4().simple().to_string();
+        if status.is_server_error() {
+            tracing::error!(%logref, status = status.as_u16(), error = %self, detail = ?self, "request failed");
+        } else {
+            tracing::info!(%logref, status = status.as_u16(), error = %self, "request refused");
+        }
+        let errors = match &self {
+            AppError::Invalid(fields) => fields
+                .iter()
+                .map(|f| ErrorDetail {
+                    path: f.path.to_string(),
+                    message: f.message.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let body = ErrorBody {
+            message: self.public_message(),
+            logref,
+            data: None,
+            errors,
+        };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+            }
+            _ => {}
+        }
+        response
+    }
+}

@@ -1,0 +1,224 @@
+//! Extractors that turn every malformed input into a 4xx in the error format,
+//! naming the field: JSON bodies, query parameters, path parameters.
+
+use std::str::FromStr;
+
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
+
+use crate::domain::validation::FieldError;
+use crate::error::AppError;
+
+/// A JSON request body: 415 unless `Content-Type` is JSON, 400 naming the field otherwise.
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        if !is_json(&content_type) {
+            return Err(AppError::UnsupportedMediaType(format!(
+                "expected application/json, got {:?}",
+                content_type
+            )));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| AppError::field(FieldError::body("", format!("unreadable body: {e}"))))?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses JSON, reporting the JSON pointer of the first bad value.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let pointer: String = error
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                Segment::Seq { index } => Some(format!("/{index}")),
+                Segment::Map { key } => Some(format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+                Segment::Enum { variant } => Some(format!("/{variant}")),
+                Segment::Unknown => None,
+            })
+            .collect();
+        json_error(pointer, error.into_inner())
+    })?;
+    deserializer.end().map_err(|error| json_error(String::new(), error))?;
+    Ok(value)
+}
+
+fn json_error(mut pointer: String, error: serde_json::Error) -> AppError {
+    let text = error.to_string();
+    // serde reports a missing field at its parent: name the field itself.
+    if let Some(field) = text.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+        pointer.push('/');
+        pointer.push_str(field);
+        return AppError::field(FieldError::body(pointer, "is required"));
+    }
+    let message = if error.is_syntax() || error.is_eof() {
+        format!("malformed JSON: {text}")
+    } else {
+        // Drop serde's " at line L column C" suffix: the pointer says where.
+        text.split(" at line ").next().unwrap_or(&text).to_owned()
+    };
+    AppError::field(FieldError::body(pointer, message))
+}
+
+/// The query string's parameters, with typed accessors that name the bad parameter.
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        Ok(QueryParams::parse(parts.uri.query().unwrap_or_default()))
+    }
+}
+
+impl QueryParams {
+    /// Parses a raw query string.
+    pub fn parse(query: &str) -> Self {
+        QueryParams(form_urlencoded::parse(query.as_bytes()).into_owned().collect())
+    }
+
+    /// Every value of a repeatable parameter.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The single value of a parameter; repeating it is a 400.
+    pub fn one(&self, name: &str) -> Result<Option<&str>, AppError> {
+        match self.all(name).as_slice() {
+            [] => Ok(None),
+            [value] => Ok(Some(value)),
+            _ => Err(AppError::field(FieldError::query(name, "must be given once"))),
+        }
+    }
+
+    /// A parameter parsed as `T`.
+    pub fn parsed<T: FromStr>(&self, name: &str, expected: &str) -> Result<Option<T>, AppError> {
+        self.one(name)?
+            .map(|raw| {
+                raw.trim()
+                    .parse()
+                    .map_err(|_| AppError::field(FieldError::query(name, format!("must be {expected}"))))
+            })
+            .transpose()
+    }
+
+    /// A required parameter parsed as `T`.
+    pub fn required<T: FromStr>(&self, name: &str, expected: &str) -> Result<T, AppError> {
+        self.parsed(name, expected)?
+            .ok_or_else(|| AppError::field(FieldError::query(name, "is required")))
+    }
+
+    /// An integer parameter within `min..=max`.
+    pub fn int_in(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, AppError> {
+        let expected = format!("an integer from {min} to {max}");
+        match self.parsed::<i64>(name, &expected)? {
+            Some(value) if !(min..=max).contains(&value) => Err(AppError::field(FieldError::query(name, format!("must be {expected}")))),
+            other => Ok(other),
+        }
+    }
+}
+
+/// A path parameter parsed as `T`; a malformed one is a 400 naming it.
+pub fn path_param<T: FromStr>(params: &RawPathParams, name: &str, expected: &str) -> Result<T, AppError> {
+    params
+        .iter()
+        .find(|(key, _)| *key == name)
+        .and_then(|(_, raw)| raw.parse().ok())
+        .ok_or_else(|| AppError::field(FieldError::path(name, format!("must be {expected}"))))
+}
+
+/// The `{groupPk}` path parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupPkPath(pub crate::domain::ids::GroupPk);
+
+impl<S: Send + Sync> FromRequestParts<S> for GroupPkPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound("resource".into()))?;
+        Ok(GroupPkPath(crate::domain::ids::GroupPk(path_param(
+            &params,
+            "groupPk",
+            "an integer",
+        )?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        nested: Nested,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Nested {
+        items: Vec<u8>,
+    }
+
+    fn pointer(json: &str) -> String {
+        match parse_json::<Body>(json.as_bytes()) {
+            Err(AppError::Invalid(errors)) => errors[0].path.to_string(),
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn body_errors_name_the_json_pointer() {
+        assert_eq!(pointer(r#"{"name": 1, "nested": {"items": []}}"#), "/name");
+        assert_eq!(pointer(r#"{"name": "a", "nested": {"items": [1, "x"]}}"#), "/nested/items/1");
+        assert_eq!(pointer(r#"{"name": "a", "nested": {}}"#), "/nested/items");
+        assert_eq!(pointer(r#"{"name": "a""#), "");
+        assert_eq!(pointer(r#"{"name": "a", "nested": {"items": []}} trailing"#), "");
+    }
+
+    #[test]
+    fn query_parameters_are_typed_and_bounded() {
+        let query = QueryParams::parse("size=500&page=x&tag=a&tag=b&groupPk=101");
+        assert!(matches!(query.int_in("size", 1, 100), Err(AppError::Invalid(e)) if e[0].path.to_string() == "size"));
+        assert!(matches!(query.parsed::<i64>("page", "an integer"), Err(AppError::Invalid(_))));
+        assert_eq!(query.all("tag"), ["a", "b"]);
+        assert!(query.one("tag").is_err());
+        assert_eq!(query.required::<i64>("groupPk", "an integer").unwrap(), 101);
+        assert!(query.required::<i64>("missing", "an integer").is_err());
+    }
+
+    #[test]
+    fn json_media_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("application/json; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+    }
+}

@@ -1,0 +1,163 @@
+//! Wraps a function's routes with the platform's cross-cutting rules: tracing id,
+//! CORS, method override, content negotiation, and 404/405 in the error format.
+//! The Lambda functions and the local stand-in serve exactly this.
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::Instrument;
+
+use crate::app::AppState;
+use crate::domain::validation::FieldError;
+use crate::error::AppError;
+
+/// The correlation header.
+pub const TRACING_ID: HeaderName = HeaderName::from_static("x-tracing-id");
+const METHOD_OVERRIDE: HeaderName = HeaderName::from_static("x-http-method-override");
+const MAX_TRACING_ID_LEN: usize = 128;
+
+/// The request's tracing id, for handlers that pass it on (queue messages, downstream calls).
+#[derive(Debug, Clone)]
+pub struct TracingId(pub String);
+
+/// The media types a router produces, for `Accept` negotiation.
+#[derive(Debug, Clone, Copy)]
+pub struct Produces(pub &'static [&'static str]);
+
+/// JSON only: every buffered route.
+pub const JSON: Produces = Produces(&["application/json"]);
+
+/// The complete HTTP application for `routes`.
+pub fn application(routes: Router<AppState>, state: AppState, produces: Produces) -> Router {
+    let inner = routes
+        .fallback(|| async { AppError::NotFound("resource".into()) })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(middleware::from_fn(move |request, next| negotiate(produces, request, next)))
+        .with_state(state);
+    // Layers on a router that only has a fallback run before routing, so the
+    // method override is seen by the router.
+    Router::new()
+        .fallback_service(inner)
+        .layer(middleware::from_fn(method_override))
+        .layer(cors())
+        .layer(middleware::from_fn(trace))
+}
+
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_NONE_MATCH,
+            header::IF_MATCH,
+            TRACING_ID,
+            METHOD_OVERRIDE,
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([TRACING_ID, header::ETAG, header::RETRY_AFTER, header::LOCATION])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+fn acceptable_tracing_id(value: &str) -> bool {
+    !value.is_empty() && value.len() <= MAX_TRACING_ID_LEN && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+/// Accepts the caller's `X-Tracing-ID` or makes one, logs every line under it, and returns it.
+async fn trace(mut request: Request, next: Next) -> Response {
+    let tracing_id = request
+        .headers()
+        .get(&TRACING_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_tracing_id(v))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    request.extensions_mut().insert(TracingId(tracing_id.clone()));
+    let span = tracing::info_span!("request", tracing_id = %tracing_id, method = %request.method(), path = %request.uri().path());
+    async move {
+        let mut response = next.run(request).await;
+        tracing::info!(status = response.status().as_u16(), "answered");
+        if let Ok(value) = HeaderValue::from_str(&tracing_id) {
+            response.headers_mut().insert(TRACING_ID, value);
+        }
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// A POST with `X-HTTP-Method-Override` is handled as the named method.
+async fn method_override(mut request: Request, next: Next) -> Response {
+    let requested = match request.headers().get(&METHOD_OVERRIDE) {
+        Some(value) if request.method() == Method::POST => value.to_str().ok().map(|v| v.trim().to_ascii_uppercase()),
+        _ => return next.run(request).await,
+    };
+    match requested.and_then(|name| Method::from_bytes(name.as_bytes()).ok()) {
+        Some(method) if [Method::GET, Method::PUT, Method::PATCH, Method::DELETE].contains(&method) => {
+            *request.method_mut() = method;
+            next.run(request).await
+        }
+        _ => AppError::field(FieldError::header("X-HTTP-Method-Override", "must be GET, PUT, PATCH or DELETE")).into_response(),
+    }
+}
+
+/// Whether an `Accept` header admits one of `produces`.
+pub fn accepts(accept: &str, produces: Produces) -> bool {
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
+        !refused
+            && produces.0.iter().any(|produced| {
+                let (kind, _) = produced.split_once('/').unwrap_or((produced, ""));
+                media == "*/*" || media == *produced || media == format!("{kind}/*")
+            })
+    })
+}
+
+/// 406 when the client accepts nothing the router produces.
+async fn negotiate(produces: Produces, request: Request, next: Next) -> Response {
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !accept.trim().is_empty() && !accepts(accept, produces) {
+        return AppError::NotAcceptable(format!("this resource is served as {}", produces.0.join(", "))).into_response();
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_negotiation() {
+        assert!(accepts("application/json", JSON));
+        assert!(accepts("text/html, application/*;q=0.8", JSON));
+        assert!(accepts("*/*", JSON));
+        assert!(!accepts("text/html", JSON));
+        assert!(!accepts("application/json;q=0", JSON));
+        assert!(!accepts("application/xml", JSON));
+    }
+
+    #[test]
+    fn tracing_ids_are_bounded_tokens() {
+        assert!(acceptable_tracing_id("4bf92f3577b34da6-a3ce929d0e0e4736"));
+        assert!(!acceptable_tracing_id(""));
+        assert!(!acceptable_tracing_id("bad id with spaces"));
+        assert!(!acceptable_tracing_id(&"x".repeat(129)));
+    }
+}

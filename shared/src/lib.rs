@@ -1,0 +1,14 @@
+//! AccountCentral's common crate: the domain, the ports it needs from the world,
+//! their AWS and embedded adapters, the repositories over the store, and the HTTP
+//! plumbing every function shares.
+
+pub mod adapters;
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod lambda;
+pub mod ports;
+pub mod repositories;
