@@ -1,1 +1,140 @@
+//! `TestApp`: the local stand-in started in-process on a random port, on the
+//! embedded store or on the AWS emulator, with helpers to call it as a demo user.
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use accountcentral_local::{AwsNames, Backend, Environment};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use shared::domain::catalogue::Stage;
+
+/// A running stand-in with the demo tenant.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub environment: Environment,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// The stand-in on the embedded store, in a fresh directory.
+    pub async fn embedded() -> Self {
+        Self::start(Backend::Embedded).await
+    }
+
+    /// The stand-in on the AWS emulator at `AWS_ENDPOINT_URL`, with its own table, queue and key.
+    pub async fn aws() -> Self {
+        assert!(
+            std::env::var("AWS_ENDPOINT_URL").is_ok(),
+            "set AWS_ENDPOINT_URL to a running moto server (scripts/test does this), with AWS_REGION and test credentials"
+        );
+        let prefix = format!("e2e-{}", uuid::Uuid::new_v4().simple());
+        Self::start(Backend::Aws(AwsNames::isolated(&prefix))).await
+    }
+
+    async fn start(backend: Backend) -> Self {
+        let data_dir = tempfile::tempdir().expect("a temporary directory");
+        let environment = Environment::open(data_dir.path(), backend, Stage::Dev)
+            .await
+            .expect("the stand-in opens its state");
+        environment.seed().await.expect("the demo tenant is seeded");
+        let (addr, server): (SocketAddr, _) = environment.bind("127.0.0.1:0".parse().unwrap()).await.expect("a free port");
+        tokio::spawn(server);
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        Self {
+            base: format!("http://{addr}"),
+            client,
+            environment,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// A bearer token for a demo user.
+    pub async fn token(&self, username: &str) -> String {
+        self.environment.token(username).await.expect("a demo user")
+    }
+
+    /// A request without credentials.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    /// A request as `username`.
+    pub async fn as_user(&self, username: &str, method: Method, path: &str) -> RequestBuilder {
+        self.request(method, path).bearer_auth(self.token(username).await)
+    }
+
+    /// GET as `username`: status and JSON body.
+    pub async fn get_as(&self, username: &str, path: &str) -> (u16, Value) {
+        read(
+            self.as_user(username, Method::GET, path)
+                .await
+                .send()
+                .await
+                .expect("the stand-in answers"),
+        )
+        .await
+    }
+
+    /// PUT a JSON body as `username`: status and JSON body.
+    pub async fn put_as(&self, username: &str, path: &str, body: &Value) -> (u16, Value) {
+        read(
+            self.as_user(username, Method::PUT, path)
+                .await
+                .json(body)
+                .send()
+                .await
+                .expect("the stand-in answers"),
+        )
+        .await
+    }
+}
+
+/// Status and JSON body (`Null` when empty).
+pub async fn read(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("a body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("a JSON body")
+    };
+    (status, body)
+}
+
+/// Asserts the platform's error format and returns the `errors[].path` values.
+pub fn error_paths(body: &Value) -> Vec<String> {
+    assert!(body["message"].is_string(), "error without message: {body}");
+    assert!(
+        body["logref"].as_str().is_some_and(|l| !l.is_empty()),
+        "error without logref: {body}"
+    );
+    body["errors"]
+        .as_array()
+        .map(|errors| errors.iter().map(|e| e["path"].as_str().unwrap_or_default().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// Runs each listed async test function (taking a `TestApp`) once per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::TestApp::embedded().await).await
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::TestApp::aws().await).await
+                }
+            )*
+        }
+    };
+}

@@ -33,12 +33,49 @@ const LOCAL_QUEUE: &str = "accountcentral-local-notifications";
 const LOCAL_KEY_ALIAS: &str = "alias/accountcentral-local";
 
 /// Where the stand-in keeps its state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
     /// Files under the data directory.
     Embedded,
     /// DynamoDB, SQS and KMS at `AWS_ENDPOINT_URL` (an emulator such as moto) or in AWS.
-    Aws,
+    Aws(AwsNames),
+}
+
+/// Names of the AWS resources the stand-in creates or finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsNames {
+    pub table: String,
+    /// A queue URL to use as is; else a queue named `queue_name` is created.
+    pub queue_url: Option<String>,
+    pub queue_name: String,
+    /// A key to use as is; else the alias `key_alias` is found or created.
+    pub kms_key_id: Option<String>,
+    pub key_alias: String,
+}
+
+impl AwsNames {
+    /// `TABLE_NAME`, `QUEUE_URL` and `KMS_KEY_ID` where set, else the stand-in's own names.
+    pub fn from_env() -> Self {
+        let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            table: set("TABLE_NAME").unwrap_or_else(|| LOCAL_TABLE.into()),
+            queue_url: set("QUEUE_URL"),
+            queue_name: LOCAL_QUEUE.into(),
+            kms_key_id: set("KMS_KEY_ID"),
+            key_alias: LOCAL_KEY_ALIAS.into(),
+        }
+    }
+
+    /// Fresh names with a common prefix, for an isolated run (tests).
+    pub fn isolated(prefix: &str) -> Self {
+        Self {
+            table: format!("{prefix}-table"),
+            queue_url: None,
+            queue_name: format!("{prefix}-queue"),
+            kms_key_id: None,
+            key_alias: format!("alias/{prefix}"),
+        }
+    }
 }
 
 /// What can stop the stand-in.
@@ -110,11 +147,11 @@ impl Environment {
             .create(data_dir)
             .map_err(io(data_dir))?;
         let issuer = signing_key(data_dir)?;
-        let state = match backend {
+        let state = match backend.clone() {
             Backend::Embedded => AppState::embedded(data_dir, stage, issuer.verifier())?,
-            Backend::Aws => {
+            Backend::Aws(names) => {
                 let config = shared::adapters::aws::load_config().await;
-                let resources = provision(&config).await?;
+                let resources = provision(&config, &names).await?;
                 AppState::aws(&config, &resources, stage, issuer.verifier())
             }
         };
@@ -160,43 +197,43 @@ async fn shutdown() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Creates (or finds) the table, queue and key the AWS backend uses; names come
-/// from `TABLE_NAME`, `QUEUE_URL` and `KMS_KEY_ID` when set.
-async fn provision(config: &aws_config::SdkConfig) -> Result<AwsResources, LocalError> {
-    let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| LOCAL_TABLE.into());
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(config), &table, std::sync::Arc::new(SystemClock))
-        .ensure_table()
-        .await
-        .map_err(|e| LocalError::Aws(e.to_string()))?;
-    let queue_url = match std::env::var("QUEUE_URL") {
-        Ok(url) => url,
-        Err(_) => SqsQueue::ensure(&aws_sdk_sqs::Client::new(config), LOCAL_QUEUE, Duration::from_secs(60), 5)
+/// Creates (or finds) the table, queue and key the AWS backend uses.
+async fn provision(config: &aws_config::SdkConfig, names: &AwsNames) -> Result<AwsResources, LocalError> {
+    let aws = |e: &dyn std::fmt::Display| LocalError::Aws(e.to_string());
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(config),
+        &names.table,
+        std::sync::Arc::new(SystemClock),
+    )
+    .ensure_table()
+    .await
+    .map_err(|e| aws(&e))?;
+    let queue_url = match &names.queue_url {
+        Some(url) => url.clone(),
+        None => SqsQueue::ensure(&aws_sdk_sqs::Client::new(config), &names.queue_name, Duration::from_secs(60), 5)
             .await
-            .map_err(|e| LocalError::Aws(e.to_string()))?,
+            .map_err(|e| aws(&e))?,
     };
-    let kms_key_id = match std::env::var("KMS_KEY_ID") {
-        Ok(id) => id,
-        Err(_) => {
+    let kms_key_id = match &names.kms_key_id {
+        Some(id) => id.clone(),
+        None => {
             let kms = aws_sdk_kms::Client::new(config);
-            match kms.describe_key().key_id(LOCAL_KEY_ALIAS).send().await {
-                Ok(_) => LOCAL_KEY_ALIAS.to_owned(),
-                Err(_) => {
-                    let id = KmsKeyVault::create_key(&kms, "AccountCentral local stand-in")
-                        .await
-                        .map_err(|e| LocalError::Aws(e.to_string()))?;
-                    kms.create_alias()
-                        .alias_name(LOCAL_KEY_ALIAS)
-                        .target_key_id(&id)
-                        .send()
-                        .await
-                        .map_err(|e| LocalError::Aws(e.to_string()))?;
-                    LOCAL_KEY_ALIAS.to_owned()
-                }
+            if kms.describe_key().key_id(&names.key_alias).send().await.is_err() {
+                let id = KmsKeyVault::create_key(&kms, "AccountCentral local stand-in")
+                    .await
+                    .map_err(|e| aws(&e))?;
+                kms.create_alias()
+                    .alias_name(&names.key_alias)
+                    .target_key_id(&id)
+                    .send()
+                    .await
+                    .map_err(|e| aws(&e))?;
             }
+            names.key_alias.clone()
         }
     };
     Ok(AwsResources {
-        table,
+        table: names.table.clone(),
         queue_url,
         kms_key_id,
     })

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use accountcentral_local::seed::{DEMO_USERS, reveal};
-use accountcentral_local::{Backend, Environment, LocalError};
+use accountcentral_local::{AwsNames, Backend, Environment, LocalError};
 use clap::{Parser, Subcommand, ValueEnum};
 use shared::app::stage_from_env;
 
@@ -55,7 +55,7 @@ impl From<BackendArg> for Backend {
     fn from(arg: BackendArg) -> Self {
         match arg {
             BackendArg::Embedded => Backend::Embedded,
-            BackendArg::Aws => Backend::Aws,
+            BackendArg::Aws => Backend::Aws(AwsNames::from_env()),
         }
     }
 }
@@ -93,7 +93,7 @@ async fn serve(args: ServeArgs) -> Result<(), LocalError> {
         .with_writer(std::io::stderr)
         .init();
     let backend = Backend::from(args.backend);
-    let environment = Environment::open(&args.data_dir, backend, stage_from_env()?).await?;
+    let environment = Environment::open(&args.data_dir, backend.clone(), stage_from_env()?).await?;
     let seeded = environment.seed().await?;
     let (addr, server) = environment.bind(args.addr).await?;
     let data_dir = args.data_dir.display();
@@ -101,7 +101,7 @@ async fn serve(args: ServeArgs) -> Result<(), LocalError> {
     println!("  API:       http://{addr}/v1   (contract: http://{addr}/v1/openapi.json)");
     match backend {
         Backend::Embedded => println!("  Data:      {data_dir} (embedded store; delete it to start afresh)"),
-        Backend::Aws => println!(
+        Backend::Aws(_) => println!(
             "  Data:      AWS at {} (keys and SMS outbox in {data_dir})",
             std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "the default endpoints".into())
         ),
@@ -125,7 +125,7 @@ async fn serve(args: ServeArgs) -> Result<(), LocalError> {
     if seeded.is_none() {
         println!("  (passwords were printed at first start only)");
     }
-    let backend_flag = if backend == Backend::Aws { " --backend aws" } else { "" };
+    let backend_flag = if matches!(backend, Backend::Aws(_)) { " --backend aws" } else { "" };
     println!("  Token:     accountcentral-local token acme.admin --data-dir {data_dir}{backend_flag}");
     println!(
         "  Try:       curl -H \"Authorization: Bearer $(accountcentral-local token acme.admin --data-dir {data_dir}{backend_flag})\" http://{addr}/v1/user"

@@ -278,14 +278,15 @@ impl ItemStore for DynamoStore {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         let now = self.now();
-        let mut items = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(BATCH_GET_LIMIT) {
-            let mut unique: Vec<&Key> = chunk.iter().collect();
-            unique.sort();
-            unique.dedup();
+        // A key asked for twice is read once, in one request or across several.
+        let mut unique: Vec<&Key> = keys.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let mut items = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_LIMIT) {
             let mut pending = Some(
                 KeysAndAttributes::builder()
-                    .set_keys(Some(unique.into_iter().map(key_attributes).collect()))
+                    .set_keys(Some(chunk.iter().copied().map(key_attributes).collect()))
                     .consistent_read(true)
                     .build()
                     .map_err(|e| StoreError::Invalid(e.to_string()))?,
@@ -471,7 +472,8 @@ impl ItemStore for DynamoStore {
             .update_expression("ADD #version :by")
             .expression_attribute_names("#version", VERSION)
             .expression_attribute_values(":by", n(by))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            // Not UPDATED_NEW: adding zero (reading the counter) may change nothing and return nothing.
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await
             .map_err(classify)?;

@@ -1,0 +1,160 @@
+//! The platform's REST conventions, as any operation shows them.
+
+use accountcentral_e2e::{TestApp, error_paths, on_both_backends, read};
+use reqwest::Method;
+use serde_json::json;
+use shared::domain::ids::UserPk;
+use shared::repositories::accounts::Accounts;
+
+on_both_backends!(
+    tracing_ids_are_echoed_or_made,
+    cors_preflight_is_answered,
+    method_override_turns_a_post_into_the_named_method,
+    unknown_paths_and_methods_use_the_error_format,
+    unacceptable_accept_headers_are_406,
+    a_stale_write_is_a_conflict_not_a_lost_update,
+);
+
+async fn tracing_ids_are_echoed_or_made(app: TestApp) {
+    let given = app
+        .request(Method::GET, "/v1/health")
+        .header("x-tracing-id", "trace-123.abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-tracing-id"], "trace-123.abc");
+    let made = app.request(Method::GET, "/v1/health").send().await.unwrap();
+    let id = made.headers()["x-tracing-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a generated UUID");
+    let other = app.request(Method::GET, "/v1/health").send().await.unwrap();
+    assert_ne!(other.headers()["x-tracing-id"].to_str().unwrap(), id);
+    let refused = app
+        .request(Method::GET, "/v1/user")
+        .header("x-tracing-id", "t-401")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.headers()["x-tracing-id"], "t-401", "errors carry it too");
+}
+
+async fn cors_preflight_is_answered(app: TestApp) {
+    let preflight = app
+        .request(Method::OPTIONS, "/v1/user/preferences")
+        .header("origin", "https://app.example.test")
+        .header("access-control-request-method", "PUT")
+        .header("access-control-request-headers", "authorization,content-type,x-tracing-id")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    assert!(
+        preflight.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("PUT")
+    );
+    let simple = app
+        .request(Method::GET, "/v1/options/sites")
+        .header("origin", "https://app.example.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(simple.headers()["access-control-allow-origin"], "*");
+}
+
+async fn method_override_turns_a_post_into_the_named_method(app: TestApp) {
+    let (_, preferences) = app.get_as("acme.admin", "/v1/user/preferences").await;
+    let mut changed = preferences.clone();
+    changed["weekBegin"] = json!("SATURDAY");
+    let response = app
+        .as_user("acme.admin", Method::POST, "/v1/user/preferences")
+        .await
+        .header("x-http-method-override", "PUT")
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(app.get_as("acme.admin", "/v1/user/preferences").await.1["weekBegin"], "SATURDAY");
+
+    let (status, body) = read(
+        app.as_user("acme.admin", Method::POST, "/v1/user")
+            .await
+            .header("x-http-method-override", "TRACE")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_paths(&body), ["X-HTTP-Method-Override"]);
+}
+
+async fn unknown_paths_and_methods_use_the_error_format(app: TestApp) {
+    let (status, body) = read(app.request(Method::GET, "/v1/nothing-here").send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    error_paths(&body);
+    let (status, body) = read(app.as_user("acme.user", Method::DELETE, "/v1/user").await.send().await.unwrap()).await;
+    assert_eq!(status, 405);
+    error_paths(&body);
+}
+
+async fn unacceptable_accept_headers_are_406(app: TestApp) {
+    let (status, body) = read(
+        app.as_user("acme.user", Method::GET, "/v1/user")
+            .await
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 406);
+    error_paths(&body);
+    let ok = app
+        .as_user("acme.user", Method::GET, "/v1/user")
+        .await
+        .header("accept", "text/html, application/json;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+}
+
+async fn a_stale_write_is_a_conflict_not_a_lost_update(app: TestApp) {
+    let accounts = Accounts::new(app.environment.state.store.as_ref());
+    let first_read = accounts.user(UserPk(20)).await.unwrap().unwrap();
+    let second_read = first_read.clone();
+    let mut first = first_read.value.clone();
+    first.name = "First".into();
+    let mut second = second_read.value.clone();
+    second.name = "Second".into();
+    accounts.update(&first_read, &first).await.expect("the first write wins");
+    assert!(matches!(
+        accounts.update(&second_read, &second).await,
+        Err(shared::error::AppError::Conflict(_))
+    ));
+    assert_eq!(accounts.user(UserPk(20)).await.unwrap().unwrap().value.name, "First");
+
+    // Over HTTP, concurrent updates of the same user each win or get 409; none is lost silently.
+    let (_, me) = app.get_as("globex.admin", "/v1/user").await;
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let mut body = me.clone();
+        body["surname"] = json!(format!("Writer{n}"));
+        let request = app.as_user("globex.admin", Method::PUT, "/v1/user").await.json(&body);
+        tasks.push(tokio::spawn(async move { (n, request.send().await.unwrap().status().as_u16()) }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (n, status) = task.await.unwrap();
+        assert!(status == 200 || status == 409, "{status}");
+        if status == 200 {
+            winners.push(format!("Writer{n}"));
+        }
+    }
+    assert!(!winners.is_empty());
+    let (_, after) = app.get_as("globex.admin", "/v1/user").await;
+    assert!(winners.contains(&after["surname"].as_str().unwrap().to_owned()));
+}
