@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use axum::Router;
+use axum::routing::get;
 use shared::adapters::aws::dynamodb::DynamoStore;
 use shared::adapters::aws::kms::KmsKeyVault;
 use shared::adapters::aws::sqs::SqsQueue;
@@ -28,6 +29,8 @@ pub const ISSUER: &str = "accountcentral-local";
 pub const AUDIENCE: &str = "accountcentral";
 const TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 const SIGNING_KEY_FILE: &str = "dev-signing-key";
+/// Where the stand-in publishes its development JWKS.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 const LOCAL_TABLE: &str = "accountcentral-local";
 const LOCAL_QUEUE: &str = "accountcentral-local-notifications";
 const LOCAL_KEY_ALIAS: &str = "alias/accountcentral-local";
@@ -111,6 +114,8 @@ pub struct Environment {
     pub issuer: DevTokenIssuer,
     pub data_dir: PathBuf,
     pub backend: Backend,
+    /// The AWS resources in use, on the AWS backend.
+    pub aws_resources: Option<AwsResources>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalError + '_ {
@@ -147,12 +152,12 @@ impl Environment {
             .create(data_dir)
             .map_err(io(data_dir))?;
         let issuer = signing_key(data_dir)?;
-        let state = match backend.clone() {
-            Backend::Embedded => AppState::embedded(data_dir, stage, issuer.verifier())?,
+        let (state, aws_resources) = match backend.clone() {
+            Backend::Embedded => (AppState::embedded(data_dir, stage, issuer.verifier())?, None),
             Backend::Aws(names) => {
                 let config = shared::adapters::aws::load_config().await;
                 let resources = provision(&config, &names).await?;
-                AppState::aws(&config, &resources, stage, issuer.verifier())
+                (AppState::aws(&config, &resources, stage, issuer.verifier()), Some(resources))
             }
         };
         Ok(Self {
@@ -160,6 +165,7 @@ impl Environment {
             issuer,
             data_dir: data_dir.to_owned(),
             backend,
+            aws_resources,
         })
     }
 
@@ -185,7 +191,11 @@ impl Environment {
             .await
             .map_err(|source| LocalError::Listen { addr, source })?;
         let bound = listener.local_addr().map_err(|source| LocalError::Listen { addr, source })?;
-        let app = application(routes(), self.state.clone(), JSON);
+        // The development issuer's public keys, so that Lambda functions run locally can verify its tokens.
+        let jwks = axum::Json(self.issuer.jwks().clone());
+        let app = Router::new()
+            .route(JWKS_PATH, get(move || async move { jwks }))
+            .merge(application(routes(), self.state.clone(), JSON));
         Ok((
             bound,
             async move { axum::serve(listener, app).with_graceful_shutdown(shutdown()).await },
