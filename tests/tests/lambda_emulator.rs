@@ -24,6 +24,15 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// The function exits if the runtime API is not up yet: wait for the emulator first.
+async fn wait_until_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(Instant::now() < deadline, "the runtime emulator did not start listening on {port}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The function binaries next to this test's target directory (built by `cargo build --workspace`).
 fn function_binary(name: &str) -> PathBuf {
     let deps = std::env::current_exe().unwrap();
@@ -81,6 +90,7 @@ async fn the_user_function_answers_an_http_api_event_through_the_runtime_emulato
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {cargo_lambda} (set CARGO_LAMBDA; scripts/test installs it): {e}")),
     );
+    wait_until_listening(port).await;
     let _function = Running(
         Command::new(function_binary("accountcentral-user"))
             .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))

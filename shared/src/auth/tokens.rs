@@ -266,3 +266,101 @@ pub fn decode_key(text: &str) -> Option<SecretBytes> {
 
 /// A shared verifier.
 pub type SharedVerifier = Arc<TokenVerifier>;
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::rsa::KeySize;
+    use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+    use serde_json::json;
+
+    use super::*;
+
+    const ISSUER: &str = "https://auth.example.test/";
+    const AUDIENCE: &str = "accountcentral";
+
+    fn b64(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Splits a DER `RSAPublicKey` (SEQUENCE of two INTEGERs) into modulus and exponent.
+    fn rsa_components(der: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        fn element(input: &[u8]) -> (&[u8], &[u8]) {
+            let (len, start) = match input[1] {
+                n if n < 0x80 => (n as usize, 2),
+                n => {
+                    let bytes = (n & 0x7f) as usize;
+                    (input[2..2 + bytes].iter().fold(0usize, |acc, b| acc << 8 | *b as usize), 2 + bytes)
+                }
+            };
+            (&input[start..start + len], &input[start + len..])
+        }
+        let (sequence, _) = element(der);
+        let (modulus, rest) = element(sequence);
+        let (exponent, _) = element(rest);
+        let strip = |v: &[u8]| v.iter().skip_while(|b| **b == 0).copied().collect();
+        (strip(modulus), strip(exponent))
+    }
+
+    fn rsa_jwks(pair: &RsaKeyPair, kid: &str) -> JwkSet {
+        let (n, e) = rsa_components(pair.public_key().as_ref());
+        serde_json::from_value(json!({"keys": [{"kty": "RSA", "kid": kid, "alg": "RS256", "n": b64(&n), "e": b64(&e)}]})).unwrap()
+    }
+
+    fn claims(now: i64) -> serde_json::Value {
+        json!({"sub": "12", "iss": ISSUER, "aud": AUDIENCE, "exp": now + 600, "iat": now})
+    }
+
+    fn sign_rs256(pair: &RsaKeyPair, header: serde_json::Value, claims: serde_json::Value) -> String {
+        let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+        let mut signature = vec![0; pair.public_modulus_len()];
+        pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut signature)
+            .unwrap();
+        format!("{input}.{}", b64(&signature))
+    }
+
+    fn now() -> i64 {
+        jiff::Timestamp::now().as_second()
+    }
+
+    #[tokio::test]
+    async fn rs256_tokens_from_the_key_set_verify() {
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        let verifier = TokenVerifier::with_keys(ISSUER, AUDIENCE, rsa_jwks(&pair, "rsa-1"));
+        let token = sign_rs256(&pair, json!({"alg": "RS256", "kid": "rsa-1", "typ": "JWT"}), claims(now()));
+        assert_eq!(verifier.verify(&token).await.unwrap().sub, "12");
+
+        let mut wrong_audience = claims(now());
+        wrong_audience["aud"] = json!("another-api");
+        let token = sign_rs256(&pair, json!({"alg": "RS256", "kid": "rsa-1"}), wrong_audience);
+        assert!(matches!(verifier.verify(&token).await, Err(TokenError::Rejected(reason)) if reason == "wrong audience"));
+
+        let mut wrong_issuer = claims(now());
+        wrong_issuer["iss"] = json!("https://evil.example.test/");
+        let token = sign_rs256(&pair, json!({"alg": "RS256", "kid": "rsa-1"}), wrong_issuer);
+        assert!(matches!(verifier.verify(&token).await, Err(TokenError::Rejected(reason)) if reason == "wrong issuer"));
+    }
+
+    #[tokio::test]
+    async fn a_key_is_used_with_its_own_algorithm_only() {
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        let verifier = TokenVerifier::with_keys(ISSUER, AUDIENCE, rsa_jwks(&pair, "rsa-1"));
+        // An RS256 signature presented as ES256 for the RSA key.
+        let token = sign_rs256(&pair, json!({"alg": "ES256", "kid": "rsa-1"}), claims(now()));
+        assert!(matches!(verifier.verify(&token).await, Err(TokenError::Rejected(_))));
+        let token = sign_rs256(&pair, json!({"alg": "RS256", "kid": "unknown"}), claims(now()));
+        assert!(matches!(verifier.verify(&token).await, Err(TokenError::UnknownKey)));
+    }
+
+    #[tokio::test]
+    async fn development_tokens_round_trip_and_expire() {
+        let issuer = DevTokenIssuer::new(ISSUER, AUDIENCE, &DevTokenIssuer::generate_key()).unwrap();
+        let verifier = issuer.verifier();
+        let token = issuer.issue(UserPk(10), "acme.admin", now(), Duration::from_secs(60)).unwrap();
+        let claims = verifier.verify(&token).await.unwrap();
+        assert_eq!((claims.sub.as_str(), claims.username.as_deref()), ("10", Some("acme.admin")));
+        let expired = issuer
+            .issue(UserPk(10), "acme.admin", now() - 3600, Duration::from_secs(60))
+            .unwrap();
+        assert!(matches!(verifier.verify(&expired).await, Err(TokenError::Rejected(reason)) if reason == "expired"));
+    }
+}

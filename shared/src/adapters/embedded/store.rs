@@ -341,8 +341,16 @@ impl ItemStore for EmbeddedStore {
         let key = key.clone();
         self.run(move |connection, now| {
             let tx = immediate(connection)?;
-            let next = read(&tx, &key, now)?.map_or(0, |item| item.version) + by;
-            write(&tx, &Item::new(key, Map::new()).with_version(next))?;
+            // Like DynamoDB's ADD: the rest of the item stays as it is.
+            let item = match read(&tx, &key, now)? {
+                Some(item) => {
+                    let version = item.version + by;
+                    item.with_version(version)
+                }
+                None => Item::new(key, Map::new()).with_version(by),
+            };
+            let next = item.version;
+            write(&tx, &item)?;
             tx.commit().map_err(unavailable)?;
             Ok(next)
         })
