@@ -1,6 +1,8 @@
 //! `TestApp`: the local stand-in started in-process on a random port, on the
 //! embedded store or on the AWS emulator, with helpers to call it as a demo user.
 
+pub mod operations;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -8,6 +10,9 @@ use accountcentral_local::{AwsNames, Backend, Environment};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use shared::domain::catalogue::Stage;
+
+/// The demo users of the seed.
+pub const DEMO_USERS: [&str; 7] = ["care", "dkimops", "acme.admin", "acme.it.admin", "acme.user", "globex.admin", "mta"];
 
 /// A running stand-in with the demo tenant.
 pub struct TestApp {
