@@ -2,6 +2,7 @@
 //! and its `token` command can use the same data directory at once.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -29,23 +30,51 @@ const COLUMNS: &str = "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, v
 /// Sorts after every character a key can hold: the upper bound of a prefix range.
 const PREFIX_END: char = '\u{10FFFF}';
 
+/// Reader connections: WAL lets them read while the writer writes.
+const READERS: usize = 4;
+
 /// The file-backed store.
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    connection: Arc<Mutex<Connection>>,
+    connections: Arc<Connections>,
     clock: Arc<dyn Clock>,
+}
+
+/// One writer (SQLite allows one at a time) and a few readers, each used by one task at a time.
+struct Connections {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+/// Whether work only reads (any reader) or writes (the writer).
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    Write,
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let connection = Connection::open(path).map_err(unavailable)?;
+    connection
+        .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+        .map_err(unavailable)?;
+    Ok(connection)
 }
 
 impl EmbeddedStore {
     /// Opens (creating if needed) the store file at `path`.
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
-        let connection = Connection::open(path).map_err(unavailable)?;
-        connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
-            .map_err(unavailable)?;
-        connection.execute_batch(SCHEMA).map_err(unavailable)?;
+        let writer = connect(path)?;
+        writer.execute_batch(SCHEMA).map_err(unavailable)?;
+        let readers = (0..READERS).map(|_| connect(path).map(Mutex::new)).collect::<Result<_, _>>()?;
+        let connections = Connections {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        };
         Ok(Self {
-            connection: Arc::new(Mutex::new(connection)),
+            connections: Arc::new(connections),
             clock,
         })
     }
@@ -54,14 +83,29 @@ impl EmbeddedStore {
         self.clock.now().as_second()
     }
 
-    /// Runs blocking SQLite work off the async runtime.
+    /// Runs SQLite work on a reader or on the writer. A read that finds a free reader
+    /// runs in place: it takes microseconds, less than a hop to the blocking pool and
+    /// back. Writes, and reads when every reader is busy, go to the blocking pool.
     async fn run<T: Send + 'static>(
         &self,
+        access: Access,
         work: impl FnOnce(&mut Connection, i64) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let connection = self.connection.clone();
         let now = self.now();
+        if let Access::Read = access
+            && let Some(mut reader) = self.connections.readers.iter().find_map(|reader| reader.try_lock().ok())
+        {
+            return work(&mut reader, now);
+        }
+        let connections = self.connections.clone();
         tokio::task::spawn_blocking(move || {
+            let connection = match access {
+                Access::Write => &connections.writer,
+                Access::Read => {
+                    let next = connections.next_reader.fetch_add(1, Ordering::Relaxed);
+                    &connections.readers[next % connections.readers.len()]
+                }
+            };
             let mut connection = connection
                 .lock()
                 .map_err(|_| StoreError::Unavailable("store lock poisoned".into()))?;
@@ -219,14 +263,14 @@ fn selection(query: &Query, now: i64, with_cursor: bool) -> (String, Vec<SqlValu
 impl ItemStore for EmbeddedStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
-        self.run(move |connection, now| read(connection, &key, now)).await
+        self.run(Access::Read, move |connection, now| read(connection, &key, now)).await
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         let mut keys = keys.to_vec();
         keys.sort();
         keys.dedup();
-        self.run(move |connection, now| {
+        self.run(Access::Read, move |connection, now| {
             let mut items = Vec::with_capacity(keys.len());
             for key in &keys {
                 items.extend(read(connection, key, now)?);
@@ -237,7 +281,7 @@ impl ItemStore for EmbeddedStore {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
-        self.run(move |connection, now| {
+        self.run(Access::Write, move |connection, now| {
             let tx = immediate(connection)?;
             if !holds(&tx, &item.key, condition, now)? {
                 return Err(StoreError::ConditionFailed);
@@ -250,7 +294,7 @@ impl ItemStore for EmbeddedStore {
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
         let key = key.clone();
-        self.run(move |connection, now| {
+        self.run(Access::Write, move |connection, now| {
             let tx = immediate(connection)?;
             if !holds(&tx, &key, condition, now)? {
                 return Err(StoreError::ConditionFailed);
@@ -263,7 +307,7 @@ impl ItemStore for EmbeddedStore {
 
     async fn query(&self, query: &Query) -> Result<QueryPage, StoreError> {
         let query = query.clone();
-        self.run(move |connection, now| {
+        self.run(Access::Read, move |connection, now| {
             let (clause, mut values, sk_col) = selection(&query, now, true);
             let dir = if query.forward { "ASC" } else { "DESC" };
             let order = if query.index.is_some() {
@@ -298,7 +342,7 @@ impl ItemStore for EmbeddedStore {
 
     async fn count(&self, query: &Query) -> Result<u64, StoreError> {
         let query = query.clone();
-        self.run(move |connection, now| {
+        self.run(Access::Read, move |connection, now| {
             let (clause, values, _) = selection(&query, now, false);
             let sql = format!("SELECT COUNT(*) FROM items WHERE {clause}");
             let count: i64 = connection
@@ -310,7 +354,7 @@ impl ItemStore for EmbeddedStore {
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        self.run(move |connection, now| {
+        self.run(Access::Write, move |connection, now| {
             let tx = immediate(connection)?;
             let mut failed = Vec::new();
             for (position, op) in ops.iter().enumerate() {
@@ -339,7 +383,7 @@ impl ItemStore for EmbeddedStore {
 
     async fn increment(&self, key: &Key, by: u64) -> Result<u64, StoreError> {
         let key = key.clone();
-        self.run(move |connection, now| {
+        self.run(Access::Write, move |connection, now| {
             let tx = immediate(connection)?;
             // Like DynamoDB's ADD: the rest of the item stays as it is.
             let item = match read(&tx, &key, now)? {
@@ -358,7 +402,9 @@ impl ItemStore for EmbeddedStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|connection, _| connection.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable))
-            .await
+        self.run(Access::Read, |connection, _| {
+            connection.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable)
+        })
+        .await
     }
 }
