@@ -68,6 +68,38 @@ pub struct TokenVerifier {
     issuer: String,
     audience: String,
     keys: KeySource,
+    verified: VerifiedTokens,
+}
+
+/// Tokens already verified, with their claims: a warm function sees the same
+/// caller's token again and again, and a signature check costs far more than a lookup.
+/// The same bytes always verify the same way; only time can change the verdict, so
+/// expiry is checked again on every use.
+#[derive(Default)]
+struct VerifiedTokens(std::sync::Mutex<std::collections::HashMap<String, Claims>>);
+
+/// Verified tokens kept at most; past this the cache starts afresh.
+const VERIFIED_TOKENS: usize = 10_000;
+
+impl VerifiedTokens {
+    fn get(&self, token: &str, now: i64) -> Option<Claims> {
+        // The same window as a full verification, leeway included.
+        let leeway = LEEWAY_SECONDS as i64;
+        let cache = self.0.lock().ok()?;
+        cache
+            .get(token)
+            .filter(|claims| now < claims.exp + leeway && claims.nbf.is_none_or(|nbf| nbf - leeway <= now))
+            .cloned()
+    }
+
+    fn insert(&self, token: &str, claims: &Claims) {
+        if let Ok(mut cache) = self.0.lock() {
+            if cache.len() >= VERIFIED_TOKENS {
+                cache.clear();
+            }
+            cache.insert(token.to_owned(), claims.clone());
+        }
+    }
 }
 
 impl TokenVerifier {
@@ -77,6 +109,7 @@ impl TokenVerifier {
             issuer: issuer.into(),
             audience: audience.into(),
             keys: KeySource::Static(keys),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -94,11 +127,22 @@ impl TokenVerifier {
                 client,
                 cache: RwLock::new(None),
             },
+            verified: VerifiedTokens::default(),
         }
     }
 
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let now = jiff::Timestamp::now().as_second();
+        if let Some(claims) = self.verified.get(token, now) {
+            return Ok(claims);
+        }
+        let claims = self.verify_signed(token).await?;
+        self.verified.insert(token, &claims);
+        Ok(claims)
+    }
+
+    async fn verify_signed(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if !ACCEPTED.contains(&header.alg) {
             return Err(TokenError::Rejected(format!("algorithm {:?} is not accepted", header.alg)));
@@ -349,6 +393,27 @@ mod tests {
         assert!(matches!(verifier.verify(&token).await, Err(TokenError::Rejected(_))));
         let token = sign_rs256(&pair, json!({"alg": "RS256", "kid": "unknown"}), claims(now()));
         assert!(matches!(verifier.verify(&token).await, Err(TokenError::UnknownKey)));
+    }
+
+    #[test]
+    fn a_remembered_token_expires_like_a_verified_one() {
+        let verified = VerifiedTokens::default();
+        let claims = Claims {
+            sub: "12".into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            exp: 1_000,
+            nbf: Some(400),
+            iat: 400,
+            username: None,
+        };
+        verified.insert("token", &claims);
+        let leeway = LEEWAY_SECONDS as i64;
+        assert!(verified.get("token", 500).is_some());
+        assert!(verified.get("token", 1_000 + leeway - 1).is_some());
+        assert!(verified.get("token", 1_000 + leeway).is_none());
+        assert!(verified.get("token", 400 - leeway - 1).is_none());
+        assert!(verified.get("other", 500).is_none());
     }
 
     #[tokio::test]
