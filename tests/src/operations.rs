@@ -3,6 +3,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::{DEMO_USERS, TestApp, read};
+
 /// Who may call an operation.
 #[derive(Clone, Copy)]
 pub enum Access {
@@ -15,6 +17,7 @@ pub enum Access {
     RoleOn101,
 }
 
+/// One call of an operation.
 pub struct Operation {
     pub id: &'static str,
     pub method: Method,
@@ -68,4 +71,27 @@ pub fn implemented_operations() -> Vec<Operation> {
         },
         get("getMyAccountCentralRole", "/v1/user/role?groupPk=101", Access::RoleOn101),
     ]
+}
+
+impl Operation {
+    /// Calls the operation as `user`, or anonymously: status and JSON body.
+    pub async fn call(&self, app: &TestApp, user: Option<&str>) -> (u16, Value) {
+        let mut request = app.request(self.method.clone(), self.path);
+        if let Some(user) = user {
+            request = request.bearer_auth(app.token(user).await);
+        }
+        if let Some(body) = self.body {
+            let me = match user {
+                Some(user) => app.get_as(user, "/v1/user").await.1,
+                None => Value::Null,
+            };
+            request = request.json(&body(&me));
+        }
+        read(request.send().await.expect("the stand-in answers")).await
+    }
+}
+
+/// Every caller of a matrix: anonymous, then each demo user.
+pub fn callers() -> impl Iterator<Item = Option<&'static str>> {
+    std::iter::once(None).chain(DEMO_USERS.iter().copied().map(Some))
 }

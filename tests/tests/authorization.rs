@@ -1,9 +1,8 @@
 //! The authorization matrix of the implemented operations: every operation, as
 //! every demo user and as an anonymous caller, gets the status routes.md implies.
 
-use accountcentral_e2e::operations::{Access, implemented_operations};
-use accountcentral_e2e::{DEMO_USERS, TestApp, on_both_backends, read};
-use serde_json::Value;
+use accountcentral_e2e::operations::{Access, callers, implemented_operations};
+use accountcentral_e2e::{TestApp, on_both_backends};
 
 on_both_backends!(every_operation_as_every_caller);
 
@@ -32,19 +31,8 @@ fn expected(access: Access, user: Option<&str>) -> u16 {
 async fn every_operation_as_every_caller(app: TestApp) {
     let mut failures = Vec::new();
     for operation in implemented_operations() {
-        for user in std::iter::once(None).chain(DEMO_USERS.iter().copied().map(Some)) {
-            let mut request = app.request(operation.method.clone(), operation.path);
-            if let Some(user) = user {
-                request = request.bearer_auth(app.token(user).await);
-            }
-            if let Some(body) = operation.body {
-                let me = match user {
-                    Some(user) => app.get_as(user, "/v1/user").await.1,
-                    None => Value::Null,
-                };
-                request = request.json(&body(&me));
-            }
-            let (status, answer) = read(request.send().await.unwrap()).await;
+        for user in callers() {
+            let (status, answer) = operation.call(&app, user).await;
             let want = expected(operation.access, user);
             if status != want {
                 failures.push(format!(

@@ -1,8 +1,8 @@
 //! Every answer of the implemented operations — successes and refusals, for every
 //! demo user — has a status the served contract documents and a body its schema accepts.
 
-use accountcentral_e2e::operations::implemented_operations;
-use accountcentral_e2e::{DEMO_USERS, TestApp, on_both_backends, read};
+use accountcentral_e2e::operations::{callers, implemented_operations};
+use accountcentral_e2e::{TestApp, on_both_backends, read};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -52,15 +52,8 @@ async fn answers_match_the_served_contract(app: TestApp) {
     let (_, contract) = read(app.request(Method::GET, "/v1/openapi.json").send().await.unwrap()).await;
     let mut failures = Vec::new();
     for operation in implemented_operations() {
-        for user in std::iter::once(None).chain(DEMO_USERS.iter().copied().map(Some)) {
-            let mut request = app.request(operation.method.clone(), operation.path);
-            if let Some(user) = user {
-                request = request.bearer_auth(app.token(user).await);
-            }
-            if let (Some(body), Some(user)) = (operation.body, user) {
-                request = request.json(&body(&app.get_as(user, "/v1/user").await.1));
-            }
-            let (status, body) = read(request.send().await.unwrap()).await;
+        for user in callers() {
+            let (status, body) = operation.call(&app, user).await;
             check(&contract, operation.id, status, &body, &mut failures);
         }
     }
