@@ -5,9 +5,8 @@
 pub mod seed;
 
 use std::fs;
-use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use axum::routing::get;
 use shared::adapters::aws::dynamodb::DynamoStore;
 use shared::adapters::aws::kms::KmsKeyVault;
 use shared::adapters::aws::sqs::SqsQueue;
+use shared::adapters::embedded::secret_file::read_or_create;
 use shared::app::{AppState, AwsResources, StartupError};
 use shared::auth::tokens::{self, DevTokenIssuer, TokenError};
 use shared::domain::catalogue::Stage;
@@ -128,17 +128,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalError + '_ {
 /// Loads the development signing key, creating it (mode 0600) on first start.
 fn signing_key(data_dir: &Path) -> Result<DevTokenIssuer, LocalError> {
     let path = data_dir.join(SIGNING_KEY_FILE);
-    if !path.exists() {
-        let key = DevTokenIssuer::generate_key();
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io(&path))?;
-        file.write_all(tokens::encode_key(&key).as_bytes()).map_err(io(&path))?;
-    }
-    let text = fs::read_to_string(&path).map_err(io(&path))?;
+    let text = read_or_create(&path, || tokens::encode_key(&DevTokenIssuer::generate_key())).map_err(io(&path))?;
     let key = tokens::decode_key(&text).ok_or_else(|| TokenError::KeysUnavailable(format!("{} is not a key", path.display())))?;
     Ok(DevTokenIssuer::new(ISSUER, AUDIENCE, &key)?)
 }

@@ -1,15 +1,13 @@
 //! The local key vault: a 256-bit master key in a file readable by its owner only.
 //! Each secret gets a fresh data key, wrapped by the master key, as with KMS.
 
-use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use super::secret_file::read_or_create;
 use crate::adapters::aead::{KEY_LEN, context_bytes, open, random_bytes, seal};
 use crate::domain::secret::{ExposeSecret, SecretBytes};
 use crate::ports::cipher::{CipherError, EncryptionContext, Envelope, EnvelopeCipher};
@@ -25,19 +23,11 @@ impl LocalKeyVault {
     /// Loads the master key from `path`, creating it (mode 0600) on first start.
     pub fn open(path: &Path) -> Result<Self, CipherError> {
         let unavailable = |e: std::io::Error| CipherError::Unavailable(format!("{}: {e}", path.display()));
-        if !path.exists() {
-            let key = random_bytes(KEY_LEN)?;
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(unavailable)?;
-            file.write_all(STANDARD.encode(key.expose_secret()).as_bytes())
-                .map_err(unavailable)?;
-            file.sync_all().map_err(unavailable)?;
-        }
-        let text = fs::read_to_string(path).map_err(unavailable)?;
+        let text = read_or_create(path, || {
+            let key = random_bytes(KEY_LEN).expect("the system CSPRNG is available");
+            STANDARD.encode(key.expose_secret())
+        })
+        .map_err(unavailable)?;
         let master: SecretBytes = STANDARD.decode(text.trim()).map_err(|_| CipherError::Rejected)?.into();
         if master.expose_secret().len() != KEY_LEN {
             return Err(CipherError::Unavailable(format!("{} does not hold a 256-bit key", path.display())));

@@ -2,5 +2,6 @@
 
 pub mod cipher;
 pub mod queue;
+pub mod secret_file;
 pub mod sms;
 pub mod store;
