@@ -37,6 +37,9 @@ pub enum AppError {
     /// A dependency other than the ports (the token issuer's keys) is down.
     #[error("dependency unavailable: {0}")]
     Dependency(String),
+    /// A fault of our own, never the client's: logged in full, reported with its logref.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

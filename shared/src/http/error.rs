@@ -52,9 +52,9 @@ impl AppError {
             | AppError::Queue(_)
             | AppError::Cipher(CipherError::Unavailable(_))
             | AppError::Sms(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Store(StoreError::Invalid(_) | StoreError::Corrupt { .. }) | AppError::Cipher(CipherError::Rejected) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            AppError::Internal(_)
+            | AppError::Store(StoreError::Invalid(_) | StoreError::Corrupt { .. })
+            | AppError::Cipher(CipherError::Rejected) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

@@ -86,8 +86,13 @@ async fn trace(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(TracingId(tracing_id.clone()));
     let span = tracing::info_span!("request", tracing_id = %tracing_id, method = %request.method(), path = %request.uri().path());
     async move {
+        let started = std::time::Instant::now();
         let mut response = next.run(request).await;
-        tracing::info!(status = response.status().as_u16(), "answered");
+        tracing::info!(
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "answered"
+        );
         if let Ok(value) = HeaderValue::from_str(&tracing_id) {
             response.headers_mut().insert(TRACING_ID, value);
         }
