@@ -24,7 +24,7 @@ pub fn to_item<T: Serialize>(key: Key, record: &T) -> Result<Item, StoreError> {
 
 /// The item's data as a record.
 pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    serde_json::from_value(Value::Object(item.data.clone())).map_err(|e| StoreError::Corrupt {
+    T::deserialize(&item.data).map_err(|e| StoreError::Corrupt {
         pk: item.key.pk.clone(),
         sk: item.key.sk.clone(),
         reason: e.to_string(),
