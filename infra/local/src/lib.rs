@@ -128,7 +128,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalError + '_ {
 /// Loads the development signing key, creating it (mode 0600) on first start.
 fn signing_key(data_dir: &Path) -> Result<DevTokenIssuer, LocalError> {
     let path = data_dir.join(SIGNING_KEY_FILE);
-    let text = read_or_create(&path, || tokens::encode_key(&DevTokenIssuer::generate_key())).map_err(io(&path))?;
+    let text = read_or_create(&path, || Ok(tokens::encode_key(&DevTokenIssuer::generate_key()))).map_err(io(&path))?;
     let key = tokens::decode_key(&text).ok_or_else(|| TokenError::KeysUnavailable(format!("{} is not a key", path.display())))?;
     Ok(DevTokenIssuer::new(ISSUER, AUDIENCE, &key)?)
 }

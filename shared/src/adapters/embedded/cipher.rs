@@ -24,8 +24,8 @@ impl LocalKeyVault {
     pub fn open(path: &Path) -> Result<Self, CipherError> {
         let unavailable = |e: std::io::Error| CipherError::Unavailable(format!("{}: {e}", path.display()));
         let text = read_or_create(path, || {
-            let key = random_bytes(KEY_LEN).expect("the system CSPRNG is available");
-            STANDARD.encode(key.expose_secret())
+            let key = random_bytes(KEY_LEN).map_err(std::io::Error::other)?;
+            Ok(STANDARD.encode(key.expose_secret()))
         })
         .map_err(unavailable)?;
         let master: SecretBytes = STANDARD.decode(text.trim()).map_err(|_| CipherError::Rejected)?.into();
