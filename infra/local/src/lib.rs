@@ -106,6 +106,9 @@ pub fn routes() -> Router<AppState> {
         .merge(accountcentral_options::routes())
         .merge(accountcentral_service::routes())
         .merge(accountcentral_user::routes())
+        .merge(accountcentral_users::routes())
+        .merge(accountcentral_customers::routes())
+        .merge(accountcentral_capabilities::routes())
 }
 
 /// An opened data directory: the state and the token issuer.

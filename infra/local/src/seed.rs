@@ -128,9 +128,9 @@ pub async fn seed_if_empty(store: &dyn ItemStore, now: Timestamp) -> Result<Opti
                 }),
                 associations: vec![GroupPk(demo.group)],
                 capabilities: vec![Capability {
-                    id: format!("seed-{}", demo.user_pk),
+                    id: demo.user_pk,
                     application: ACCOUNTCENTRAL.into(),
-                    version: "1".into(),
+                    version: 1,
                     resource: demo.resource.iter().map(|s| s.to_string()).collect(),
                     role: demo.role.into(),
                     granted_at: now,

@@ -72,6 +72,31 @@ impl Caller {
             .await
     }
 
+    /// The customer, if the caller is admin(g): ADMIN on it or an ancestor, or customer care.
+    pub async fn customer_as_admin(&self, state: &AppState, group: GroupPk) -> Result<Customer, AppError> {
+        self.customer_where(state, group, |grants, customer| grants.is_admin_of(customer))
+            .await
+    }
+
+    /// The user's account, if the caller is admin(u): admin of a customer the user is
+    /// associated with, or customer care. A user out of reach is 403 whether or not it
+    /// exists; only care, who reaches everyone, learns that a user does not exist (404).
+    pub async fn user_as_admin(&self, state: &AppState, user: UserPk) -> Result<Account, AppError> {
+        let account = Accounts::new(state.store.as_ref()).load(user).await?;
+        if self.grants.is_care() {
+            return account.ok_or_else(|| AppError::NotFound(format!("user {user}")));
+        }
+        let account = account.ok_or(AppError::Forbidden)?;
+        let customers = Customers::new(state.store.as_ref())
+            .get_many(account.associations.iter().copied())
+            .await?;
+        if customers.iter().any(|customer| self.grants.is_admin_of(customer)) {
+            Ok(account)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
     /// The customer with the caller's role on it; 403 when it has none.
     pub async fn customer_with_role(&self, state: &AppState, group: GroupPk) -> Result<(Customer, Role), AppError> {
         let customer = self

@@ -16,9 +16,9 @@ pub const ACCOUNTCENTRAL: &str = "accountcentral";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Capability {
-    pub id: String,
+    pub id: i64,
     pub application: String,
-    pub version: String,
+    pub version: u32,
     /// `["customers", "<groupPk>"]` or `["platform"]` for this service; free-form elsewhere.
     pub resource: Vec<String>,
     pub role: String,
@@ -180,9 +180,9 @@ mod tests {
 
     fn capability(resource: &[&str], role: &str) -> Capability {
         Capability {
-            id: "c".into(),
+            id: 1,
             application: ACCOUNTCENTRAL.into(),
-            version: "1".into(),
+            version: 1,
             resource: resource.iter().map(|s| s.to_string()).collect(),
             role: role.into(),
             granted_at: Timestamp::UNIX_EPOCH,

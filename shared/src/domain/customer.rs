@@ -41,4 +41,55 @@ impl Customer {
     pub fn lineage(&self) -> impl Iterator<Item = GroupPk> + '_ {
         std::iter::once(self.group_pk).chain(self.ancestors.iter().copied())
     }
+
+    /// The top-level customer of its tree.
+    pub fn root(&self) -> GroupPk {
+        self.ancestors.last().copied().unwrap_or(self.group_pk)
+    }
+
+    /// The path from the root down to the customer, `/<root>/…/<self>`, each key
+    /// zero-padded: a customer's subtree is every path starting with its own.
+    pub fn tree_path(&self) -> String {
+        self.ancestors
+            .iter()
+            .rev()
+            .chain(std::iter::once(&self.group_pk))
+            .map(|g| format!("/{:012}", g.0))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(group: i64, ancestors: &[i64]) -> Customer {
+        Customer {
+            group_pk: GroupPk(group),
+            name: String::new(),
+            parent_group_pk: ancestors.first().copied().map(GroupPk),
+            ancestors: ancestors.iter().copied().map(GroupPk).collect(),
+            status: CustomerStatus::Active,
+            premium: false,
+            chat_enabled: false,
+            gid: None,
+            address: None,
+            country: None,
+            phone: None,
+            platform_responsible: None,
+            technical_responsible: None,
+            privacy_responsible: None,
+            created_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_subtree_is_a_path_prefix() {
+        let grandchild = customer(1011, &[101, 100]);
+        assert_eq!(grandchild.root(), GroupPk(100));
+        assert!(grandchild.tree_path().starts_with(&customer(101, &[100]).tree_path()));
+        assert!(grandchild.tree_path().starts_with(&customer(100, &[]).tree_path()));
+        // 10 is not an ancestor of 100 although "10" prefixes "100".
+        assert!(!customer(100, &[]).tree_path().starts_with(&customer(10, &[]).tree_path()));
+    }
 }

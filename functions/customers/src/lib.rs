@@ -1,0 +1,13 @@
+//! The `customers` function: the customer tree, each customer's users, its
+//! configuration and its applications.
+
+mod configuration;
+
+use axum::Router;
+
+use shared::app::AppState;
+
+/// The function's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().merge(configuration::routes())
+}
