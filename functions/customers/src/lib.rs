@@ -2,6 +2,8 @@
 //! configuration and its applications.
 
 mod configuration;
+mod profile;
+mod team;
 
 use axum::Router;
 
@@ -9,5 +11,8 @@ use shared::app::AppState;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(configuration::routes())
+    Router::new()
+        .merge(profile::routes())
+        .merge(team::routes())
+        .merge(configuration::routes())
 }
