@@ -11,7 +11,7 @@ use reqwest::Method;
 use shared::auth::tokens::DevTokenIssuer;
 use shared::domain::ids::UserPk;
 use shared::domain::user::UserStatus;
-use shared::repositories::accounts::Accounts;
+use shared::repositories::accounts::{AccountChange, Accounts};
 
 on_both_backends!(bad_tokens_are_refused, users_who_may_not_act_are_refused,);
 
@@ -83,21 +83,26 @@ async fn bad_tokens_are_refused(app: TestApp) {
 async fn users_who_may_not_act_are_refused(app: TestApp) {
     let token = app.token("acme.user").await;
     let accounts = Accounts::new(app.environment.state.store.as_ref());
-    let user = accounts.user(UserPk(12)).await.unwrap().unwrap();
-    for status in [UserStatus::Suspended, UserStatus::Disabled] {
-        let current = accounts.user(UserPk(12)).await.unwrap().unwrap();
-        let mut changed = current.value.clone();
-        changed.status = status;
-        accounts.update(&current, &changed).await.unwrap();
-        assert_eq!(status_with(&app, Some(format!("Bearer {token}"))).await, 401, "{status:?}");
-    }
-    let current = accounts.user(UserPk(12)).await.unwrap().unwrap();
-    let mut locked = user.value.clone();
-    locked.locked_until = Some(app.environment.state.clock.now() + jiff::SignedDuration::from_mins(30));
-    accounts.update(&current, &locked).await.unwrap();
+    let now = app.environment.state.clock.now();
+    let set = |change: fn(&mut shared::domain::user::User, jiff::Timestamp)| {
+        let accounts = &accounts;
+        async move {
+            let current = accounts.load(UserPk(12)).await.unwrap().unwrap();
+            let mut edit = AccountChange::of(&current, None, now);
+            change(&mut edit.user, now);
+            accounts.save(edit).await.unwrap();
+        }
+    };
+    set(|user, _| user.status = UserStatus::Suspended).await;
+    assert_eq!(status_with(&app, Some(format!("Bearer {token}"))).await, 401, "suspended");
+    set(|user, _| user.status = UserStatus::Disabled).await;
+    assert_eq!(status_with(&app, Some(format!("Bearer {token}"))).await, 401, "disabled");
+    set(|user, now| {
+        user.status = UserStatus::Active;
+        user.locked_until = Some(now + jiff::SignedDuration::from_mins(30));
+    })
+    .await;
     assert_eq!(status_with(&app, Some(format!("Bearer {token}"))).await, 401, "locked out");
-
-    let current = accounts.user(UserPk(12)).await.unwrap().unwrap();
-    accounts.update(&current, &user.value).await.unwrap();
+    set(|user, _| user.locked_until = None).await;
     assert_eq!(status_with(&app, Some(format!("Bearer {token}"))).await, 200, "active again");
 }

@@ -4,7 +4,7 @@ use accountcentral_e2e::{TestApp, error_paths, on_both_backends, read};
 use reqwest::Method;
 use serde_json::json;
 use shared::domain::ids::UserPk;
-use shared::repositories::accounts::Accounts;
+use shared::repositories::accounts::{AccountChange, Accounts};
 
 on_both_backends!(
     tracing_ids_are_echoed_or_made,
@@ -124,17 +124,14 @@ async fn unacceptable_accept_headers_are_406(app: TestApp) {
 
 async fn a_stale_write_is_a_conflict_not_a_lost_update(app: TestApp) {
     let accounts = Accounts::new(app.environment.state.store.as_ref());
-    let first_read = accounts.user(UserPk(20)).await.unwrap().unwrap();
-    let second_read = first_read.clone();
-    let mut first = first_read.value.clone();
-    first.name = "First".into();
-    let mut second = second_read.value.clone();
-    second.name = "Second".into();
-    accounts.update(&first_read, &first).await.expect("the first write wins");
-    assert!(matches!(
-        accounts.update(&second_read, &second).await,
-        Err(shared::error::AppError::Conflict(_))
-    ));
+    let read = accounts.load(UserPk(20)).await.unwrap().unwrap();
+    let now = app.environment.state.clock.now();
+    let mut first = AccountChange::of(&read, None, now);
+    first.user.name = "First".into();
+    let mut second = AccountChange::of(&read, None, now);
+    second.user.name = "Second".into();
+    accounts.save(first).await.expect("the first write wins");
+    assert!(matches!(accounts.save(second).await, Err(shared::error::AppError::Conflict(_))));
     assert_eq!(accounts.user(UserPk(20)).await.unwrap().unwrap().value.name, "First");
 
     // Over HTTP, concurrent updates of the same user each win or get 409; none is lost silently.

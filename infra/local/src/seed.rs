@@ -141,7 +141,7 @@ pub async fn seed_if_empty(store: &dyn ItemStore, now: Timestamp) -> Result<Opti
         passwords.push((demo.username, secret));
     }
     // New users get keys after the demo ones.
-    accounts.reserve_user_pks(1000).await?;
+    accounts.reserve_keys(1000).await?;
     store.put(Item::new(marker, Map::new()), Condition::NotExists).await?;
     Ok(Some(Seeded { passwords }))
 }

@@ -1,10 +1,14 @@
 //! User representations.
 
+use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::UserPk;
-use crate::domain::user::{RawProfile, Sex, User, UserStatus, UserType};
+use crate::domain::user::{Profile, RawProfile, Sex, User, UserStatus, UserType};
+use crate::domain::validation::{FieldError, Violations};
+use crate::ports::store::{ItemStore, StoreError};
+use crate::repositories::customers::Customers;
 
 /// Personal info, as `getMe` returns it and `updateMe` takes it.
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +30,16 @@ pub struct UserInfo {
 }
 
 impl UserInfo {
+    /// The representation of `user`, with the name of the customer it was created in.
+    pub async fn load(store: &dyn ItemStore, user: &User) -> Result<Self, StoreError> {
+        let group_name = Customers::new(store)
+            .get(user.creation_group_pk)
+            .await?
+            .map(|c| c.name)
+            .unwrap_or_default();
+        Ok(Self::new(user, group_name))
+    }
+
     /// The representation of `user`, whose creation customer is called `group_name`.
     pub fn new(user: &User, group_name: String) -> Self {
         Self {
@@ -65,9 +79,50 @@ pub struct UserInfoInput {
     pub user_type: Option<UserType>,
 }
 
+/// Who may change a user's status through a profile update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    /// The user itself: the status stays as it is.
+    Refused,
+    /// An administrator: may disable or re-enable, but suspension has its own operation.
+    EnableOrDisable,
+}
+
 impl UserInfoInput {
+    /// Validates an update of `current`: the profile, and the fields that cannot change
+    /// this way (400 naming each when they differ). Returns the profile and the status.
+    pub fn validate(&self, current: &User, today: Date, status: StatusChange) -> Result<(Profile, UserStatus), Vec<FieldError>> {
+        let mut violations = Violations::new();
+        let mut unchanged = |pointer: &str, same: bool| {
+            if !same {
+                violations.body(pointer, "cannot be changed");
+            }
+        };
+        unchanged("/userPk", self.user_pk.is_none_or(|pk| pk == current.user_pk.0));
+        unchanged("/username", self.username.as_deref().is_none_or(|name| name == current.username));
+        unchanged("/userType", self.user_type.is_none_or(|kind| kind == current.user_type));
+        unchanged(
+            "/cellPhoneVerified",
+            self.cell_phone_verified.is_none_or(|verified| verified == current.cell_phone_verified),
+        );
+        let new_status = self.status.unwrap_or(current.status);
+        if new_status != current.status {
+            match status {
+                StatusChange::Refused => violations.body("/status", "cannot be changed"),
+                StatusChange::EnableOrDisable if new_status == UserStatus::Suspended || current.status == UserStatus::Suspended => {
+                    violations.body("/status", "suspension is set with PUT /v1/users/{userPk}/suspension")
+                }
+                StatusChange::EnableOrDisable => {}
+            }
+        }
+        let profile = Profile::parse(self.profile(), today, &mut violations);
+        violations
+            .into_result(profile)
+            .map(|profile| (profile.expect("a profile that failed to parse recorded a violation"), new_status))
+    }
+
     /// The fields of the profile proper.
-    pub fn profile(&self) -> RawProfile {
+    fn profile(&self) -> RawProfile {
         RawProfile {
             name: self.name.clone(),
             surname: self.surname.clone(),
@@ -77,5 +132,37 @@ impl UserInfoInput {
             date_of_birth: self.date_of_birth.clone(),
             sex: self.sex.clone(),
         }
+    }
+}
+
+/// When and by whom a user was last suspended or reactivated.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SuspensionInfo {
+    pub suspended: bool,
+    pub date: Option<Timestamp>,
+    pub by_user_pk: Option<UserPk>,
+}
+
+/// Personal info plus the suspension information (`getUser`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDetails {
+    #[serde(flatten)]
+    pub info: UserInfo,
+    pub suspension_info: SuspensionInfo,
+}
+
+impl UserDetails {
+    /// The representation of `user`, as [`UserInfo::load`] reads it.
+    pub async fn load(store: &dyn ItemStore, user: &User) -> Result<Self, StoreError> {
+        Ok(Self {
+            info: UserInfo::load(store, user).await?,
+            suspension_info: SuspensionInfo {
+                suspended: user.status == UserStatus::Suspended,
+                date: user.suspension.as_ref().map(|s| s.date),
+                by_user_pk: user.suspension.as_ref().and_then(|s| s.by_user_pk),
+            },
+        })
     }
 }

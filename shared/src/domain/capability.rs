@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::catalogue::Catalogue;
 use super::customer::Customer;
 use super::ids::{GroupPk, UserPk};
+use super::validation::Violations;
 
 /// This service's application name in capabilities.
 pub const ACCOUNTCENTRAL: &str = "accountcentral";
@@ -24,6 +26,121 @@ pub struct Capability {
     pub role: String,
     pub granted_at: Timestamp,
     pub granted_by: Option<UserPk>,
+}
+
+/// Roles of this service that exist platform-wide only, never on a customer.
+const PLATFORM_ROLES: [&str; 3] = ["CUSTOMER_CARE", "DKIM", "SERVICE"];
+
+/// What a capability is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// `["platform"]`: the whole platform.
+    Platform,
+    /// `["customers", "<groupPk>", ...]`: a customer (and its subtree), or something inside it.
+    Customer { group: GroupPk, within: Vec<String> },
+}
+
+impl Resource {
+    /// Reads a resource path; `None` when it is neither a platform nor a customer path.
+    pub fn parse(path: &[String]) -> Option<Resource> {
+        match path {
+            [platform] if platform == "platform" => Some(Resource::Platform),
+            [customers, group, within @ ..] if customers == "customers" => {
+                let group = group.parse::<i64>().ok().filter(|g| *g > 0 && group.chars().all(|c| c.is_ascii_digit()))?;
+                Some(Resource::Customer {
+                    group: GroupPk(group),
+                    within: within.to_vec(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The customer-level resource `["customers", "<g>"]`.
+    pub fn customer(group: GroupPk) -> Vec<String> {
+        vec!["customers".to_owned(), group.to_string()]
+    }
+}
+
+impl Capability {
+    /// The capability's resource, if it has one of the shapes this service understands.
+    pub fn resource(&self) -> Option<Resource> {
+        Resource::parse(&self.resource)
+    }
+
+    /// Same application, resource and role: the same grant whatever its id and history.
+    pub fn same_grant(&self, other: &Capability) -> bool {
+        self.application == other.application && self.resource == other.resource && self.role == other.role
+    }
+}
+
+/// A capability as asked for in a grant, before it gets an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapabilityRequest {
+    pub application: String,
+    pub version: u32,
+    pub resource: Vec<String>,
+    pub role: String,
+}
+
+impl CapabilityRequest {
+    /// Checks the request against the catalogue: a known application, a resource this
+    /// service understands, and a role the application offers (platform roles only
+    /// platform-wide). Each bad field is named.
+    pub fn validate(&self, catalogue: &Catalogue) -> Result<Resource, Vec<super::validation::FieldError>> {
+        let mut violations = Violations::new();
+        if self.version == 0 {
+            violations.body("/version", "must be at least 1");
+        }
+        if !catalogue.app_roles.contains_key(&self.application) {
+            violations.body("/application", format!("unknown application {:?}", self.application));
+        }
+        let resource = Resource::parse(&self.resource);
+        match &resource {
+            None => violations.body("/resource", r#"must be ["platform"] or ["customers", "<groupPk>", ...]"#),
+            Some(Resource::Platform) => {
+                if self.application != ACCOUNTCENTRAL || !PLATFORM_ROLES.contains(&self.role.as_str()) {
+                    violations.body("/role", format!("platform-wide roles are {} of accountcentral", PLATFORM_ROLES.join(", ")));
+                }
+            }
+            Some(Resource::Customer { .. }) => {
+                if catalogue.app_roles.contains_key(&self.application) && !catalogue.offers_role(&self.application, &self.role) {
+                    violations.body("/role", format!("{} offers no role {:?}", self.application, self.role));
+                }
+            }
+        }
+        violations.into_result(())?;
+        Ok(resource.expect("an unreadable resource recorded a violation"))
+    }
+}
+
+/// Whether a caller holding `held` (with `grants` read from them) may grant or revoke
+/// `wanted` on `target`, the customer the wanted resource names (`None` for platform-wide).
+///
+/// Nobody hands out more than they hold: platform-wide capabilities need customer care;
+/// on a customer, an accountcentral ADMIN of it or an ancestor administers every
+/// application's roles there, and otherwise the caller must hold the same role, or ADMIN,
+/// of the same application on the same resource or an ancestor of it.
+pub fn may_delegate(held: &[Capability], grants: &Grants, wanted: &Capability, target: Option<&Customer>) -> bool {
+    if grants.is_care() {
+        return true;
+    }
+    let (Some(target), Some(Resource::Customer { within, .. })) = (target, wanted.resource()) else {
+        return false;
+    };
+    if grants.holds_on(target, Role::Admin) {
+        return true;
+    }
+    held.iter().any(|capability| {
+        capability.application == wanted.application
+            && (capability.role == wanted.role || capability.role == "ADMIN")
+            && match capability.resource() {
+                Some(Resource::Customer { group, within: held_within }) => {
+                    target.lineage().any(|g| g == group) && within.starts_with(&held_within)
+                }
+                _ => false,
+            }
+    })
 }
 
 /// The roles of this service.
@@ -103,7 +220,8 @@ impl Grants {
         &self.associations
     }
 
-    fn holds_on(&self, customer: &Customer, role: Role) -> bool {
+    /// Holds `role` on the customer or one of its ancestors.
+    pub fn holds_on(&self, customer: &Customer, role: Role) -> bool {
         customer
             .lineage()
             .any(|g| self.customers.get(&g).is_some_and(|roles| roles.contains(&role)))
@@ -216,6 +334,65 @@ mod tests {
         let mut hub = capability(&["customers", "200"], "ADMIN");
         hub.application = "hub".into();
         assert!(!Grants::new(&[hub], []).is_admin_of(&customer(200, &[])));
+    }
+
+    #[test]
+    fn nobody_delegates_more_than_they_hold() {
+        let admin_100 = [capability(&["customers", "100"], "ADMIN")];
+        let grants = Grants::new(&admin_100, [GroupPk(100)]);
+        let italia = customer(101, &[100]);
+        let globex = customer(200, &[]);
+        let mut wanted = capability(&["customers", "101"], "ADMIN");
+        assert!(may_delegate(&admin_100, &grants, &wanted, Some(&italia)));
+        wanted.application = "hub".into();
+        assert!(may_delegate(&admin_100, &grants, &wanted, Some(&italia)), "an admin manages every application's roles");
+        wanted.resource = vec!["customers".into(), "200".into()];
+        assert!(!may_delegate(&admin_100, &grants, &wanted, Some(&globex)));
+        let platform = capability(&["platform"], "DKIM");
+        assert!(!may_delegate(&admin_100, &grants, &platform, None));
+
+        let hub_editor = [Capability {
+            application: "hub".into(),
+            ..capability(&["customers", "100"], "EDITOR")
+        }];
+        let editor_grants = Grants::new(&hub_editor, [GroupPk(100)]);
+        let mut wanted = Capability {
+            application: "hub".into(),
+            ..capability(&["customers", "101"], "EDITOR")
+        };
+        assert!(may_delegate(&hub_editor, &editor_grants, &wanted, Some(&italia)));
+        wanted.role = "ADMIN".into();
+        assert!(!may_delegate(&hub_editor, &editor_grants, &wanted, Some(&italia)), "stronger than held");
+        wanted.role = "EDITOR".into();
+        wanted.application = "flow".into();
+        assert!(!may_delegate(&hub_editor, &editor_grants, &wanted, Some(&italia)), "another application");
+
+        let care = [capability(&["platform"], "CUSTOMER_CARE")];
+        assert!(may_delegate(&care, &Grants::new(&care, []), &platform, None));
+    }
+
+    #[test]
+    fn grant_requests_are_checked_against_the_catalogue() {
+        let catalogue = Catalogue::get();
+        let request = |application: &str, resource: &[&str], role: &str| CapabilityRequest {
+            application: application.into(),
+            version: 1,
+            resource: resource.iter().map(|s| s.to_string()).collect(),
+            role: role.into(),
+        };
+        assert_eq!(
+            request("hub", &["customers", "101"], "EDITOR").validate(catalogue),
+            Ok(Resource::Customer {
+                group: GroupPk(101),
+                within: vec![]
+            })
+        );
+        assert_eq!(request(ACCOUNTCENTRAL, &["platform"], "DKIM").validate(catalogue), Ok(Resource::Platform));
+        let paths = |r: CapabilityRequest| -> Vec<String> { r.validate(catalogue).unwrap_err().iter().map(|e| e.path.to_string()).collect() };
+        assert_eq!(paths(request("hub", &["platform"], "ADMIN")), ["/role"]);
+        assert_eq!(paths(request("hub", &["customers", "x"], "ADMIN")), ["/resource"]);
+        assert_eq!(paths(request("nope", &["customers", "1"], "ADMIN")), ["/application"]);
+        assert_eq!(paths(request(ACCOUNTCENTRAL, &["customers", "1"], "GOD")), ["/role"]);
     }
 
     #[test]

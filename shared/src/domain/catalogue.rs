@@ -127,6 +127,11 @@ impl Catalogue {
         self.applications.get(key).map(Vec::as_slice).unwrap_or_default()
     }
 
+    /// Whether `application` offers `role` (getAppRoles).
+    pub fn offers_role(&self, application: &str, role: &str) -> bool {
+        self.app_roles.get(application).is_some_and(|roles| roles.iter().any(|r| r == role))
+    }
+
     /// Whether `code` is an offered language.
     pub fn has_language(&self, code: &str) -> bool {
         self.languages.iter().any(|l| l.code == code)

@@ -6,6 +6,7 @@ pub mod customer;
 pub mod ids;
 pub mod password;
 pub mod preferences;
+pub mod roles;
 pub mod secret;
 pub mod user;
 pub mod validation;

@@ -1,17 +1,25 @@
-//! Users and everything stored in their partition: profile, preferences, password,
-//! customer associations and capabilities.
+//! Users and everything stored about them: the partition of the user (profile,
+//! preferences, password, customer associations, capabilities), the uniqueness guards,
+//! the rosters of the customers the user reaches and the capability log.
+//!
+//! Every change of a user goes through [`Accounts::save`], one transaction that keeps
+//! all of these consistent, conditioned on the version of the profile it was based on.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::Versioned;
+use super::customers::Customers;
 use super::record::{from_item, to_item, versioned};
 use crate::domain::capability::Capability;
 use crate::domain::ids::{GroupPk, UserPk};
 use crate::domain::password::PasswordRecord;
 use crate::domain::preferences::Preferences;
-use crate::domain::user::User;
+use crate::domain::user::{User, UserStatus, UserType};
 use crate::error::AppError;
-use crate::ports::store::{Condition, Index, Item, ItemStore, Key, Query, StoreError, WriteOp, query_all};
+use crate::ports::store::{Condition, Item, ItemStore, Key, MAX_TRANSACTION_OPS, Query, StoreError, WriteOp, query_all};
 
 const PROFILE: &str = "PROFILE";
 const PREFERENCES: &str = "PREFERENCES";
@@ -19,6 +27,7 @@ const PASSWORD: &str = "PASSWORD";
 const CUSTOMER: &str = "CUSTOMER#";
 const CAPABILITY: &str = "CAPABILITY#";
 const UNIQUE: &str = "UNIQUE";
+const ROSTER_USER: &str = "USER#";
 
 fn partition(user: UserPk) -> String {
     format!("USER#{user}")
@@ -26,6 +35,10 @@ fn partition(user: UserPk) -> String {
 
 fn profile_key(user: UserPk) -> Key {
     Key::new(partition(user), PROFILE)
+}
+
+fn password_key(user: UserPk) -> Key {
+    Key::new(partition(user), PASSWORD)
 }
 
 fn username_key(username: &str) -> Key {
@@ -36,9 +49,24 @@ fn email_key(email: &str) -> Key {
     Key::new(format!("EMAIL#{}", email.to_lowercase()), UNIQUE)
 }
 
-/// Users of a customer, in GSI1: the partition naming the customer.
-pub fn customer_users_partition(group: GroupPk) -> String {
-    format!("CUSTOMER_USERS#{group}")
+fn capability_key(user: UserPk, id: i64) -> Key {
+    Key::new(partition(user), format!("{CAPABILITY}{id:012}"))
+}
+
+fn roster_partition(group: GroupPk) -> String {
+    format!("ROSTER#{group}")
+}
+
+/// Roster entries sort by username (immutable, so the key never moves), then user key.
+fn roster_key(group: GroupPk, user: &User) -> Key {
+    Key::new(
+        roster_partition(group),
+        format!("{ROSTER_USER}{}#{:012}", user.username.to_lowercase(), user.user_pk.0),
+    )
+}
+
+fn log_partition(user: UserPk) -> String {
+    format!("CAPLOG#{user}")
 }
 
 /// A uniqueness guard's content: whose username or e-mail it is.
@@ -54,6 +82,61 @@ struct Owner {
 struct Association {
     user_pk: UserPk,
     group_pk: GroupPk,
+}
+
+/// A user as a customer's roster lists it: one entry in the roster of every customer
+/// the user reaches (the customers it is associated with and their ancestors), so that
+/// the users of a subtree are one partition read, already deduplicated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterEntry {
+    pub user_pk: UserPk,
+    pub username: String,
+    pub name: String,
+    pub surname: String,
+    pub email: String,
+    pub status: UserStatus,
+    pub user_type: UserType,
+    /// The customer the user was created in.
+    pub group_pk: GroupPk,
+}
+
+impl From<&User> for RosterEntry {
+    fn from(user: &User) -> Self {
+        Self {
+            user_pk: user.user_pk,
+            username: user.username.clone(),
+            name: user.name.clone(),
+            surname: user.surname.clone(),
+            email: user.email.clone(),
+            status: user.status,
+            user_type: user.user_type,
+            group_pk: user.creation_group_pk,
+        }
+    }
+}
+
+/// Whether a log entry records a grant or a revocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LogAction {
+    Granted,
+    Revoked,
+}
+
+/// One entry of a user's capability log (append-only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapabilityLogEntry {
+    pub capability_id: i64,
+    pub action: LogAction,
+    pub application: String,
+    pub version: u32,
+    pub resource: Vec<String>,
+    pub role: String,
+    pub date: Timestamp,
+    /// Who granted or revoked; `None` for system actions (seed, bootstrap).
+    pub by_user_pk: Option<UserPk>,
 }
 
 /// A user with everything in their partition, read with one query.
@@ -73,6 +156,35 @@ pub struct NewAccount {
     pub password: Option<PasswordRecord>,
     pub associations: Vec<GroupPk>,
     pub capabilities: Vec<Capability>,
+}
+
+/// A change of an account, built from the account as read: edit the fields, then
+/// [`Accounts::save`] it.
+#[derive(Debug, Clone)]
+pub struct AccountChange<'a> {
+    before: &'a Account,
+    pub user: User,
+    pub associations: BTreeSet<GroupPk>,
+    pub granted: Vec<Capability>,
+    pub revoked: Vec<Capability>,
+    /// Who makes the change (for the capability log), and when.
+    pub by: Option<UserPk>,
+    pub at: Timestamp,
+}
+
+impl<'a> AccountChange<'a> {
+    /// No change yet of `before`, made by `by` at `at`.
+    pub fn of(before: &'a Account, by: Option<UserPk>, at: Timestamp) -> Self {
+        Self {
+            before,
+            user: before.user.value.clone(),
+            associations: before.associations.iter().copied().collect(),
+            granted: Vec::new(),
+            revoked: Vec::new(),
+            by,
+            at,
+        }
+    }
 }
 
 /// The accounts repository.
@@ -124,64 +236,75 @@ impl<'a> Accounts<'a> {
         Ok(item.map(|item| from_item::<Owner>(&item)).transpose()?.map(|owner| owner.user_pk))
     }
 
-    /// The next free user key.
-    pub async fn next_user_pk(&self) -> Result<UserPk, StoreError> {
-        let value = self.store.increment(&Key::new("SEQUENCE", "userPk"), 1).await?;
-        Ok(UserPk(value as i64))
+    /// When each of `users` last set its password (or client secret); users without one are left out.
+    pub async fn password_dates(&self, users: &[UserPk]) -> Result<BTreeMap<UserPk, Timestamp>, StoreError> {
+        let mut dates = BTreeMap::new();
+        for chunk in users.chunks(100) {
+            let keys: Vec<Key> = chunk.iter().map(|u| password_key(*u)).collect();
+            for item in self.store.batch_get(&keys).await? {
+                let owner = chunk.iter().find(|u| password_key(**u).pk == item.key.pk);
+                if let Some(owner) = owner {
+                    dates.insert(*owner, from_item::<PasswordRecord>(&item)?.updated_at);
+                }
+            }
+        }
+        Ok(dates)
     }
 
-    /// Makes sure the user-key sequence is past `floor` (after seeding fixed keys).
-    pub async fn reserve_user_pks(&self, floor: i64) -> Result<(), StoreError> {
-        let current = self.store.increment(&Key::new("SEQUENCE", "userPk"), 0).await?;
-        if (current as i64) < floor {
-            self.store
-                .increment(&Key::new("SEQUENCE", "userPk"), (floor - current as i64) as u64)
-                .await?;
+    /// The next free user key.
+    pub async fn next_user_pk(&self) -> Result<UserPk, StoreError> {
+        Ok(UserPk(self.next("userPk").await?))
+    }
+
+    /// The next free capability id.
+    pub async fn next_capability_id(&self) -> Result<i64, StoreError> {
+        self.next("capabilityId").await
+    }
+
+    async fn next(&self, sequence: &str) -> Result<i64, StoreError> {
+        let value = self.store.increment(&Key::new("SEQUENCE", sequence), 1).await?;
+        i64::try_from(value).map_err(|_| StoreError::Invalid(format!("sequence {sequence} overflowed")))
+    }
+
+    /// Makes sure the user-key and capability-id sequences are past `floor` (after
+    /// seeding fixed keys).
+    pub async fn reserve_keys(&self, floor: u64) -> Result<(), StoreError> {
+        for sequence in ["userPk", "capabilityId"] {
+            let key = Key::new("SEQUENCE", sequence);
+            let current = self.store.increment(&key, 0).await?;
+            if current < floor {
+                self.store.increment(&key, floor - current).await?;
+            }
         }
         Ok(())
     }
 
-    /// Creates a user with everything in their partition, atomically; a taken
-    /// username or e-mail is a conflict and writes nothing.
+    /// Creates a user with everything about them, atomically; a taken username or
+    /// e-mail is a conflict and writes nothing. Initial capabilities are logged as
+    /// system grants.
     pub async fn create(&self, account: NewAccount) -> Result<(), AppError> {
         let user = &account.user;
         let owner = Owner { user_pk: user.user_pk };
         let mut ops = vec![
-            WriteOp::Put {
-                item: to_item(username_key(&user.username), &owner)?,
-                condition: Condition::NotExists,
-            },
-            WriteOp::Put {
-                item: to_item(email_key(&user.email), &owner)?,
-                condition: Condition::NotExists,
-            },
-            WriteOp::Put {
-                item: to_item(profile_key(user.user_pk), user)?,
-                condition: Condition::NotExists,
-            },
-            WriteOp::Put {
-                item: to_item(Key::new(partition(user.user_pk), PREFERENCES), &account.preferences)?,
-                condition: Condition::Always,
-            },
+            put(to_item(username_key(&user.username), &owner)?, Condition::NotExists),
+            put(to_item(email_key(&user.email), &owner)?, Condition::NotExists),
+            put(to_item(profile_key(user.user_pk), user)?, Condition::NotExists),
+            put(
+                to_item(Key::new(partition(user.user_pk), PREFERENCES), &account.preferences)?,
+                Condition::Always,
+            ),
         ];
         if let Some(password) = &account.password {
-            ops.push(WriteOp::Put {
-                item: to_item(Key::new(partition(user.user_pk), PASSWORD), password)?,
-                condition: Condition::Always,
-            });
+            ops.push(put(to_item(password_key(user.user_pk), password)?, Condition::Always));
         }
         for group in &account.associations {
-            ops.push(WriteOp::Put {
-                item: association_item(user.user_pk, *group)?,
-                condition: Condition::Always,
-            });
+            ops.push(put(association_item(user.user_pk, *group)?, Condition::Always));
+        }
+        for group in self.reach(&account.associations).await? {
+            ops.push(put(to_item(roster_key(group, user), &RosterEntry::from(user))?, Condition::Always));
         }
         for capability in &account.capabilities {
-            let key = Key::new(partition(user.user_pk), format!("{CAPABILITY}{}", capability.id));
-            ops.push(WriteOp::Put {
-                item: to_item(key, capability)?,
-                condition: Condition::Always,
-            });
+            ops.extend(grant_ops(user.user_pk, capability, None, capability.granted_at)?);
         }
         match self.store.transact(ops).await {
             Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
@@ -195,32 +318,69 @@ impl<'a> Accounts<'a> {
         }
     }
 
-    /// Replaces the user read as `before` with `after`, moving the e-mail guard
-    /// when the address changes. A concurrent change in between is a conflict.
-    pub async fn update(&self, before: &Versioned<User>, after: &User) -> Result<u64, AppError> {
-        let version = before.version + 1;
-        let mut ops = vec![WriteOp::Put {
-            item: to_item(profile_key(after.user_pk), after)?.with_version(version),
-            condition: Condition::VersionIs(before.version),
-        }];
-        let email_moves = before.value.email.to_lowercase() != after.email.to_lowercase();
+    /// Saves a change of an account in one transaction: the profile (conditioned on the
+    /// version it was read at, so that a concurrent change makes this one a conflict),
+    /// the e-mail guard, the associations, the rosters of the customers the user
+    /// reaches, and the capabilities with their log entries. Returns the new version.
+    pub async fn save(&self, change: AccountChange<'_>) -> Result<u64, AppError> {
+        let before = change.before;
+        let user_pk = before.user.value.user_pk;
+        let version = before.user.version + 1;
+        let mut ops = vec![put(
+            to_item(profile_key(user_pk), &change.user)?.with_version(version),
+            Condition::VersionIs(before.user.version),
+        )];
+        let email_moves = before.user.value.email.to_lowercase() != change.user.email.to_lowercase();
         if email_moves {
-            let owner = Owner { user_pk: after.user_pk };
-            ops.push(WriteOp::Put {
-                item: to_item(email_key(&after.email), &owner)?,
-                condition: Condition::NotExists,
-            });
-            ops.push(WriteOp::Delete {
-                key: email_key(&before.value.email),
-                condition: Condition::Always,
-            });
+            let owner = Owner { user_pk };
+            ops.push(put(to_item(email_key(&change.user.email), &owner)?, Condition::NotExists));
+            ops.push(delete(email_key(&before.user.value.email), Condition::Always));
+        }
+
+        let associated_before: BTreeSet<GroupPk> = before.associations.iter().copied().collect();
+        for group in change.associations.difference(&associated_before) {
+            ops.push(put(association_item(user_pk, *group)?, Condition::Always));
+        }
+        for group in associated_before.difference(&change.associations) {
+            ops.push(delete(Key::new(partition(user_pk), format!("{CUSTOMER}{group}")), Condition::Always));
+        }
+
+        let reach_before = self.reach(&associated_before).await?;
+        let reach_after = self.reach(&change.associations).await?;
+        let entry = RosterEntry::from(&change.user);
+        let entry_changed = RosterEntry::from(&before.user.value) != entry;
+        for group in &reach_after {
+            if entry_changed || !reach_before.contains(group) {
+                ops.push(put(to_item(roster_key(*group, &change.user), &entry)?, Condition::Always));
+            }
+        }
+        for group in reach_before.difference(&reach_after) {
+            ops.push(delete(roster_key(*group, &before.user.value), Condition::Always));
+        }
+
+        for capability in &change.granted {
+            ops.extend(grant_ops(user_pk, capability, change.by, change.at)?);
+        }
+        for capability in &change.revoked {
+            ops.push(delete(capability_key(user_pk, capability.id), Condition::Exists));
+            ops.push(log_op(user_pk, capability, LogAction::Revoked, change.by, change.at)?);
+        }
+
+        if ops.len() > MAX_TRANSACTION_OPS {
+            return Err(AppError::Conflict(format!(
+                "user {user_pk} reaches too many customers to change in one step; remove some associations first"
+            )));
         }
         match self.store.transact(ops).await {
             Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
                 Err(AppError::Conflict("the user was changed meanwhile; read it again and retry".into()))
             }
-            Err(StoreError::TransactionCancelled { .. }) => Err(AppError::Conflict(format!("e-mail {} is already in use", after.email))),
-            Err(StoreError::Conflict) => Err(AppError::Conflict("the user is being changed concurrently; retry".into())),
+            Err(StoreError::TransactionCancelled { failed }) if email_moves && failed.contains(&1) => {
+                Err(AppError::Conflict(format!("e-mail {} is already in use", change.user.email)))
+            }
+            Err(StoreError::TransactionCancelled { .. } | StoreError::Conflict) => {
+                Err(AppError::Conflict("the user is being changed concurrently; retry".into()))
+            }
             other => other.map(|()| version).map_err(AppError::from),
         }
     }
@@ -231,16 +391,100 @@ impl<'a> Accounts<'a> {
             .put(to_item(Key::new(partition(user), PREFERENCES), preferences)?, Condition::Always)
             .await
     }
+
+    /// Every user in the customer's roster: the users of the customer and its subtree.
+    pub async fn roster(&self, group: GroupPk) -> Result<Vec<RosterEntry>, StoreError> {
+        let query = Query::partition(roster_partition(group)).prefix(ROSTER_USER);
+        query_all(self.store, &query).await?.iter().map(from_item).collect()
+    }
+
+    /// One page of the customer's roster in username order (descending when not
+    /// `ascending`), and the roster's size: reads only as far as the page ends.
+    pub async fn roster_page(&self, group: GroupPk, ascending: bool, offset: usize, size: usize) -> Result<(Vec<RosterEntry>, u64), StoreError> {
+        let mut query = Query::partition(roster_partition(group)).prefix(ROSTER_USER);
+        let total = self.store.count(&query).await?;
+        if offset as u64 >= total {
+            return Ok((Vec::new(), total));
+        }
+        if !ascending {
+            query = query.backward();
+        }
+        let items = query_all(self.store, &query.limit(offset + size)).await?;
+        let page = items.iter().skip(offset).map(from_item).collect::<Result<_, _>>()?;
+        Ok((page, total))
+    }
+
+    /// One page of the user's capability log, newest first, and the log's length.
+    pub async fn capability_log(&self, user: UserPk, offset: usize, size: usize) -> Result<(Vec<CapabilityLogEntry>, u64), StoreError> {
+        let query = Query::partition(log_partition(user));
+        let total = self.store.count(&query).await?;
+        if offset as u64 >= total {
+            return Ok((Vec::new(), total));
+        }
+        let items = query_all(self.store, &query.backward().limit(offset + size)).await?;
+        let page = items.iter().skip(offset).map(from_item).collect::<Result<_, _>>()?;
+        Ok((page, total))
+    }
+
+    /// The customers whose rosters list a user associated with `groups`: each of them and its ancestors.
+    async fn reach(&self, groups: impl IntoIterator<Item = &GroupPk>) -> Result<BTreeSet<GroupPk>, StoreError> {
+        let groups: BTreeSet<GroupPk> = groups.into_iter().copied().collect();
+        if groups.is_empty() {
+            return Ok(groups);
+        }
+        let customers = Customers::new(self.store).get_many(groups.iter().copied()).await?;
+        let mut reach = groups;
+        reach.extend(customers.iter().flat_map(|c| c.ancestors.iter().copied()));
+        Ok(reach)
+    }
+}
+
+fn put(item: Item, condition: Condition) -> WriteOp {
+    WriteOp::Put { item, condition }
+}
+
+fn delete(key: Key, condition: Condition) -> WriteOp {
+    WriteOp::Delete { key, condition }
 }
 
 fn association_item(user: UserPk, group: GroupPk) -> Result<Item, StoreError> {
-    let key = Key::new(partition(user), format!("{CUSTOMER}{group}"));
-    Ok(to_item(
-        key,
+    to_item(
+        Key::new(partition(user), format!("{CUSTOMER}{group}")),
         &Association {
             user_pk: user,
             group_pk: group,
         },
-    )?
-    .with_index(Index::Gsi1, customer_users_partition(group), format!("USER#{:012}", user.0)))
+    )
+}
+
+/// The capability (which must be new) and its log entry.
+fn grant_ops(user: UserPk, capability: &Capability, by: Option<UserPk>, at: Timestamp) -> Result<[WriteOp; 2], StoreError> {
+    Ok([
+        put(to_item(capability_key(user, capability.id), capability)?, Condition::NotExists),
+        log_op(user, capability, LogAction::Granted, by, at)?,
+    ])
+}
+
+/// Appends to the capability log: entries sort by time, then capability and action,
+/// and are never overwritten.
+fn log_op(user: UserPk, capability: &Capability, action: LogAction, by: Option<UserPk>, at: Timestamp) -> Result<WriteOp, StoreError> {
+    let entry = CapabilityLogEntry {
+        capability_id: capability.id,
+        action,
+        application: capability.application.clone(),
+        version: capability.version,
+        resource: capability.resource.clone(),
+        role: capability.role.clone(),
+        date: at,
+        by_user_pk: by,
+    };
+    let tag = match action {
+        LogAction::Granted => 'G',
+        LogAction::Revoked => 'R',
+    };
+    let key = Key::new(
+        log_partition(user),
+        format!("{:015}#{:012}#{tag}", at.as_millisecond().max(0), capability.id),
+    );
+    Ok(put(to_item(key, &entry)?, Condition::NotExists))
 }

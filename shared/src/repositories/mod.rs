@@ -2,12 +2,17 @@
 //!
 //! Layout of the single table (pk / sk, and the index keys where used):
 //! - `USER#<userPk>` / `PROFILE`: the user. `PREFERENCES`, `PASSWORD`,
-//!   `CUSTOMER#<groupPk>` (an association; GSI1 `CUSTOMER_USERS#<groupPk>` / `USER#<userPk>`),
-//!   `CAPABILITY#<id>`: the rest of the user's account, read with one query.
-//! - `USERNAME#<lowercase>` and `EMAIL#<lowercase>` / `UNIQUE`: uniqueness guards.
-//! - `CUSTOMER#<groupPk>` / `PROFILE`: the customer (GSI1 `CUSTOMER_CHILDREN#<parent>` /
-//!   `CUSTOMER#<groupPk>`); `APP#hub`: its hub workspaces.
-//! - `SEQUENCE` / `<name>`: counters.
+//!   `CUSTOMER#<groupPk>` (an association), `CAPABILITY#<id>`: the rest of the
+//!   user's account, read with one query.
+//! - `USERNAME#<lowercase>`, `EMAIL#<lowercase>`, `GID#<gid>` / `UNIQUE`: uniqueness guards.
+//! - `ROSTER#<groupPk>` / `USER#<lowercase username>#<userPk>`: a summary of every user
+//!   who reaches the customer (associated with it or a descendant), kept in step with
+//!   the user by the same transaction: the users of a subtree are one partition.
+//! - `CAPLOG#<userPk>` / `<epoch ms>#<capability id>#<G|R>`: the append-only capability log.
+//! - `CUSTOMER#<groupPk>` / `PROFILE`: the customer, in GSI1 `CUSTOMER_CHILDREN#<parent>` /
+//!   `CUSTOMER#<groupPk>`, GSI2 `CUSTOMER_TREE#<root>` / `<path from the root>` (a subtree
+//!   is a prefix) and GSI3 `CUSTOMERS` / `<lowercase name>#<groupPk>`; `APP#hub`: its hub workspaces.
+//! - `SEQUENCE` / `userPk`, `capabilityId`: counters.
 
 pub mod accounts;
 pub mod customers;

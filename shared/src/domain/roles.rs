@@ -1,0 +1,103 @@
+//! Assigning a user's role per application (`assignUserRoles`, `createCustomerUser`).
+
+use serde_json::{Map, Value};
+
+use super::catalogue::Catalogue;
+use super::validation::Violations;
+
+/// The applications whose role `assignUserRoles` sets.
+pub const ASSIGNABLE_APPLICATIONS: [&str; 9] = ["accountcentral", "hub", "mc", "cplan", "send", "content", "flow", "eddie", "demo_client"];
+
+/// The send role a send pattern stands for: `default` sends, `noSend` prepares but
+/// cannot send, `onlyStat` only reads statistics.
+pub fn send_pattern_role(pattern: &str) -> Option<&'static str> {
+    match pattern {
+        "default" => Some("SENDER"),
+        "noSend" => Some("EDITOR"),
+        "onlyStat" => Some("VIEWER"),
+        _ => None,
+    }
+}
+
+/// One application's new role; `None` removes the user's role there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleChange {
+    pub application: String,
+    pub role: Option<String>,
+}
+
+/// Reads a role assignment: each property an application of [`ASSIGNABLE_APPLICATIONS`],
+/// each value null or a role the application offers (for `send`, also a send pattern).
+/// Omitted applications are left out of the result, so they stay as they are.
+pub fn parse_assignment(body: &Map<String, Value>, catalogue: &Catalogue) -> Result<Vec<RoleChange>, Vec<super::validation::FieldError>> {
+    let mut violations = Violations::new();
+    let mut changes = Vec::new();
+    for (application, value) in body {
+        let pointer = format!("/{application}");
+        if !ASSIGNABLE_APPLICATIONS.contains(&application.as_str()) {
+            violations.body(pointer, format!("unknown application; one of {}", ASSIGNABLE_APPLICATIONS.join(", ")));
+            continue;
+        }
+        let role = match value {
+            Value::Null => None,
+            Value::String(role) if catalogue.offers_role(application, role) => Some(role.clone()),
+            Value::String(pattern) if application == "send" && send_pattern_role(pattern).is_some() => {
+                send_pattern_role(pattern).map(str::to_owned)
+            }
+            Value::String(role) => {
+                violations.body(pointer, format!("{application} offers no role {role:?} (see getAppRoles)"));
+                continue;
+            }
+            _ => {
+                violations.body(pointer, "must be a role name or null");
+                continue;
+            }
+        };
+        changes.push(RoleChange {
+            application: application.clone(),
+            role,
+        });
+    }
+    violations.into_result(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse(body: Value) -> Result<Vec<RoleChange>, Vec<String>> {
+        parse_assignment(body.as_object().unwrap(), Catalogue::get()).map_err(|errors| errors.iter().map(|e| e.path.to_string()).collect())
+    }
+
+    #[test]
+    fn null_removes_and_omitted_keeps() {
+        let changes = parse(json!({"hub": "EDITOR", "flow": null, "send": "onlyStat"})).unwrap();
+        assert_eq!(
+            changes,
+            [
+                RoleChange {
+                    application: "flow".into(),
+                    role: None
+                },
+                RoleChange {
+                    application: "hub".into(),
+                    role: Some("EDITOR".into())
+                },
+                RoleChange {
+                    application: "send".into(),
+                    role: Some("VIEWER".into())
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn roles_not_offered_are_named() {
+        assert_eq!(
+            parse(json!({"hub": "SENDER", "accountcentral": "CUSTOMER_CARE", "jira": "ADMIN", "mc": 3})).unwrap_err(),
+            ["/accountcentral", "/hub", "/jira", "/mc"]
+        );
+    }
+}
