@@ -1,9 +1,12 @@
 //! Customers (tenants): a tree of sub-customers under top-level customers.
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
+use super::catalogue::Catalogue;
 use super::ids::GroupPk;
+use super::user::is_email;
+use super::validation::{FieldError, Violations};
 
 /// Whether a customer is in business with the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +60,173 @@ impl Customer {
             .map(|g| format!("/{:012}", g.0))
             .collect()
     }
+
+    /// Applies a validated change of its information.
+    pub fn apply(&mut self, changes: CustomerChanges) {
+        self.name = changes.name;
+        self.address = changes.address;
+        self.country = changes.country;
+        self.phone = changes.phone;
+        self.platform_responsible = changes.platform_responsible;
+        self.technical_responsible = changes.technical_responsible;
+        self.privacy_responsible = changes.privacy_responsible;
+        self.status = changes.status;
+        self.premium = changes.premium;
+        self.gid = changes.gid;
+    }
+}
+
+const MAX_NAME_CHARS: usize = 200;
+const MAX_ADDRESS_CHARS: usize = 500;
+const MAX_PHONE_CHARS: usize = 32;
+/// The gid is part of a table key: bounded so that no input can make the key too long.
+const MAX_GID_CHARS: usize = 64;
+
+/// A customer's information as a full replacement (PUT) carries it, before validation.
+/// A nullable field is `None` when omitted and `Some(None)` when null: the body must
+/// carry every one of them, and null clears it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawCustomerUpdate {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub country: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub platform_responsible: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub technical_responsible: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub privacy_responsible: Option<Option<String>>,
+    /// Omitted means unchanged, as for `premium` and `gid`.
+    pub status: Option<CustomerStatus>,
+    pub premium: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub gid: Option<Option<String>>,
+}
+
+/// A field that is present, null or not: serde's plain `Option` cannot tell null from absent.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::deserialize(deserializer).map(Some)
+}
+
+/// A customer's information after validation, ready to replace the current one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerChanges {
+    pub name: String,
+    pub address: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub platform_responsible: Option<String>,
+    pub technical_responsible: Option<String>,
+    pub privacy_responsible: Option<String>,
+    pub status: CustomerStatus,
+    pub premium: bool,
+    pub gid: Option<String>,
+}
+
+impl RawCustomerUpdate {
+    /// Validates the replacement of `current`, naming every bad field by its JSON pointer.
+    /// `status`, `premium` and `gid` may differ from `current` only when `by_care`.
+    pub fn validate(self, current: &Customer, by_care: bool, catalogue: &Catalogue) -> Result<CustomerChanges, Vec<FieldError>> {
+        let mut violations = Violations::new();
+        let name = match self.name.as_deref().map(str::trim) {
+            None => Err("is required".to_owned()),
+            Some("") => Err("must not be empty".to_owned()),
+            Some(name) if name.chars().count() > MAX_NAME_CHARS => Err(format!("must be at most {MAX_NAME_CHARS} characters")),
+            Some(name) => Ok(name.to_owned()),
+        }
+        .map_err(|message| violations.body("/name", message))
+        .ok();
+        let v = &mut violations;
+        let address = nullable(self.address, "/address", v, |text| at_most(text, MAX_ADDRESS_CHARS));
+        let country = nullable(self.country, "/country", v, |code| {
+            if catalogue.countries.iter().any(|c| c.code == code) {
+                Ok(())
+            } else {
+                Err("must be an ISO 3166-1 alpha-2 code from getCustomerPreferenceOptions".into())
+            }
+        });
+        let phone = nullable(self.phone, "/phone", v, |text| {
+            at_most(text, MAX_PHONE_CHARS)?;
+            if text.chars().any(|c| c.is_ascii_digit()) && text.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+                Ok(())
+            } else {
+                Err("must be a phone number: digits, spaces, +, -, parentheses".into())
+            }
+        });
+        let email = |text: &str| {
+            if is_email(text) {
+                Ok(())
+            } else {
+                Err("must be an e-mail address".to_owned())
+            }
+        };
+        let platform_responsible = nullable(self.platform_responsible, "/platformResponsible", v, email);
+        let technical_responsible = nullable(self.technical_responsible, "/technicalResponsible", v, email);
+        let privacy_responsible = nullable(self.privacy_responsible, "/privacyResponsible", v, email);
+        let gid = self.gid.map(|gid| gid.map(|g| g.trim().to_owned()).filter(|g| !g.is_empty()));
+        // Only care may set a gid: anyone else's differing gid is refused below.
+        if let Some(Some(gid)) = &gid
+            && by_care
+            && (gid.chars().count() > MAX_GID_CHARS || gid.chars().any(char::is_control))
+        {
+            violations.body(
+                "/gid",
+                format!("must be at most {MAX_GID_CHARS} characters, without control characters"),
+            );
+        }
+        let mut restricted = |pointer: &str, changed: bool| {
+            if changed && !by_care {
+                violations.body(pointer, "may be changed only by customer care");
+            }
+        };
+        restricted("/status", self.status.is_some_and(|status| status != current.status));
+        restricted("/premium", self.premium.is_some_and(|premium| premium != current.premium));
+        restricted("/gid", gid.as_ref().is_some_and(|gid| *gid != current.gid));
+        match (name, violations.into_result(())) {
+            (Some(name), Ok(())) => Ok(CustomerChanges {
+                name,
+                address,
+                country,
+                phone,
+                platform_responsible,
+                technical_responsible,
+                privacy_responsible,
+                status: self.status.unwrap_or(current.status),
+                premium: self.premium.unwrap_or(current.premium),
+                gid: gid.unwrap_or_else(|| current.gid.clone()),
+            }),
+            (_, result) => Err(result.expect_err("a bad name was recorded as a violation")),
+        }
+    }
+}
+
+/// A nullable field the body must carry; blank text counts as null.
+fn nullable(
+    value: Option<Option<String>>,
+    pointer: &str,
+    violations: &mut Violations,
+    check: impl FnOnce(&str) -> Result<(), String>,
+) -> Option<String> {
+    let Some(value) = value else {
+        violations.body(pointer, "is required (null when there is none)");
+        return None;
+    };
+    let text = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+    check(&text).map_err(|message| violations.body(pointer, message)).ok()?;
+    Some(text)
+}
+
+fn at_most(text: &str, max: usize) -> Result<(), String> {
+    if text.chars().count() <= max {
+        Ok(())
+    } else {
+        Err(format!("must be at most {max} characters"))
+    }
 }
 
 #[cfg(test)]
@@ -91,5 +261,111 @@ mod tests {
         assert!(grandchild.tree_path().starts_with(&customer(100, &[]).tree_path()));
         // 10 is not an ancestor of 100 although "10" prefixes "100".
         assert!(!customer(100, &[]).tree_path().starts_with(&customer(10, &[]).tree_path()));
+    }
+
+    fn full_update() -> RawCustomerUpdate {
+        RawCustomerUpdate {
+            name: Some(" Acme Italia S.p.A. ".into()),
+            address: Some(Some("Via Roma 1, Milano".into())),
+            country: Some(Some("IT".into())),
+            phone: Some(Some("+39 02 1234 (567)".into())),
+            platform_responsible: Some(Some("platform@acme.test".into())),
+            technical_responsible: Some(None),
+            privacy_responsible: Some(Some("  ".into())),
+            status: None,
+            premium: None,
+            gid: None,
+        }
+    }
+
+    fn paths(errors: Vec<FieldError>) -> Vec<String> {
+        errors.iter().map(|e| e.path.to_string()).collect()
+    }
+
+    #[test]
+    fn a_full_update_replaces_the_information_and_keeps_what_is_omitted() {
+        let mut current = customer(101, &[100]);
+        current.gid = Some("G000101".into());
+        current.technical_responsible = Some("tech@acme.test".into());
+        let changes = full_update().validate(&current, false, Catalogue::get()).unwrap();
+        assert_eq!(changes.name, "Acme Italia S.p.A.");
+        assert_eq!(changes.technical_responsible, None, "null clears");
+        assert_eq!(changes.privacy_responsible, None, "blank counts as null");
+        assert_eq!(
+            (changes.status, changes.premium, changes.gid.as_deref()),
+            (CustomerStatus::Active, false, Some("G000101"))
+        );
+        current.apply(changes);
+        assert_eq!(current.country.as_deref(), Some("IT"));
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let raw = RawCustomerUpdate {
+            name: Some("x".repeat(201)),
+            address: Some(Some("a".repeat(501))),
+            country: Some(Some("XX".into())),
+            phone: Some(Some("call me".into())),
+            platform_responsible: Some(Some("nobody".into())),
+            technical_responsible: None,
+            privacy_responsible: Some(Some("a@b".into())),
+            ..RawCustomerUpdate::default()
+        };
+        let errors = raw.validate(&customer(101, &[100]), true, Catalogue::get()).unwrap_err();
+        assert_eq!(
+            paths(errors),
+            [
+                "/name",
+                "/address",
+                "/country",
+                "/phone",
+                "/platformResponsible",
+                "/technicalResponsible",
+                "/privacyResponsible"
+            ]
+        );
+        let errors = RawCustomerUpdate::default()
+            .validate(&customer(1, &[]), true, Catalogue::get())
+            .unwrap_err();
+        assert_eq!(paths(errors).len(), 7, "every required field is named when missing");
+    }
+
+    #[test]
+    fn status_premium_and_gid_change_only_by_care() {
+        let mut current = customer(101, &[100]);
+        current.gid = Some("G000101".into());
+        let changed = RawCustomerUpdate {
+            status: Some(CustomerStatus::Suspended),
+            premium: Some(true),
+            gid: Some(None),
+            ..full_update()
+        };
+        let errors = changed.clone().validate(&current, false, Catalogue::get()).unwrap_err();
+        assert_eq!(paths(errors), ["/status", "/premium", "/gid"]);
+        let changes = changed.validate(&current, true, Catalogue::get()).unwrap();
+        assert_eq!(
+            (changes.status, changes.premium, changes.gid),
+            (CustomerStatus::Suspended, true, None)
+        );
+
+        let unchanged = RawCustomerUpdate {
+            status: Some(CustomerStatus::Active),
+            premium: Some(false),
+            gid: Some(Some(" G000101 ".into())),
+            ..full_update()
+        };
+        assert!(unchanged.validate(&current, false, Catalogue::get()).is_ok());
+
+        let long_gid = RawCustomerUpdate {
+            gid: Some(Some("g".repeat(65))),
+            ..full_update()
+        };
+        assert_eq!(paths(long_gid.validate(&current, true, Catalogue::get()).unwrap_err()), ["/gid"]);
+    }
+
+    #[test]
+    fn null_and_absent_are_told_apart() {
+        let raw: RawCustomerUpdate = serde_json::from_str(r#"{"name": "A", "address": null}"#).unwrap();
+        assert_eq!((raw.address, raw.country), (Some(None), None));
     }
 }
