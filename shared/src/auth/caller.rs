@@ -10,6 +10,7 @@ use crate::domain::capability::{Grants, Role};
 use crate::domain::customer::Customer;
 use crate::domain::ids::{GroupPk, UserPk};
 use crate::error::AppError;
+use crate::repositories::Versioned;
 use crate::repositories::accounts::{Account, Accounts};
 use crate::repositories::customers::Customers;
 
@@ -65,16 +66,27 @@ impl Caller {
         self.account.user.value.user_pk
     }
 
-    /// The customer, if the caller is member(g). A missing customer is 403 as well,
-    /// so that callers cannot probe which customers exist.
+    /// The customer, if the caller is member(g). A missing customer is 403 as well, so
+    /// that callers cannot probe which customers exist; only platform staff, who reach
+    /// every customer, learn that it does not exist (404).
     pub async fn customer_as_member(&self, state: &AppState, group: GroupPk) -> Result<Customer, AppError> {
-        self.customer_where(state, group, |grants, customer| grants.is_member_of(customer))
-            .await
+        self.customer_where(state, group, self.grants.is_staff(), |grants, customer| {
+            grants.is_member_of(customer)
+        })
+        .await
+        .map(|customer| customer.value)
     }
 
-    /// The customer, if the caller is admin(g): ADMIN on it or an ancestor, or customer care.
+    /// The customer, if the caller is admin(g): ADMIN on it or an ancestor, or customer
+    /// care. A missing customer is 403, or 404 for care.
     pub async fn customer_as_admin(&self, state: &AppState, group: GroupPk) -> Result<Customer, AppError> {
-        self.customer_where(state, group, |grants, customer| grants.is_admin_of(customer))
+        self.customer_to_change(state, group).await.map(|customer| customer.value)
+    }
+
+    /// The customer with the version it was read at, to change it, if the caller is
+    /// admin(g); refused as [`Caller::customer_as_admin`] refuses.
+    pub async fn customer_to_change(&self, state: &AppState, group: GroupPk) -> Result<Versioned<Customer>, AppError> {
+        self.customer_where(state, group, self.grants.is_care(), |grants, customer| grants.is_admin_of(customer))
             .await
     }
 
@@ -97,29 +109,35 @@ impl Caller {
         }
     }
 
-    /// The customer with the caller's role on it; 403 when it has none.
+    /// The customer with the caller's role on it; 403 when it has none, or when it does not exist.
     pub async fn customer_with_role(&self, state: &AppState, group: GroupPk) -> Result<(Customer, Role), AppError> {
         let customer = self
-            .customer_where(state, group, |grants, customer| grants.role_on(customer).is_some())
-            .await?;
+            .customer_where(state, group, false, |grants, customer| grants.role_on(customer).is_some())
+            .await?
+            .value;
         let role = self.grants.role_on(&customer).ok_or(AppError::Forbidden)?;
         Ok((customer, role))
     }
 
     /// The customer, if the caller is associated with it or an ancestor (staff roles do not count).
     pub async fn customer_as_associate(&self, state: &AppState, group: GroupPk) -> Result<Customer, AppError> {
-        self.customer_where(state, group, |grants, customer| grants.is_associated_with(customer))
+        self.customer_where(state, group, false, |grants, customer| grants.is_associated_with(customer))
             .await
+            .map(|customer| customer.value)
     }
 
+    /// The customer if `allowed`; otherwise 403, except that a caller who `reaches_all`
+    /// customers this way is told that a missing one does not exist (404).
     async fn customer_where(
         &self,
         state: &AppState,
         group: GroupPk,
+        reaches_all: bool,
         allowed: impl Fn(&Grants, &Customer) -> bool,
-    ) -> Result<Customer, AppError> {
-        match Customers::new(state.store.as_ref()).get(group).await? {
-            Some(customer) if allowed(&self.grants, &customer) => Ok(customer),
+    ) -> Result<Versioned<Customer>, AppError> {
+        match Customers::new(state.store.as_ref()).get_versioned(group).await? {
+            Some(customer) if allowed(&self.grants, &customer.value) => Ok(customer),
+            None if reaches_all => Err(AppError::NotFound(format!("customer {group}"))),
             _ => Err(AppError::Forbidden),
         }
     }
