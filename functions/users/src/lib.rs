@@ -1,10 +1,30 @@
-//! The `users` function.
+//! The `users` function: team members as their administrators see them — profile,
+//! suspension, preferences, customers, roles and capabilities.
+
+mod customers;
+mod profile;
+mod roles;
 
 use axum::Router;
+use axum::routing::{delete, get, post, put};
 
 use shared::app::AppState;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/v1/users/{userPk}", get(profile::get_user).put(profile::update_user))
+        .route("/v1/users/{userPk}/suspension", put(profile::set_suspension))
+        .route(
+            "/v1/users/{userPk}/preferences",
+            get(profile::get_preferences).put(profile::update_preferences),
+        )
+        .route(
+            "/v1/users/{userPk}/customers",
+            get(customers::list).post(customers::associate).delete(customers::remove),
+        )
+        .route("/v1/users/{userPk}/roles", get(roles::get_roles).put(roles::assign_roles))
+        .route("/v1/users/{userPk}/capabilities", post(roles::grant))
+        .route("/v1/users/{userPk}/capabilities/log", get(roles::log))
+        .route("/v1/users/{userPk}/capabilities/{id}", delete(roles::revoke))
 }

@@ -1,4 +1,5 @@
 //! Wire representations shared by several functions, as the API document shows them.
 
+pub mod action;
 pub mod customers;
 pub mod users;

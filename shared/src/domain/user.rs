@@ -4,8 +4,10 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use super::catalogue::Catalogue;
 use super::ids::{GroupPk, UserPk};
-use super::validation::Violations;
+use super::roles::send_pattern_role;
+use super::validation::{FieldError, Violations};
 
 /// Whether a user may log in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +180,104 @@ pub struct RawProfile {
     pub sex: Option<String>,
 }
 
+/// A new team member as `createCustomerUser` asks for it, before validation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawNewUser {
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub surname: Option<String>,
+    pub email: Option<String>,
+    pub language: Option<String>,
+    pub sex: Option<String>,
+    pub hub: Option<String>,
+    pub cplan: Option<String>,
+    pub flow: Option<String>,
+    pub send: Option<String>,
+}
+
+/// A validated new team member: who they are, their language and their application roles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    pub username: String,
+    pub profile: Profile,
+    pub language: String,
+    /// Application → role.
+    pub roles: Vec<(String, String)>,
+}
+
+const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=64;
+
+/// 3 to 64 characters: letters, digits, `.`, `_`, `@`, `-`, starting with a letter or digit.
+pub fn is_username(text: &str) -> bool {
+    USERNAME_CHARS.contains(&text.len())
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c))
+}
+
+impl RawNewUser {
+    /// Validates every field against the rules and the catalogue, naming each bad one.
+    pub fn validate(self, catalogue: &Catalogue, today: Date) -> Result<NewUser, Vec<FieldError>> {
+        let mut violations = Violations::new();
+        let username = match self.username {
+            Some(username) if is_username(&username) => Some(username),
+            Some(_) => {
+                violations.body("/username", "must be 3 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit");
+                None
+            }
+            None => {
+                violations.body("/username", "is required");
+                None
+            }
+        };
+        if self.sex.is_none() {
+            violations.body("/sex", "is required");
+        }
+        let profile = Profile::parse(
+            RawProfile {
+                name: self.name,
+                surname: self.surname,
+                email: self.email,
+                sex: self.sex,
+                ..RawProfile::default()
+            },
+            today,
+            &mut violations,
+        );
+        let language = match self.language {
+            Some(language) if catalogue.has_language(&language) => Some(language),
+            Some(_) => {
+                violations.body("/language", "must be one of the languages of getUserPreferenceOptions");
+                None
+            }
+            None => {
+                violations.body("/language", "is required");
+                None
+            }
+        };
+        let mut roles = Vec::new();
+        for (application, role) in [("hub", self.hub), ("cplan", self.cplan), ("flow", self.flow)] {
+            match role {
+                Some(role) if catalogue.offers_role(application, &role) => roles.push((application.to_owned(), role)),
+                Some(role) => violations.body(format!("/{application}"), format!("{application} offers no role {role:?} (see getAppRoles)")),
+                None => {}
+            }
+        }
+        match self.send.as_deref().map(|pattern| (pattern, send_pattern_role(pattern))) {
+            Some((_, Some(role))) => roles.push(("send".to_owned(), role.to_owned())),
+            Some((pattern, None)) => violations.body("/send", format!("{pattern:?} is not one of default, noSend, onlyStat")),
+            None => {}
+        }
+        violations.into_result(())?;
+        Ok(NewUser {
+            username: username.expect("a bad username recorded a violation"),
+            profile: profile.expect("a bad profile recorded a violation"),
+            language: language.expect("a bad language recorded a violation"),
+            roles,
+        })
+    }
+}
+
 fn required_text(value: Option<String>, pointer: &str, violations: &mut Violations) -> Option<String> {
     match value.map(|v| v.trim().to_owned()) {
         Some(text) if !text.is_empty() && text.chars().count() <= MAX_NAME_CHARS => Some(text),
@@ -275,6 +375,42 @@ mod tests {
             paths,
             ["/name", "/surname", "/email", "/phone", "/cellPhone", "/dateOfBirth", "/sex"]
         );
+    }
+
+    #[test]
+    fn a_new_user_is_checked_field_by_field() {
+        let raw = RawNewUser {
+            username: Some("-bad name".into()),
+            name: Some("Ada".into()),
+            surname: None,
+            email: Some("ada@example.test".into()),
+            language: Some("tlh".into()),
+            sex: None,
+            hub: Some("SENDER".into()),
+            cplan: Some("PLANNER".into()),
+            flow: None,
+            send: Some("always".into()),
+        };
+        let errors = raw.validate(Catalogue::get(), today()).unwrap_err();
+        let paths: Vec<String> = errors.iter().map(|e| e.path.to_string()).collect();
+        assert_eq!(paths, ["/username", "/sex", "/surname", "/language", "/hub", "/send"]);
+
+        let good = RawNewUser {
+            username: Some("ada.l@acme".into()),
+            surname: Some("Lovelace".into()),
+            language: Some("en".into()),
+            sex: Some("F".into()),
+            hub: Some("EDITOR".into()),
+            send: Some("onlyStat".into()),
+            ..RawNewUser::default()
+        };
+        let raw = RawNewUser {
+            name: Some("Ada".into()),
+            email: Some("ada@example.test".into()),
+            ..good
+        };
+        let user = raw.validate(Catalogue::get(), today()).unwrap();
+        assert_eq!(user.roles, [("hub".to_owned(), "EDITOR".to_owned()), ("send".to_owned(), "VIEWER".to_owned())]);
     }
 
     #[test]

@@ -154,18 +154,30 @@ pub fn path_param<T: FromStr>(params: &RawPathParams, name: &str, expected: &str
 #[derive(Debug, Clone, Copy)]
 pub struct GroupPkPath(pub crate::domain::ids::GroupPk);
 
+/// The `{userPk}` path parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct UserPkPath(pub crate::domain::ids::UserPk);
+
+async fn integer_path_param<S: Send + Sync>(parts: &mut Parts, state: &S, name: &str) -> Result<i64, AppError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| AppError::NotFound("resource".into()))?;
+    path_param(&params, name, "an integer")
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for GroupPkPath {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::NotFound("resource".into()))?;
-        Ok(GroupPkPath(crate::domain::ids::GroupPk(path_param(
-            &params,
-            "groupPk",
-            "an integer",
-        )?)))
+        Ok(GroupPkPath(crate::domain::ids::GroupPk(integer_path_param(parts, state, "groupPk").await?)))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for UserPkPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Ok(UserPkPath(crate::domain::ids::UserPk(integer_path_param(parts, state, "userPk").await?)))
     }
 }
 

@@ -119,6 +119,29 @@ pub fn sort_keys(query: &QueryParams, allowed: &[&str]) -> Result<Vec<SortKey>, 
         .collect()
 }
 
+/// Sorts `items` by `keys`, earlier keys first, reading each item's value of a property
+/// with `value` once; items that compare equal keep their order.
+pub fn sort_by_keys<T>(items: Vec<T>, keys: &[SortKey], value: impl Fn(&T, &str) -> String) -> Vec<T> {
+    if keys.is_empty() {
+        return items;
+    }
+    let mut keyed: Vec<(Vec<String>, T)> = items
+        .into_iter()
+        .map(|item| (keys.iter().map(|key| value(&item, &key.property)).collect(), item))
+        .collect();
+    keyed.sort_by(|(a, _), (b, _)| {
+        keys.iter()
+            .zip(a.iter().zip(b))
+            .map(|(key, (a, b))| match key.direction {
+                Direction::Asc => a.cmp(b),
+                Direction::Desc => b.cmp(a),
+            })
+            .find(|order| order.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    keyed.into_iter().map(|(_, item)| item).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +164,17 @@ mod tests {
         let page = Page::slice(PageRequest { size: 2, number: 5 }, vec![1, 2, 3]);
         assert!(page.elements.is_empty());
         assert_eq!((page.page.total_elements, page.page.total_pages), (3, 2));
+    }
+
+    #[test]
+    fn sorting_follows_the_keys_in_order() {
+        let people = vec![("b", 1), ("a", 2), ("b", 0), ("c", 2)];
+        let keys = sort_keys(&QueryParams::parse("sort=n,desc&sort=s"), &["n", "s"]).unwrap();
+        let sorted = sort_by_keys(people, &keys, |(s, n), property| match property {
+            "n" => n.to_string(),
+            _ => s.to_string(),
+        });
+        assert_eq!(sorted, [("a", 2), ("c", 2), ("b", 1), ("b", 0)]);
     }
 
     #[test]

@@ -1,0 +1,168 @@
+//! The customers a team member is associated with.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::State;
+
+use shared::api::action::ActionResult;
+use shared::api::customers::CustomerSummary;
+use shared::app::AppState;
+use shared::auth::caller::Caller;
+use shared::domain::capability::{Capability, Resource};
+use shared::domain::customer::Customer;
+use shared::domain::ids::GroupPk;
+use shared::domain::validation::{FieldError, Violations};
+use shared::error::{AppError, AppResult};
+use shared::http::extract::{JsonBody, QueryParams, UserPkPath};
+use shared::http::paging::{Page, PageRequest};
+use shared::repositories::accounts::{Account, AccountChange, Accounts};
+use shared::repositories::customers::Customers;
+
+/// Most customers one request may name.
+const MAX_CUSTOMERS: usize = 100;
+
+/// The user's customers that the caller reaches, by name; `groupName` filters on the
+/// name (`groupNameMode` `contains`, the default, or `startsWith`; case-insensitive).
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserPkPath(user): UserPkPath,
+    query: QueryParams,
+) -> AppResult<Json<Page<CustomerSummary>>> {
+    let request = PageRequest::from_query(&query)?;
+    let name = query.one("groupName")?.map(str::to_lowercase);
+    if name.as_deref() == Some("") {
+        return Err(AppError::field(FieldError::query("groupName", "must not be empty")));
+    }
+    let starts_with = match query.one("groupNameMode")? {
+        None | Some("contains") => false,
+        Some("startsWith") => true,
+        Some(_) => return Err(AppError::field(FieldError::query("groupNameMode", "must be startsWith or contains"))),
+    };
+    let account = caller.user_as_admin(&state, user).await?;
+    let mut customers: Vec<Customer> = Customers::new(state.store.as_ref())
+        .get_many(account.associations.iter().copied())
+        .await?
+        .into_iter()
+        .filter(|customer| caller.grants.is_member_of(customer))
+        .filter(|customer| {
+            let candidate = customer.name.to_lowercase();
+            name.as_deref().is_none_or(|name| {
+                if starts_with {
+                    candidate.starts_with(name)
+                } else {
+                    candidate.contains(name)
+                }
+            })
+        })
+        .collect();
+    customers.sort_by_cached_key(|c| (c.name.to_lowercase(), c.group_pk));
+    Ok(Json(Page::slice(request, customers.iter().map(CustomerSummary::from).collect())))
+}
+
+/// Associates the customers with the user; those already associated stay as they are.
+pub async fn associate(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserPkPath(user): UserPkPath,
+    JsonBody(groups): JsonBody<Vec<i64>>,
+) -> AppResult<Json<ActionResult>> {
+    let groups = distinct_groups(&groups)?;
+    let account = caller.user_as_admin(&state, user).await?;
+    administered(&state, &caller, &groups).await?;
+    let now = state.clock.now();
+    let mut change = AccountChange::of(&account, Some(caller.user_pk()), now);
+    change.associations.extend(groups);
+    if change.associations.len() != account.associations.len() {
+        Accounts::new(state.store.as_ref()).save(change).await?;
+    }
+    Ok(Json(ActionResult::ok(now, "CUSTOMERS_ASSOCIATED")))
+}
+
+/// Removes the associations; a user keeps at least one customer. Capabilities on
+/// customers the user no longer reaches go with them (recorded in the log).
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserPkPath(user): UserPkPath,
+    query: QueryParams,
+) -> AppResult<Json<ActionResult>> {
+    let raw = query.all("groupPk");
+    if raw.is_empty() {
+        return Err(AppError::field(FieldError::query("groupPk", "is required, at least once")));
+    }
+    let groups: BTreeSet<GroupPk> = raw
+        .iter()
+        .map(|value| value.trim().parse::<i64>().ok().filter(|g| *g >= 1).map(GroupPk))
+        .collect::<Option<_>>()
+        .ok_or_else(|| AppError::field(FieldError::query("groupPk", "each must be a positive integer")))?;
+    let account = caller.user_as_admin(&state, user).await?;
+    administered(&state, &caller, &groups).await?;
+    let now = state.clock.now();
+    let mut change = AccountChange::of(&account, Some(caller.user_pk()), now);
+    change.associations.retain(|g| !groups.contains(g));
+    if change.associations.is_empty() {
+        return Err(AppError::Conflict(format!("user {user} must keep at least one customer")));
+    }
+    if change.associations.len() != account.associations.len() {
+        change.revoked = unreachable_capabilities(&state, &account, &change.associations).await?;
+        Accounts::new(state.store.as_ref()).save(change).await?;
+    }
+    Ok(Json(ActionResult::ok(now, "CUSTOMERS_REMOVED")))
+}
+
+/// The body's customers: 1 to 100 distinct positive keys, each bad one named.
+fn distinct_groups(groups: &[i64]) -> AppResult<BTreeSet<GroupPk>> {
+    let mut violations = Violations::new();
+    if groups.is_empty() || groups.len() > MAX_CUSTOMERS {
+        violations.body("", format!("must list 1 to {MAX_CUSTOMERS} customers"));
+    }
+    let mut distinct = BTreeSet::new();
+    for (index, group) in groups.iter().enumerate() {
+        if *group < 1 {
+            violations.body(format!("/{index}"), "must be a positive customer key");
+        } else if !distinct.insert(GroupPk(*group)) {
+            violations.body(format!("/{index}"), "is listed twice");
+        }
+    }
+    Ok(violations.into_result(distinct)?)
+}
+
+/// 403 unless the caller administers every one of `groups` (an unknown one included).
+async fn administered(state: &AppState, caller: &Caller, groups: &BTreeSet<GroupPk>) -> AppResult<()> {
+    let customers = Customers::new(state.store.as_ref()).get_many(groups.iter().copied()).await?;
+    let all_known = customers.len() == groups.len();
+    if all_known && customers.iter().all(|customer| caller.grants.is_admin_of(customer)) {
+        Ok(())
+    } else if !all_known && caller.grants.is_care() {
+        Err(AppError::NotFound("customer".into()))
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The user's capabilities on customers outside the subtrees of `remaining` associations.
+async fn unreachable_capabilities(state: &AppState, account: &Account, remaining: &BTreeSet<GroupPk>) -> AppResult<Vec<Capability>> {
+    let on_customers: Vec<(GroupPk, &Capability)> = account
+        .capabilities
+        .iter()
+        .filter_map(|capability| match capability.resource() {
+            Some(Resource::Customer { group, .. }) => Some((group, capability)),
+            _ => None,
+        })
+        .collect();
+    let customers = Customers::new(state.store.as_ref())
+        .get_many(on_customers.iter().map(|(group, _)| *group))
+        .await?;
+    Ok(on_customers
+        .into_iter()
+        .filter(|(group, _)| {
+            !customers
+                .iter()
+                .find(|c| c.group_pk == *group)
+                .is_some_and(|customer| customer.lineage().any(|g| remaining.contains(&g)))
+        })
+        .map(|(_, capability)| capability.clone())
+        .collect())
+}

@@ -1,0 +1,208 @@
+//! A team member's roles per application, capabilities and capability log.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{RawPathParams, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use shared::api::action::ActionResult;
+use shared::app::AppState;
+use shared::auth::caller::Caller;
+use shared::domain::capability::{Capability, CapabilityRequest, Resource, may_delegate, roles_by_application};
+use shared::domain::catalogue::Catalogue;
+use shared::domain::customer::Customer;
+use shared::domain::roles::parse_assignment;
+use shared::domain::validation::FieldError;
+use shared::error::{AppError, AppResult};
+use shared::http::extract::{JsonBody, QueryParams, UserPkPath, path_param};
+use shared::http::paging::{Page, PageRequest};
+use shared::repositories::accounts::{Account, AccountChange, Accounts, CapabilityLogEntry};
+use shared::repositories::customers::Customers;
+
+/// Version of the capabilities schema that role assignments write.
+const ROLE_SCHEMA_VERSION: u32 = 1;
+
+pub async fn get_roles(State(state): State<AppState>, caller: Caller, UserPkPath(user): UserPkPath) -> AppResult<Json<BTreeMap<String, Vec<String>>>> {
+    let account = caller.user_as_admin(&state, user).await?;
+    Ok(Json(roles_by_application(&account.capabilities)))
+}
+
+/// Sets the user's role per application, on the customer the user was created in:
+/// the application's capabilities there are replaced by the new role (or removed for null).
+pub async fn assign_roles(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserPkPath(user): UserPkPath,
+    JsonBody(body): JsonBody<Map<String, Value>>,
+) -> AppResult<Json<BTreeMap<String, Vec<String>>>> {
+    let changes = parse_assignment(&body, Catalogue::get())?;
+    let account = caller.user_as_admin(&state, user).await?;
+    let home = caller.customer_as_admin(&state, account.user.value.creation_group_pk).await?;
+    let resource = Resource::customer(home.group_pk);
+    let accounts = Accounts::new(state.store.as_ref());
+    let mut change = AccountChange::of(&account, Some(caller.user_pk()), state.clock.now());
+    for assignment in changes {
+        let held: Vec<&Capability> = account
+            .capabilities
+            .iter()
+            .filter(|c| c.application == assignment.application && c.resource == resource)
+            .collect();
+        let unchanged = match &assignment.role {
+            Some(role) => held.len() == 1 && &held[0].role == role,
+            None => held.is_empty(),
+        };
+        if unchanged {
+            continue;
+        }
+        change.revoked.extend(held.into_iter().cloned());
+        if let Some(role) = assignment.role {
+            change.granted.push(Capability {
+                id: accounts.next_capability_id().await?,
+                application: assignment.application,
+                version: ROLE_SCHEMA_VERSION,
+                resource: resource.clone(),
+                role,
+                granted_at: change.at,
+                granted_by: change.by,
+            });
+        }
+    }
+    let mut capabilities = account.capabilities.clone();
+    if !change.granted.is_empty() || !change.revoked.is_empty() {
+        capabilities.retain(|c| !change.revoked.iter().any(|r| r.id == c.id));
+        capabilities.extend(change.granted.iter().cloned());
+        accounts.save(change).await?;
+    }
+    Ok(Json(roles_by_application(&capabilities)))
+}
+
+/// The body of `grantCapability`.
+#[derive(Deserialize)]
+pub struct CapabilityGrant {
+    application: String,
+    version: u32,
+    resource: Vec<String>,
+    role: String,
+}
+
+#[derive(Serialize)]
+pub struct Granted {
+    id: i64,
+}
+
+/// Grants a capability the caller itself holds (see `may_delegate`) on a customer the
+/// user reaches; a capability the user already has is a conflict.
+pub async fn grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserPkPath(user): UserPkPath,
+    JsonBody(body): JsonBody<CapabilityGrant>,
+) -> AppResult<(StatusCode, Json<ActionResult<Granted>>)> {
+    let request = CapabilityRequest {
+        application: body.application,
+        version: body.version,
+        resource: body.resource,
+        role: body.role,
+    };
+    let resource = request.validate(Catalogue::get())?;
+    let account = caller.user_as_admin(&state, user).await?;
+    let accounts = Accounts::new(state.store.as_ref());
+    let now = state.clock.now();
+    let mut wanted = Capability {
+        id: 0,
+        application: request.application,
+        version: request.version,
+        resource: request.resource,
+        role: request.role,
+        granted_at: now,
+        granted_by: Some(caller.user_pk()),
+    };
+    let target = resource_customer(&state, &caller, &resource).await?;
+    if let Some(customer) = &target
+        && !customer.lineage().any(|g| account.associations.contains(&g))
+    {
+        return Err(AppError::field(FieldError::body(
+            "/resource",
+            format!("user {user} is not associated with customer {} or an ancestor", customer.group_pk),
+        )));
+    }
+    if !may_delegate(&caller.account.capabilities, &caller.grants, &wanted, target.as_ref()) {
+        return Err(AppError::Forbidden);
+    }
+    if account.capabilities.iter().any(|held| held.same_grant(&wanted)) {
+        return Err(AppError::Conflict(format!("user {user} already holds this capability")));
+    }
+    wanted.id = accounts.next_capability_id().await?;
+    let id = wanted.id;
+    let mut change = AccountChange::of(&account, Some(caller.user_pk()), now);
+    change.granted.push(wanted);
+    accounts.save(change).await?;
+    Ok((StatusCode::CREATED, Json(ActionResult::with(now, "CAPABILITY_GRANTED", Granted { id }))))
+}
+
+/// Revokes a capability, under the same rule as granting it.
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserPkPath(user): UserPkPath,
+    params: RawPathParams,
+) -> AppResult<Json<ActionResult>> {
+    let id: i64 = path_param(&params, "id", "an integer")?;
+    let account = caller.user_as_admin(&state, user).await?;
+    let capability = held(&account, id)?;
+    let target = match capability.resource() {
+        Some(resource) => resource_customer(&state, &caller, &resource).await?,
+        None => None,
+    };
+    if !may_delegate(&caller.account.capabilities, &caller.grants, &capability, target.as_ref()) {
+        return Err(AppError::Forbidden);
+    }
+    let now = state.clock.now();
+    let mut change = AccountChange::of(&account, Some(caller.user_pk()), now);
+    change.revoked.push(capability);
+    Accounts::new(state.store.as_ref()).save(change).await?;
+    Ok(Json(ActionResult::ok(now, "CAPABILITY_REVOKED")))
+}
+
+fn held(account: &Account, id: i64) -> AppResult<Capability> {
+    account
+        .capabilities
+        .iter()
+        .find(|c| c.id == id)
+        .cloned()
+        .ok_or_else(|| AppError::NotFound(format!("capability {id} of user {}", account.user.value.user_pk)))
+}
+
+/// The customer a resource names (`None` platform-wide). One the caller cannot see is
+/// 403 whether or not it exists; care, who sees all, is told it does not exist.
+async fn resource_customer(state: &AppState, caller: &Caller, resource: &Resource) -> AppResult<Option<Customer>> {
+    let Resource::Customer { group, .. } = resource else {
+        return Ok(None);
+    };
+    match Customers::new(state.store.as_ref()).get(*group).await? {
+        Some(customer) if caller.grants.is_member_of(&customer) => Ok(Some(customer)),
+        None if caller.grants.is_care() => Err(AppError::field(FieldError::body(
+            "/resource",
+            format!("there is no customer {group}"),
+        ))),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// The user's capability history, newest first.
+pub async fn log(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserPkPath(user): UserPkPath,
+    query: QueryParams,
+) -> AppResult<Json<Page<CapabilityLogEntry>>> {
+    let request = PageRequest::from_query(&query)?;
+    caller.user_as_admin(&state, user).await?;
+    let (entries, total) = Accounts::new(state.store.as_ref())
+        .capability_log(user, request.offset(), request.size)
+        .await?;
+    Ok(Json(Page::new(request, total, entries)))
+}
