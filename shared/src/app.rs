@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::adapters::aws::{self, dynamodb::DynamoStore, kms::KmsKeyVault, sns::SnsSms, sqs::SqsQueue};
 use crate::adapters::embedded::{cipher::LocalKeyVault, queue::LocalQueue, queue::QueueSettings, sms::SmsOutbox, store::EmbeddedStore};
+use crate::adapters::metered::MeteredStore;
 use crate::auth::tokens::TokenVerifier;
 use crate::domain::catalogue::Stage;
 use crate::ports::cipher::EnvelopeCipher;
@@ -79,11 +80,11 @@ impl AppState {
     pub fn aws(config: &aws_config::SdkConfig, resources: &AwsResources, stage: Stage, tokens: TokenVerifier) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Self {
-            store: Arc::new(DynamoStore::new(
+            store: Arc::new(MeteredStore::new(Arc::new(DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(config),
                 &resources.table,
                 clock.clone(),
-            )),
+            )))),
             queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(config), &resources.queue_url)),
             cipher: Arc::new(KmsKeyVault::new(aws_sdk_kms::Client::new(config), &resources.kms_key_id)),
             sms: Arc::new(SnsSms::new(aws_sdk_sns::Client::new(config))),
@@ -116,7 +117,7 @@ impl AppState {
             reason: e.to_string(),
         })?;
         Ok(Self {
-            store: Arc::new(store),
+            store: Arc::new(MeteredStore::new(Arc::new(store))),
             queue: Arc::new(queue),
             cipher: Arc::new(cipher),
             sms: Arc::new(SmsOutbox::new(dir.join("sms-outbox.jsonl"), clock.clone())),

@@ -4,3 +4,4 @@
 pub(crate) mod aead;
 pub mod aws;
 pub mod embedded;
+pub mod metered;

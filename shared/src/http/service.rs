@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
+use crate::adapters::metered::count_store_calls;
 use crate::app::AppState;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
@@ -87,10 +88,11 @@ async fn trace(mut request: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", tracing_id = %tracing_id, method = %request.method(), path = %request.uri().path());
     async move {
         let started = std::time::Instant::now();
-        let mut response = next.run(request).await;
+        let (mut response, store_calls) = count_store_calls(next.run(request)).await;
         tracing::info!(
             status = response.status().as_u16(),
             micros = started.elapsed().as_micros() as u64,
+            store_calls,
             "answered"
         );
         if let Ok(value) = HeaderValue::from_str(&tracing_id) {
