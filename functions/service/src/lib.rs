@@ -17,6 +17,7 @@ use shared::domain::preferences::Preferences;
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
 use shared::http::extract::{GroupPkPath, QueryParams};
+use shared::repositories::configuration::Configurations;
 use shared::repositories::customers::Customers;
 
 /// The function's routes.
@@ -107,7 +108,7 @@ async fn service_user(state: &AppState, caller: &Caller, with_platform: bool) ->
             nodes: Vec::new(),
         };
         for customer in associated {
-            for workspace in customers.hub_workspaces(customer.group_pk).await? {
+            for workspace in Configurations::new(state.store.as_ref()).hub_workspaces(customer.group_pk).await? {
                 platform.nodes.extend(workspace.nodes.iter().map(|n| PlatformNode {
                     id: n.id.clone(),
                     name: n.name.clone(),

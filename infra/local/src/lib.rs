@@ -2,6 +2,7 @@
 //! adapters (files under a data directory) or on AWS emulation, with the demo tenant
 //! and a development token issuer.
 
+mod demo_configuration;
 pub mod seed;
 
 use std::fs;

@@ -13,7 +13,9 @@ use shared::domain::user::{User, UserStatus, UserType};
 use shared::error::AppError;
 use shared::ports::store::{Condition, Item, ItemStore, Key};
 use shared::repositories::accounts::{Accounts, NewAccount};
-use shared::repositories::customers::{Customers, HubNode, HubWorkspace};
+use shared::repositories::customers::Customers;
+
+use crate::demo_configuration;
 
 /// Present once the demo tenant is complete: a restart never seeds again.
 const MARKER: (&str, &str) = ("SEED", "demo");
@@ -106,8 +108,7 @@ pub async fn seed_if_empty(store: &dyn ItemStore, now: Timestamp) -> Result<Opti
     for customer in demo_customers(now) {
         customers.create(&customer).await?;
     }
-    customers.put_hub_workspaces(GroupPk(100), acme_workspaces()).await?;
-    customers.put_hub_workspaces(GroupPk(200), globex_workspaces()).await?;
+    demo_configuration::seed(store, now).await?;
 
     let accounts = Accounts::new(store);
     let mut passwords = Vec::new();
@@ -175,35 +176,6 @@ fn demo_customers(now: Timestamp) -> [Customer; 5] {
         customer(102, "Acme France", &[100], false, "FR", now),
         customer(200, "Globex", &[], false, "US", now),
     ]
-}
-
-fn workspace(id: &str, name: &str, nodes: &[(&str, &str)]) -> HubWorkspace {
-    HubWorkspace {
-        id: id.into(),
-        name: name.into(),
-        nodes: nodes
-            .iter()
-            .map(|(id, name)| HubNode {
-                id: (*id).into(),
-                name: (*name).into(),
-            })
-            .collect(),
-    }
-}
-
-fn acme_workspaces() -> Vec<HubWorkspace> {
-    vec![
-        workspace(
-            "ws-acme-main",
-            "Acme customers",
-            &[("node-acme-web", "Web shop"), ("node-acme-stores", "Stores")],
-        ),
-        workspace("ws-acme-loyalty", "Acme loyalty", &[("node-acme-card", "Loyalty card")]),
-    ]
-}
-
-fn globex_workspaces() -> Vec<HubWorkspace> {
-    vec![workspace("ws-globex", "Globex contacts", &[("node-globex-crm", "CRM import")])]
 }
 
 fn demo_user(demo: DemoUser, now: Timestamp) -> User {

@@ -2,6 +2,7 @@
 
 pub mod capability;
 pub mod catalogue;
+pub mod configuration;
 pub mod customer;
 pub mod ids;
 pub mod password;

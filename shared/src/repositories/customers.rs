@@ -10,7 +10,6 @@ use crate::error::AppError;
 use crate::ports::store::{Condition, Index, Item, ItemStore, Key, Query, StoreError, WriteOp, query_all};
 
 const PROFILE: &str = "PROFILE";
-const HUB: &str = "APP#hub";
 /// GSI3 partition listing every customer by name.
 const ALL_CUSTOMERS: &str = "CUSTOMERS";
 
@@ -44,26 +43,6 @@ fn customer_item(customer: &Customer) -> Result<Item, StoreError> {
 #[serde(rename_all = "camelCase")]
 struct GidOwner {
     group_pk: GroupPk,
-}
-
-/// A hub workspace of a customer, with its nodes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HubWorkspace {
-    pub id: String,
-    pub name: String,
-    pub nodes: Vec<HubNode>,
-}
-
-/// A node of a hub workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HubNode {
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct HubApplication {
-    workspaces: Vec<HubWorkspace>,
 }
 
 /// The customers repository.
@@ -111,9 +90,12 @@ impl<'a> Customers<'a> {
         }];
         if let Some(gid) = &customer.gid {
             ops.push(WriteOp::Put {
-                item: to_item(gid_key(gid), &GidOwner {
-                    group_pk: customer.group_pk,
-                })?,
+                item: to_item(
+                    gid_key(gid),
+                    &GidOwner {
+                        group_pk: customer.group_pk,
+                    },
+                )?,
                 condition: Condition::NotExists,
             });
         }
@@ -151,9 +133,9 @@ impl<'a> Customers<'a> {
             }
         }
         match self.store.transact(ops).await {
-            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
-                Err(AppError::Conflict("the customer was changed meanwhile; read it again and retry".into()))
-            }
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Err(AppError::Conflict(
+                "the customer was changed meanwhile; read it again and retry".into(),
+            )),
             Err(StoreError::TransactionCancelled { .. }) => Err(AppError::Conflict(format!(
                 "gid {} is already in use",
                 after.gid.as_deref().unwrap_or_default()
@@ -176,25 +158,5 @@ impl<'a> Customers<'a> {
             .iter()
             .map(from_item)
             .collect()
-    }
-
-    /// The customer's hub workspaces (none when it does not use hub).
-    pub async fn hub_workspaces(&self, group: GroupPk) -> Result<Vec<HubWorkspace>, StoreError> {
-        let item = self.store.get(&Key::new(partition(group), HUB)).await?;
-        Ok(item
-            .map(|item| from_item::<HubApplication>(&item))
-            .transpose()?
-            .map(|hub| hub.workspaces)
-            .unwrap_or_default())
-    }
-
-    /// Replaces the customer's hub workspaces.
-    pub async fn put_hub_workspaces(&self, group: GroupPk, workspaces: Vec<HubWorkspace>) -> Result<(), StoreError> {
-        self.store
-            .put(
-                to_item(Key::new(partition(group), HUB), &HubApplication { workspaces })?,
-                Condition::Always,
-            )
-            .await
     }
 }
