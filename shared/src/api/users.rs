@@ -103,7 +103,8 @@ impl UserInfoInput {
         unchanged("/userType", self.user_type.is_none_or(|kind| kind == current.user_type));
         unchanged(
             "/cellPhoneVerified",
-            self.cell_phone_verified.is_none_or(|verified| verified == current.cell_phone_verified),
+            self.cell_phone_verified
+                .is_none_or(|verified| verified == current.cell_phone_verified),
         );
         let new_status = self.status.unwrap_or(current.status);
         if new_status != current.status {

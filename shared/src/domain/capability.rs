@@ -46,7 +46,10 @@ impl Resource {
         match path {
             [platform] if platform == "platform" => Some(Resource::Platform),
             [customers, group, within @ ..] if customers == "customers" => {
-                let group = group.parse::<i64>().ok().filter(|g| *g > 0 && group.chars().all(|c| c.is_ascii_digit()))?;
+                let group = group
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|g| *g > 0 && group.chars().all(|c| c.is_ascii_digit()))?;
                 Some(Resource::Customer {
                     group: GroupPk(group),
                     within: within.to_vec(),
@@ -100,7 +103,10 @@ impl CapabilityRequest {
             None => violations.body("/resource", r#"must be ["platform"] or ["customers", "<groupPk>", ...]"#),
             Some(Resource::Platform) => {
                 if self.application != ACCOUNTCENTRAL || !PLATFORM_ROLES.contains(&self.role.as_str()) {
-                    violations.body("/role", format!("platform-wide roles are {} of accountcentral", PLATFORM_ROLES.join(", ")));
+                    violations.body(
+                        "/role",
+                        format!("platform-wide roles are {} of accountcentral", PLATFORM_ROLES.join(", ")),
+                    );
                 }
             }
             Some(Resource::Customer { .. }) => {
@@ -135,9 +141,10 @@ pub fn may_delegate(held: &[Capability], grants: &Grants, wanted: &Capability, t
         capability.application == wanted.application
             && (capability.role == wanted.role || capability.role == "ADMIN")
             && match capability.resource() {
-                Some(Resource::Customer { group, within: held_within }) => {
-                    target.lineage().any(|g| g == group) && within.starts_with(&held_within)
-                }
+                Some(Resource::Customer {
+                    group,
+                    within: held_within,
+                }) => target.lineage().any(|g| g == group) && within.starts_with(&held_within),
                 _ => false,
             }
     })
@@ -345,7 +352,10 @@ mod tests {
         let mut wanted = capability(&["customers", "101"], "ADMIN");
         assert!(may_delegate(&admin_100, &grants, &wanted, Some(&italia)));
         wanted.application = "hub".into();
-        assert!(may_delegate(&admin_100, &grants, &wanted, Some(&italia)), "an admin manages every application's roles");
+        assert!(
+            may_delegate(&admin_100, &grants, &wanted, Some(&italia)),
+            "an admin manages every application's roles"
+        );
         wanted.resource = vec!["customers".into(), "200".into()];
         assert!(!may_delegate(&admin_100, &grants, &wanted, Some(&globex)));
         let platform = capability(&["platform"], "DKIM");
@@ -362,10 +372,16 @@ mod tests {
         };
         assert!(may_delegate(&hub_editor, &editor_grants, &wanted, Some(&italia)));
         wanted.role = "ADMIN".into();
-        assert!(!may_delegate(&hub_editor, &editor_grants, &wanted, Some(&italia)), "stronger than held");
+        assert!(
+            !may_delegate(&hub_editor, &editor_grants, &wanted, Some(&italia)),
+            "stronger than held"
+        );
         wanted.role = "EDITOR".into();
         wanted.application = "flow".into();
-        assert!(!may_delegate(&hub_editor, &editor_grants, &wanted, Some(&italia)), "another application");
+        assert!(
+            !may_delegate(&hub_editor, &editor_grants, &wanted, Some(&italia)),
+            "another application"
+        );
 
         let care = [capability(&["platform"], "CUSTOMER_CARE")];
         assert!(may_delegate(&care, &Grants::new(&care, []), &platform, None));
@@ -387,8 +403,12 @@ mod tests {
                 within: vec![]
             })
         );
-        assert_eq!(request(ACCOUNTCENTRAL, &["platform"], "DKIM").validate(catalogue), Ok(Resource::Platform));
-        let paths = |r: CapabilityRequest| -> Vec<String> { r.validate(catalogue).unwrap_err().iter().map(|e| e.path.to_string()).collect() };
+        assert_eq!(
+            request(ACCOUNTCENTRAL, &["platform"], "DKIM").validate(catalogue),
+            Ok(Resource::Platform)
+        );
+        let paths =
+            |r: CapabilityRequest| -> Vec<String> { r.validate(catalogue).unwrap_err().iter().map(|e| e.path.to_string()).collect() };
         assert_eq!(paths(request("hub", &["platform"], "ADMIN")), ["/role"]);
         assert_eq!(paths(request("hub", &["customers", "x"], "ADMIN")), ["/resource"]);
         assert_eq!(paths(request("nope", &["customers", "1"], "ADMIN")), ["/application"]);

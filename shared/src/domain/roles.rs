@@ -6,7 +6,17 @@ use super::catalogue::Catalogue;
 use super::validation::Violations;
 
 /// The applications whose role `assignUserRoles` sets.
-pub const ASSIGNABLE_APPLICATIONS: [&str; 9] = ["accountcentral", "hub", "mc", "cplan", "send", "content", "flow", "eddie", "demo_client"];
+pub const ASSIGNABLE_APPLICATIONS: [&str; 9] = [
+    "accountcentral",
+    "hub",
+    "mc",
+    "cplan",
+    "send",
+    "content",
+    "flow",
+    "eddie",
+    "demo_client",
+];
 
 /// The send role a send pattern stands for: `default` sends, `noSend` prepares but
 /// cannot send, `onlyStat` only reads statistics.
@@ -35,7 +45,10 @@ pub fn parse_assignment(body: &Map<String, Value>, catalogue: &Catalogue) -> Res
     for (application, value) in body {
         let pointer = format!("/{application}");
         if !ASSIGNABLE_APPLICATIONS.contains(&application.as_str()) {
-            violations.body(pointer, format!("unknown application; one of {}", ASSIGNABLE_APPLICATIONS.join(", ")));
+            violations.body(
+                pointer,
+                format!("unknown application; one of {}", ASSIGNABLE_APPLICATIONS.join(", ")),
+            );
             continue;
         }
         let role = match value {

@@ -222,7 +222,10 @@ impl RawNewUser {
         let username = match self.username {
             Some(username) if is_username(&username) => Some(username),
             Some(_) => {
-                violations.body("/username", "must be 3 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit");
+                violations.body(
+                    "/username",
+                    "must be 3 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
+                );
                 None
             }
             None => {
@@ -259,7 +262,10 @@ impl RawNewUser {
         for (application, role) in [("hub", self.hub), ("cplan", self.cplan), ("flow", self.flow)] {
             match role {
                 Some(role) if catalogue.offers_role(application, &role) => roles.push((application.to_owned(), role)),
-                Some(role) => violations.body(format!("/{application}"), format!("{application} offers no role {role:?} (see getAppRoles)")),
+                Some(role) => violations.body(
+                    format!("/{application}"),
+                    format!("{application} offers no role {role:?} (see getAppRoles)"),
+                ),
                 None => {}
             }
         }
@@ -410,7 +416,10 @@ mod tests {
             ..good
         };
         let user = raw.validate(Catalogue::get(), today()).unwrap();
-        assert_eq!(user.roles, [("hub".to_owned(), "EDITOR".to_owned()), ("send".to_owned(), "VIEWER".to_owned())]);
+        assert_eq!(
+            user.roles,
+            [("hub".to_owned(), "EDITOR".to_owned()), ("send".to_owned(), "VIEWER".to_owned())]
+        );
     }
 
     #[test]

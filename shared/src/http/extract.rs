@@ -169,7 +169,9 @@ impl<S: Send + Sync> FromRequestParts<S> for GroupPkPath {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        Ok(GroupPkPath(crate::domain::ids::GroupPk(integer_path_param(parts, state, "groupPk").await?)))
+        Ok(GroupPkPath(crate::domain::ids::GroupPk(
+            integer_path_param(parts, state, "groupPk").await?,
+        )))
     }
 }
 
@@ -177,7 +179,9 @@ impl<S: Send + Sync> FromRequestParts<S> for UserPkPath {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        Ok(UserPkPath(crate::domain::ids::UserPk(integer_path_param(parts, state, "userPk").await?)))
+        Ok(UserPkPath(crate::domain::ids::UserPk(
+            integer_path_param(parts, state, "userPk").await?,
+        )))
     }
 }
 

@@ -342,7 +342,10 @@ impl<'a> Accounts<'a> {
             ops.push(put(association_item(user_pk, *group)?, Condition::Always));
         }
         for group in associated_before.difference(&change.associations) {
-            ops.push(delete(Key::new(partition(user_pk), format!("{CUSTOMER}{group}")), Condition::Always));
+            ops.push(delete(
+                Key::new(partition(user_pk), format!("{CUSTOMER}{group}")),
+                Condition::Always,
+            ));
         }
 
         let reach_before = self.reach(&associated_before).await?;
@@ -400,7 +403,13 @@ impl<'a> Accounts<'a> {
 
     /// One page of the customer's roster in username order (descending when not
     /// `ascending`), and the roster's size: reads only as far as the page ends.
-    pub async fn roster_page(&self, group: GroupPk, ascending: bool, offset: usize, size: usize) -> Result<(Vec<RosterEntry>, u64), StoreError> {
+    pub async fn roster_page(
+        &self,
+        group: GroupPk,
+        ascending: bool,
+        offset: usize,
+        size: usize,
+    ) -> Result<(Vec<RosterEntry>, u64), StoreError> {
         let mut query = Query::partition(roster_partition(group)).prefix(ROSTER_USER);
         let total = self.store.count(&query).await?;
         if offset as u64 >= total {
