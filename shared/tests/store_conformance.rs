@@ -27,6 +27,7 @@ conformance!(store =>
     transact_is_all_or_nothing,
     transact_applies_puts_deletes_and_checks_together,
     increment_counts_up_from_zero,
+    transact_adds_to_counters_with_the_rest,
     concurrent_increments_yield_distinct_values,
     concurrent_creates_exactly_one_wins,
     ping_answers,
@@ -651,6 +652,37 @@ async fn increment_counts_up_from_zero(store: &dyn ItemStore) {
         store.increment(&Key::new("COUNTER", "other"), 1).await.expect("increment"),
         1,
         "counters are independent"
+    );
+}
+
+async fn transact_adds_to_counters_with_the_rest(store: &dyn ItemStore) {
+    let members = Key::new("ROSTER#1", "COUNT");
+    let add = |by| WriteOp::Add { key: members.clone(), by };
+    let create = |sk: &str| WriteOp::Put {
+        item: item("ROSTER#1", sk),
+        condition: Condition::NotExists,
+    };
+    store.transact(vec![create("USER#a"), add(1)]).await.expect("first member");
+    store.transact(vec![create("USER#b"), add(1)]).await.expect("second member");
+    assert_eq!(store.increment(&members, 0).await.unwrap(), 2, "a new counter starts at zero");
+
+    let refused = store.transact(vec![create("USER#a"), add(1)]).await;
+    assert!(matches!(refused, Err(StoreError::TransactionCancelled { .. })), "{refused:?}");
+    assert_eq!(
+        store.increment(&members, 0).await.unwrap(),
+        2,
+        "a cancelled transaction adds nothing"
+    );
+
+    let leave = WriteOp::Delete {
+        key: Key::new("ROSTER#1", "USER#a"),
+        condition: Condition::Exists,
+    };
+    store.transact(vec![leave, add(-1)]).await.expect("a member leaves");
+    assert_eq!(
+        store.get(&members).await.unwrap().map(|c| c.version),
+        Some(1),
+        "counters go down too"
     );
 }
 

@@ -230,6 +230,12 @@ pub enum WriteOp {
         key: Key,
         condition: Condition,
     },
+    /// Adds `by` (possibly negative) to the counter under `key`, as
+    /// [`ItemStore::increment`] does: a counter kept exact by the transaction it is in.
+    Add {
+        key: Key,
+        by: i64,
+    },
 }
 
 /// Most operations DynamoDB accepts in one transaction.

@@ -65,6 +65,11 @@ fn roster_key(group: GroupPk, user: &User) -> Key {
     )
 }
 
+/// The number of entries in the customer's roster, kept by the transactions that change it.
+fn roster_count_key(group: GroupPk) -> Key {
+    Key::new(roster_partition(group), "COUNT")
+}
+
 fn log_partition(user: UserPk) -> String {
     format!("CAPLOG#{user}")
 }
@@ -302,11 +307,12 @@ impl<'a> Accounts<'a> {
         }
         for group in self.reach(&account.associations).await? {
             ops.push(put(to_item(roster_key(group, user), &RosterEntry::from(user))?, Condition::Always));
+            ops.push(add(roster_count_key(group), 1));
         }
         for capability in &account.capabilities {
             ops.extend(grant_ops(user.user_pk, capability, None, capability.granted_at)?);
         }
-        match self.store.transact(ops).await {
+        match transact(self.store, ops).await {
             Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
                 Err(AppError::Conflict(format!("username {} is already taken", user.username)))
             }
@@ -353,12 +359,17 @@ impl<'a> Accounts<'a> {
         let entry = RosterEntry::from(&change.user);
         let entry_changed = RosterEntry::from(&before.user.value) != entry;
         for group in &reach_after {
-            if entry_changed || !reach_before.contains(group) {
+            let joins = !reach_before.contains(group);
+            if entry_changed || joins {
                 ops.push(put(to_item(roster_key(*group, &change.user), &entry)?, Condition::Always));
+            }
+            if joins {
+                ops.push(add(roster_count_key(*group), 1));
             }
         }
         for group in reach_before.difference(&reach_after) {
             ops.push(delete(roster_key(*group, &before.user.value), Condition::Always));
+            ops.push(add(roster_count_key(*group), -1));
         }
 
         for capability in &change.granted {
@@ -374,7 +385,7 @@ impl<'a> Accounts<'a> {
                 "user {user_pk} reaches too many customers to change in one step; remove some associations first"
             )));
         }
-        match self.store.transact(ops).await {
+        match transact(self.store, ops).await {
             Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
                 Err(AppError::Conflict("the user was changed meanwhile; read it again and retry".into()))
             }
@@ -402,7 +413,8 @@ impl<'a> Accounts<'a> {
     }
 
     /// One page of the customer's roster in username order (descending when not
-    /// `ascending`), and the roster's size: reads only as far as the page ends.
+    /// `ascending`), and the roster's size: reads the counter and the roster only as far
+    /// as the page ends, whatever the size of the tenant.
     pub async fn roster_page(
         &self,
         group: GroupPk,
@@ -411,7 +423,7 @@ impl<'a> Accounts<'a> {
         size: usize,
     ) -> Result<(Vec<RosterEntry>, u64), StoreError> {
         let mut query = Query::partition(roster_partition(group)).prefix(ROSTER_USER);
-        let total = self.store.count(&query).await?;
+        let total = self.store.get(&roster_count_key(group)).await?.map_or(0, |counter| counter.version);
         if offset as u64 >= total {
             return Ok((Vec::new(), total));
         }
@@ -448,12 +460,35 @@ impl<'a> Accounts<'a> {
     }
 }
 
+/// Transactions that lost a race without any condition failing (DynamoDB cancels
+/// concurrent transactions on the same item, such as a roster counter) applied
+/// nothing, so they are retried a few times, their conditions checked again.
+async fn transact(store: &dyn ItemStore, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+    const ATTEMPTS: u32 = 4;
+    let mut attempt = 1;
+    loop {
+        match store.transact(ops.clone()).await {
+            Err(StoreError::Conflict) if attempt < ATTEMPTS => {
+                // Spread the retries of racing writers apart.
+                let jitter = u64::from(uuid::Uuid::new_v4().as_fields().0 % 10);
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 10 + jitter)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
 fn put(item: Item, condition: Condition) -> WriteOp {
     WriteOp::Put { item, condition }
 }
 
 fn delete(key: Key, condition: Condition) -> WriteOp {
     WriteOp::Delete { key, condition }
+}
+
+fn add(key: Key, by: i64) -> WriteOp {
+    WriteOp::Add { key, by }
 }
 
 fn association_item(user: UserPk, group: GroupPk) -> Result<Item, StoreError> {
@@ -496,4 +531,96 @@ fn log_op(user: UserPk, capability: &Capability, action: LogAction, by: Option<U
         format!("{:015}#{:012}#{tag}", at.as_millisecond().max(0), capability.id),
     );
     Ok(put(to_item(key, &entry)?, Condition::NotExists))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use async_trait::async_trait;
+    use serde_json::Map;
+
+    use super::*;
+    use crate::adapters::embedded::store::EmbeddedStore;
+    use crate::ports::clock::SystemClock;
+    use crate::ports::store::QueryPage;
+
+    /// A store whose first transactions lose a race, as DynamoDB's do under contention.
+    struct Contended {
+        inner: EmbeddedStore,
+        losses: AtomicU32,
+    }
+
+    #[async_trait]
+    impl ItemStore for Contended {
+        async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+            self.inner.get(key).await
+        }
+        async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+            self.inner.batch_get(keys).await
+        }
+        async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+            self.inner.put(item, condition).await
+        }
+        async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
+            self.inner.delete(key, condition).await
+        }
+        async fn query(&self, query: &Query) -> Result<QueryPage, StoreError> {
+            self.inner.query(query).await
+        }
+        async fn count(&self, query: &Query) -> Result<u64, StoreError> {
+            self.inner.count(query).await
+        }
+        async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+            let lose = self
+                .losses
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if lose {
+                Err(StoreError::Conflict)
+            } else {
+                self.inner.transact(ops).await
+            }
+        }
+        async fn increment(&self, key: &Key, by: u64) -> Result<u64, StoreError> {
+            self.inner.increment(key, by).await
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            self.inner.ping().await
+        }
+    }
+
+    fn contended(losses: u32) -> (tempfile::TempDir, Contended) {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = EmbeddedStore::open(&dir.path().join("store.sqlite"), Arc::new(SystemClock)).unwrap();
+        (
+            dir,
+            Contended {
+                inner,
+                losses: AtomicU32::new(losses),
+            },
+        )
+    }
+
+    fn counter(by: i64) -> Vec<WriteOp> {
+        vec![
+            add(Key::new("C", "COUNT"), by),
+            put(Item::new(Key::new("C", "x"), Map::new()), Condition::Always),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_lost_race_is_retried_and_applied_once() {
+        let (_dir, store) = contended(2);
+        transact(&store, counter(1)).await.expect("applied on the third attempt");
+        assert_eq!(store.increment(&Key::new("C", "COUNT"), 0).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_store_that_keeps_losing_is_reported() {
+        let (_dir, store) = contended(10);
+        assert!(matches!(transact(&store, counter(1)).await, Err(StoreError::Conflict)));
+        assert_eq!(store.increment(&Key::new("C", "COUNT"), 0).await.unwrap(), 0);
+    }
 }

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    KeysAndAttributes, Projection, ProjectionType, Put, ScalarAttributeType, Select, TimeToLiveSpecification, TransactWriteItem,
+    KeysAndAttributes, Projection, ProjectionType, Put, ScalarAttributeType, Select, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use serde_json::{Map, Value};
 
@@ -430,6 +430,17 @@ impl ItemStore for DynamoStore {
                         .build()
                         .map_err(invalid)?;
                     TransactWriteItem::builder().condition_check(check).build()
+                }
+                WriteOp::Add { key, by } => {
+                    let update = Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_attributes(key)))
+                        .update_expression("ADD #version :by")
+                        .expression_attribute_names("#version", VERSION)
+                        .expression_attribute_values(":by", AttributeValue::N(by.to_string()))
+                        .build()
+                        .map_err(invalid)?;
+                    TransactWriteItem::builder().update(update).build()
                 }
             };
             items.push(item);

@@ -217,6 +217,18 @@ fn remove(tx: &Connection, key: &Key) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Like DynamoDB's ADD on the version: the rest of the item stays as it is, and a
+/// missing counter starts at zero. Returns the new value.
+fn add(tx: &Connection, key: &Key, by: i64, now: i64) -> Result<u64, StoreError> {
+    let item = read(tx, key, now)?.unwrap_or_else(|| Item::new(key.clone(), Map::new()).with_version(0));
+    let version = item
+        .version
+        .checked_add_signed(by)
+        .ok_or_else(|| StoreError::Invalid(format!("counter {}/{} would leave 0..=u64::MAX", key.pk, key.sk)))?;
+    write(tx, &item.with_version(version))?;
+    Ok(version)
+}
+
 fn immediate(connection: &mut Connection) -> Result<Transaction<'_>, StoreError> {
     connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -361,6 +373,7 @@ impl ItemStore for EmbeddedStore {
                 let (key, condition) = match op {
                     WriteOp::Put { item, condition } => (&item.key, *condition),
                     WriteOp::Delete { key, condition } | WriteOp::Check { key, condition } => (key, *condition),
+                    WriteOp::Add { key, .. } => (key, Condition::Always),
                 };
                 if !holds(&tx, key, condition, now)? {
                     failed.push(position);
@@ -374,6 +387,9 @@ impl ItemStore for EmbeddedStore {
                     WriteOp::Put { item, .. } => write(&tx, item)?,
                     WriteOp::Delete { key, .. } => remove(&tx, key)?,
                     WriteOp::Check { .. } => {}
+                    WriteOp::Add { key, by } => {
+                        add(&tx, key, *by, now)?;
+                    }
                 }
             }
             tx.commit().map_err(unavailable)
@@ -385,16 +401,8 @@ impl ItemStore for EmbeddedStore {
         let key = key.clone();
         self.run(Access::Write, move |connection, now| {
             let tx = immediate(connection)?;
-            // Like DynamoDB's ADD: the rest of the item stays as it is.
-            let item = match read(&tx, &key, now)? {
-                Some(item) => {
-                    let version = item.version + by;
-                    item.with_version(version)
-                }
-                None => Item::new(key, Map::new()).with_version(by),
-            };
-            let next = item.version;
-            write(&tx, &item)?;
+            let by = i64::try_from(by).map_err(|_| StoreError::Invalid(format!("increment by {by}")))?;
+            let next = add(&tx, &key, by, now)?;
             tx.commit().map_err(unavailable)?;
             Ok(next)
         })
