@@ -143,3 +143,56 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+// ---------------------------------------------------------------------------
+// Team helpers (users, team and concurrency tests): more methods, a new user's body.
+
+impl TestApp {
+    /// Sends `method` with an optional JSON body as `username`: status, `Location` header and JSON body.
+    pub async fn send_as(&self, username: &str, method: Method, path: &str, body: Option<&Value>) -> (u16, Option<String>, Value) {
+        let mut request = self.as_user(username, method, path).await;
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("the stand-in answers");
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let (status, body) = read(response).await;
+        (status, location, body)
+    }
+
+    /// POST a JSON body as `username`: status and JSON body.
+    pub async fn post_as(&self, username: &str, path: &str, body: &Value) -> (u16, Value) {
+        let (status, _, body) = self.send_as(username, Method::POST, path, Some(body)).await;
+        (status, body)
+    }
+
+    /// DELETE as `username`: status and JSON body.
+    pub async fn delete_as(&self, username: &str, path: &str) -> (u16, Value) {
+        let (status, _, body) = self.send_as(username, Method::DELETE, path, None).await;
+        (status, body)
+    }
+
+    /// Creates a user in `group` as `admin` (createCustomerUser), asserting 201: the new userPk.
+    pub async fn create_user(&self, admin: &str, group: i64, body: &Value) -> i64 {
+        let (status, created) = self.post_as(admin, &format!("/v1/customers/{group}/users"), body).await;
+        assert_eq!(status, 201, "{admin} creating {body} in {group}: {created}");
+        created["userPk"].as_i64().unwrap_or_else(|| panic!("no userPk in {created}"))
+    }
+}
+
+/// A valid createCustomerUser body for `username`, with e-mail `<username>@e2e.test`
+/// and no application roles; edit it to ask for more.
+pub fn new_user(username: &str) -> Value {
+    serde_json::json!({
+        "username": username,
+        "name": "Test",
+        "surname": "User",
+        "email": format!("{username}@e2e.test"),
+        "language": "en",
+        "sex": "F",
+    })
+}
