@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::routing::get;
-use axum::Router;
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -214,7 +214,11 @@ async fn create_user(
     let mut headers = HeaderMap::new();
     let location = HeaderValue::from_str(&format!("/v1/users/{user_pk}")).map_err(|e| AppError::Internal(e.to_string()))?;
     headers.insert(header::LOCATION, location);
-    Ok((StatusCode::CREATED, headers, Json(ActionResult::with(now, "USER_CREATED", Created { user_pk }))))
+    Ok((
+        StatusCode::CREATED,
+        headers,
+        Json(ActionResult::with(now, "USER_CREATED", Created { user_pk })),
+    ))
 }
 
 /// An APPLICATION user with the creation date of its client secret.
@@ -249,7 +253,9 @@ async fn list_application_users(
         .into_iter()
         .filter(|u| u.user_type == UserType::Application)
         .collect();
-    let secrets = accounts.password_dates(&applications.iter().map(|u| u.user_pk).collect::<Vec<_>>()).await?;
+    let secrets = accounts
+        .password_dates(&applications.iter().map(|u| u.user_pk).collect::<Vec<_>>())
+        .await?;
     let names = group_names(&state, applications.iter().map(|u| u.group_pk)).await?;
     let users: Vec<ApplicationUser> = applications
         .into_iter()
@@ -266,7 +272,10 @@ async fn list_application_users(
     let sorted = sort_by_keys(users, &sorts, |user, property| match property {
         "name" => user.name.to_lowercase(),
         "groupName" => user.group_name.to_lowercase(),
-        "secretCreationDate" => user.secret_creation_date.map(|d| format!("{:020}", d.as_millisecond())).unwrap_or_default(),
+        "secretCreationDate" => user
+            .secret_creation_date
+            .map(|d| format!("{:020}", d.as_millisecond()))
+            .unwrap_or_default(),
         _ => user.username.to_lowercase(),
     });
     Ok(Json(Page::slice(request, sorted)))

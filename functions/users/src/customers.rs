@@ -38,7 +38,12 @@ pub async fn list(
     let starts_with = match query.one("groupNameMode")? {
         None | Some("contains") => false,
         Some("startsWith") => true,
-        Some(_) => return Err(AppError::field(FieldError::query("groupNameMode", "must be startsWith or contains"))),
+        Some(_) => {
+            return Err(AppError::field(FieldError::query(
+                "groupNameMode",
+                "must be startsWith or contains",
+            )));
+        }
     };
     let account = caller.user_as_admin(&state, user).await?;
     let mut customers: Vec<Customer> = Customers::new(state.store.as_ref())

@@ -25,7 +25,11 @@ use shared::repositories::customers::Customers;
 /// Version of the capabilities schema that role assignments write.
 const ROLE_SCHEMA_VERSION: u32 = 1;
 
-pub async fn get_roles(State(state): State<AppState>, caller: Caller, UserPkPath(user): UserPkPath) -> AppResult<Json<BTreeMap<String, Vec<String>>>> {
+pub async fn get_roles(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserPkPath(user): UserPkPath,
+) -> AppResult<Json<BTreeMap<String, Vec<String>>>> {
     let account = caller.user_as_admin(&state, user).await?;
     Ok(Json(roles_by_application(&account.capabilities)))
 }
@@ -140,7 +144,10 @@ pub async fn grant(
     let mut change = AccountChange::of(&account, Some(caller.user_pk()), now);
     change.granted.push(wanted);
     accounts.save(change).await?;
-    Ok((StatusCode::CREATED, Json(ActionResult::with(now, "CAPABILITY_GRANTED", Granted { id }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(ActionResult::with(now, "CAPABILITY_GRANTED", Granted { id })),
+    ))
 }
 
 /// Revokes a capability, under the same rule as granting it.

@@ -17,8 +17,12 @@ use shared::repositories::accounts::{Accounts, NewAccount};
 use shared::repositories::customers::Customers;
 
 const ROOT: i64 = 300;
-const FIRST_NAMES: [&str; 12] = ["Anna", "Bruno", "Carla", "Dario", "Elena", "Fabio", "Giulia", "Hugo", "Irene", "Luca", "Marta", "Nico"];
-const SURNAMES: [&str; 10] = ["Rossi", "Bianchi", "Verdi", "Neri", "Gallo", "Costa", "Fontana", "Conti", "Ricci", "Moretti"];
+const FIRST_NAMES: [&str; 12] = [
+    "Anna", "Bruno", "Carla", "Dario", "Elena", "Fabio", "Giulia", "Hugo", "Irene", "Luca", "Marta", "Nico",
+];
+const SURNAMES: [&str; 10] = [
+    "Rossi", "Bianchi", "Verdi", "Neri", "Gallo", "Costa", "Fontana", "Conti", "Ricci", "Moretti",
+];
 
 fn customer(group: i64, name: String, ancestors: &[i64], now: Timestamp) -> Customer {
     Customer {
@@ -76,7 +80,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let customers = Customers::new(store);
     customers.create(&customer(ROOT, "Bench Corp".into(), &[], now)).await?;
     for sub in 1..=subs {
-        customers.create(&customer(ROOT + sub, format!("Bench Unit {sub}"), &[ROOT], now)).await?;
+        customers
+            .create(&customer(ROOT + sub, format!("Bench Unit {sub}"), &[ROOT], now))
+            .await?;
     }
     let accounts = Accounts::new(store);
     let capability = |id, role: &str, group| Capability {
