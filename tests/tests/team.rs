@@ -475,6 +475,33 @@ async fn the_user_list_covers_the_subtree_once_per_user(app: TestApp) {
     assert_eq!(names_of(&all_users(&app, "acme.admin", 102, "").await), ["fr.solo"]);
     let found = users_page(&app, "acme.admin", 100, "search=solo").await;
     assert_eq!(found["page"]["totalElements"], 2, "{found}");
+
+    // Leaving 100 itself, it.solo is still one of 100's users through 101.
+    let (status, body) = app
+        .delete_as("acme.admin", &format!("/v1/users/{italian}/customers?groupPk=100"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        names_of(&all_users(&app, "acme.admin", 100, "").await),
+        everyone(&["fr.solo", "it.solo"])
+    );
+    assert_eq!(
+        names_of(&all_users(&app, "acme.admin", 101, "").await),
+        ["acme.it.admin", "acme.user", "fr.solo", "it.solo"]
+    );
+    // Leaving 101, fr.solo is no longer one of 101's users, still one of 100's.
+    let (status, body) = app
+        .delete_as("acme.admin", &format!("/v1/users/{solo}/customers?groupPk=101"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        names_of(&all_users(&app, "acme.admin", 101, "").await),
+        ["acme.it.admin", "acme.user", "it.solo"]
+    );
+    assert_eq!(
+        names_of(&all_users(&app, "acme.admin", 100, "").await),
+        everyone(&["fr.solo", "it.solo"])
+    );
 }
 
 async fn the_user_list_is_paged_with_true_totals(app: TestApp) {

@@ -179,7 +179,13 @@ async fn an_admin_updates_a_member_but_not_its_username(app: TestApp) {
 
 async fn suspension_refuses_the_token_until_reactivation(app: TestApp) {
     let user_pk = app.create_user("acme.it.admin", 101, &new_user("to.suspend")).await;
-    assert_eq!(app.get_as("to.suspend", "/v1/user").await.0, 200);
+    // A token issued before the suspension, used throughout.
+    let token = app.token("to.suspend").await;
+    let me = |path: &'static str| {
+        let request = app.request(Method::GET, path).bearer_auth(&token);
+        async move { read(request.send().await.unwrap()).await }
+    };
+    assert_eq!(me("/v1/user").await.0, 200);
 
     let before = Timestamp::now();
     let (status, result) = suspend(&app, "acme.it.admin", user_pk, true).await;
@@ -196,9 +202,10 @@ async fn suspension_refuses_the_token_until_reactivation(app: TestApp) {
     assert!(before <= date && date <= after, "{date} not within {before}..{after}");
 
     for path in ["/v1/user", "/v1/user/preferences", "/v1/customers"] {
-        let (status, error) = app.get_as("to.suspend", path).await;
+        let (status, error) = me(path).await;
         assert_eq!(status, 401, "a suspended user's token on {path}");
         error_paths(&error);
+        assert_eq!(app.get_as("to.suspend", path).await.0, 401, "and a token issued now");
     }
     let (status, page) = app.get_as("acme.admin", "/v1/customers/101/users?status=SUSPENDED").await;
     assert_eq!((status, column(&page, "userPk")), (200, vec![json!(user_pk)]));
@@ -208,12 +215,16 @@ async fn suspension_refuses_the_token_until_reactivation(app: TestApp) {
         let (status, body) = suspend(&app, caller, user_pk, false).await;
         assert_eq!(status, 403, "{caller}: {body}");
     }
-    assert_eq!(app.get_as("to.suspend", "/v1/user").await.0, 401);
+    assert_eq!(me("/v1/user").await.0, 401);
 
     let (status, result) = suspend(&app, "acme.admin", user_pk, false).await;
     assert_eq!(status, 200, "{result}");
-    let (status, me) = app.get_as("to.suspend", "/v1/user").await;
-    assert_eq!((status, &me["status"]), (200, &json!("ACTIVE")));
+    let (status, reactivated) = me("/v1/user").await;
+    assert_eq!(
+        (status, &reactivated["status"]),
+        (200, &json!("ACTIVE")),
+        "the same token works again"
+    );
     let (_, user) = app.get_as("acme.admin", &format!("/v1/users/{user_pk}")).await;
     assert_eq!(user["suspensionInfo"]["suspended"], false);
     assert_eq!(user["suspensionInfo"]["byUserPk"], 10, "who last reactivated");
@@ -370,6 +381,23 @@ async fn removing_an_association_hides_the_user_and_revokes_what_it_no_longer_re
     assert!(!revoked.contains(&&on_france["id"]));
     let (_, roles) = app.get_as("acme.admin", &format!("/v1/users/{user_pk}/roles")).await;
     assert_eq!(roles, json!({"hub": [hub_role]}));
+
+    // Still reaching 101 through its ancestor 100, a user keeps what it holds on 101, but
+    // is no longer one of 101's users.
+    let staying = app.create_user("acme.it.admin", 101, &new_user("staying.member")).await;
+    let path = format!("/v1/users/{staying}/customers");
+    assert_eq!(app.post_as("acme.admin", &path, &json!([100])).await.0, 200);
+    let (_, roles_before) = app.get_as("acme.admin", &format!("/v1/users/{staying}/roles")).await;
+    let logged_before = log_of(&app, staying).await;
+    assert_eq!(app.delete_as("acme.admin", &format!("{path}?groupPk=101")).await.0, 200);
+    assert_eq!(customers_of(&app, "acme.admin", staying).await, [json!(100)]);
+    assert!(listed(&app, "acme.admin", 101, "staying.member").await.is_empty());
+    assert_eq!(listed(&app, "acme.admin", 100, "staying.member").await, [json!("staying.member")]);
+    assert_eq!(
+        app.get_as("acme.admin", &format!("/v1/users/{staying}/roles")).await.1,
+        roles_before
+    );
+    assert_eq!(log_of(&app, staying).await, logged_before, "nothing revoked");
 }
 
 async fn assigned_roles_are_what_get_user_roles_shows(app: TestApp) {
@@ -703,6 +731,25 @@ async fn the_authorization_server_reads_capabilities_through_the_service_user(ap
         .await
         .unwrap();
     assert_eq!(read(anonymous).await.0, 401);
+    // SERVICE alone is not enough: the caller must be an APPLICATION user.
+    let (status, granted) = grant_as(&app, "care", 12, &grant("accountcentral", &["platform"], "SERVICE")).await;
+    assert_eq!(status, 201, "{granted}");
+    let (status, _) = app.get_as("acme.user", "/v1/internal/capabilities?username=acme.user").await;
+    assert_eq!(status, 403, "an INTERACTIVE user holding SERVICE");
+    let (_, capabilities) = app.get_as("mta", "/v1/internal/capabilities?username=acme.user").await;
+    assert!(
+        capabilities["accountcentral"]["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"resource": ["platform"], "role": "SERVICE"})),
+        "{capabilities}"
+    );
+    assert_eq!(
+        app.delete_as("care", &format!("/v1/users/12/capabilities/{}", granted["id"]))
+            .await
+            .0,
+        200
+    );
     let (status, error) = app.get_as("mta", "/v1/internal/capabilities?username=nobody.here").await;
     assert_eq!(status, 404, "{error}");
     error_paths(&error);
