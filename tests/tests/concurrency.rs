@@ -17,7 +17,9 @@ on_both_backends!(
     racing_claims_of_one_email_give_it_to_one_user,
     two_saves_of_one_loaded_account_are_one_success_and_one_conflict,
     racing_user_updates_lose_nothing,
+    racing_changes_of_different_parts_of_a_user_lose_nothing,
     racing_customer_updates_lose_nothing,
+    racing_changes_of_different_parts_of_a_customer_lose_nothing,
     racing_claims_of_one_gid_give_it_to_one_customer,
 );
 
@@ -302,6 +304,65 @@ async fn racing_user_updates_lose_nothing(app: TestApp) {
     eprintln!("{conflicts} of {} racing updates were conflicts", ROUNDS * 6);
 }
 
+/// A full replacement racing with other operations that rewrite the same user (its
+/// roles, its customers): every change answered 200 is in the final state, and every
+/// change answered 409 is not. A write based on a stale read would undo the others.
+async fn racing_changes_of_different_parts_of_a_user_lose_nothing(app: TestApp) {
+    let user_pk = app.create_user("acme.it.admin", 101, &new_user("many.sided")).await;
+    let (_, roles) = app.get_as("acme.admin", "/v1/options/app-roles").await;
+    let hub_roles: Vec<Value> = roles["hub"].as_array().unwrap().clone();
+    let path = format!("/v1/users/{user_pk}");
+    let mut conflicts = 0;
+    for round in 0..ROUNDS * 2 {
+        let (_, mut info) = app.get_as("acme.admin", &path).await;
+        info.as_object_mut().unwrap().remove("suspensionInfo");
+        let (_, held) = app.get_as("acme.admin", &format!("{path}/roles")).await;
+        let (_, associated) = app.get_as("acme.admin", &format!("{path}/customers")).await;
+        let in_france = associated["elements"].as_array().unwrap().iter().any(|c| c["groupPk"] == 102);
+
+        let mut renamed = info.clone();
+        renamed["name"] = json!(format!("Round {round}"));
+        let hub = hub_roles[round % hub_roles.len()].clone();
+        let calls = [
+            Call::new("acme.admin", Method::PUT, path.clone(), renamed.clone()),
+            Call::new("acme.it.admin", Method::PUT, format!("{path}/roles"), json!({ "hub": hub })),
+            if in_france {
+                Call::new("care", Method::DELETE, format!("{path}/customers?groupPk=102"), Value::Null)
+            } else {
+                Call::new("care", Method::POST, format!("{path}/customers"), json!([102]))
+            },
+        ];
+        let answers = race(&app, &calls).await;
+        for (status, body) in &answers {
+            assert!(matches!(status, 200 | 409), "round {round}: {status} {body}");
+            conflicts += usize::from(*status == 409);
+        }
+        let applied = |index: usize| answers[index].0 == 200;
+
+        let (_, mut after) = app.get_as("care", &path).await;
+        after.as_object_mut().unwrap().remove("suspensionInfo");
+        assert_eq!(
+            after,
+            if applied(0) { renamed } else { info },
+            "round {round}: the profile, {answers:?}"
+        );
+        let (_, roles_after) = app.get_as("care", &format!("{path}/roles")).await;
+        let hub_after = if applied(1) { json!([hub]) } else { held["hub"].clone() };
+        assert_eq!(roles_after["hub"], hub_after, "round {round}: the roles, {answers:?}");
+        assert_eq!(roles_after["accountcentral"], held["accountcentral"], "round {round}");
+        let (_, customers_after) = app.get_as("care", &format!("{path}/customers")).await;
+        let now_in_france = customers_after["elements"].as_array().unwrap().iter().any(|c| c["groupPk"] == 102);
+        assert_eq!(now_in_france, in_france != applied(2), "round {round}: the customers, {answers:?}");
+        let (_, listed) = app.get_as("acme.admin", "/v1/customers/102/users?search=many.sided").await;
+        assert_eq!(
+            listed["page"]["totalElements"],
+            u64::from(now_in_france),
+            "round {round}: 102's roster"
+        );
+    }
+    eprintln!("{conflicts} of {} racing changes were conflicts", ROUNDS * 2 * 3);
+}
+
 async fn racing_customer_updates_lose_nothing(app: TestApp) {
     let callers = ["acme.admin", "acme.it.admin", "care"];
     for round in 0..ROUNDS {
@@ -369,4 +430,44 @@ async fn racing_claims_of_one_gid_give_it_to_one_customer(app: TestApp) {
         let (status, answer) = app.put_as("care", &format!("/v1/customers/{}", groups[loser]), &body).await;
         assert_eq!(status, 200, "{answer}");
     }
+}
+
+/// An admin's full replacement racing with care's status change: every change answered
+/// 200 is in the final state. The admin's body carries the status it read; once care has
+/// changed it, that body is stale (409) or asks for a status change the admin may not
+/// make (400 naming /status): either way it must not undo care's change.
+async fn racing_changes_of_different_parts_of_a_customer_lose_nothing(app: TestApp) {
+    let mut conflicts = 0;
+    for round in 0..ROUNDS * 2 {
+        let (_, before) = app.get_as("care", "/v1/customers/102").await;
+        let mut renamed = before.clone();
+        renamed["name"] = json!(format!("Acme France {round}"));
+        let status = if before["status"] == "ACTIVE" { "INACTIVE" } else { "ACTIVE" };
+        let calls = [
+            Call::new("acme.admin", Method::PUT, "/v1/customers/102", renamed.clone()),
+            Call::new("care", Method::PATCH, "/v1/customers/102", json!({ "status": status })),
+        ];
+        let answers = race(&app, &calls).await;
+        match &answers[0] {
+            (200 | 409, _) => {}
+            (400, error) => assert_eq!(error_paths(error), ["/status"], "round {round}"),
+            (other, body) => panic!("round {round}: update {other} {body}"),
+        }
+        assert!(matches!(answers[1].0, 200 | 409), "round {round}: status {answers:?}");
+        conflicts += answers.iter().filter(|(status, _)| *status == 409).count();
+
+        let (_, after) = app.get_as("care", "/v1/customers/102").await;
+        let name = if answers[0].0 == 200 { &renamed["name"] } else { &before["name"] };
+        assert_eq!(&after["name"], name, "round {round}: the name, {answers:?}");
+        let expected_status = if answers[1].0 == 200 {
+            json!(status)
+        } else {
+            before["status"].clone()
+        };
+        assert_eq!(after["status"], expected_status, "round {round}: the status, {answers:?}");
+        for field in ["address", "country", "phone", "gid", "premium"] {
+            assert_eq!(after[field], before[field], "round {round}: {field}");
+        }
+    }
+    eprintln!("{conflicts} of {} racing changes were conflicts", ROUNDS * 2 * 2);
 }
