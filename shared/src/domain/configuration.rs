@@ -6,6 +6,7 @@ pub mod import;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -205,10 +206,18 @@ impl ApplicationName {
             ApplicationName::Send => "send",
         }
     }
+}
 
-    /// The application named `name`.
-    pub fn parse(name: &str) -> Option<ApplicationName> {
-        Self::ALL.into_iter().find(|app| app.as_str() == name)
+/// A name that is not one of [`ApplicationName::ALL`].
+#[derive(Debug, thiserror::Error)]
+#[error("not hub, plan or send")]
+pub struct UnknownApplication;
+
+impl FromStr for ApplicationName {
+    type Err = UnknownApplication;
+
+    fn from_str(name: &str) -> Result<Self, UnknownApplication> {
+        Self::ALL.into_iter().find(|app| app.as_str() == name).ok_or(UnknownApplication)
     }
 }
 
@@ -392,9 +401,9 @@ mod tests {
     #[test]
     fn application_names_round_trip() {
         for app in ApplicationName::ALL {
-            assert_eq!(ApplicationName::parse(app.as_str()), Some(app));
+            assert_eq!(app.as_str().parse::<ApplicationName>().ok(), Some(app));
         }
-        assert_eq!(ApplicationName::parse("flow"), None);
-        assert_eq!(ApplicationName::parse("Hub"), None);
+        assert!("flow".parse::<ApplicationName>().is_err());
+        assert!("Hub".parse::<ApplicationName>().is_err());
     }
 }
