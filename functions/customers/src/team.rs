@@ -69,7 +69,7 @@ fn enum_param<T: serde::de::DeserializeOwned>(query: &QueryParams, name: &str, a
         .transpose()
 }
 
-const USER_SORTS: [&str; 5] = ["name", "surname", "username", "email", "status"];
+const USER_SORTS: [&str; 7] = ["name", "surname", "username", "email", "groupName", "status", "userType"];
 
 /// The users of the customer and its subtree, read from the customer's roster. Without
 /// search or filters, in username order, the page is read straight from the roster's
@@ -96,9 +96,10 @@ async fn list_users(
         [SortKey { property, direction }] if property == "username" => Some(*direction == Direction::Asc),
         _ => None,
     };
-    let (entries, total) = match by_username {
+    let (entries, total, sorted_names) = match by_username {
         Some(ascending) if search.is_none() && user_type.is_none() && status.is_none() => {
-            accounts.roster_page(group, ascending, request.offset(), request.size).await?
+            let (entries, total) = accounts.roster_page(group, ascending, request.offset(), request.size).await?;
+            (entries, total, None)
         }
         _ => {
             let matching: Vec<RosterEntry> = accounts
@@ -109,18 +110,32 @@ async fn list_users(
                 .filter(|u| status.is_none_or(|s| u.status == s))
                 .filter(|u| search.as_deref().is_none_or(|needle| matches_search(u, needle)))
                 .collect();
+            let names = if sorts.iter().any(|key| key.property == "groupName") {
+                Some(group_names(&state, matching.iter().map(|u| u.group_pk)).await?)
+            } else {
+                None
+            };
             let sorted = sort_by_keys(matching, &sorts, |user, property| match property {
                 "name" => user.name.to_lowercase(),
                 "surname" => user.surname.to_lowercase(),
                 "email" => user.email.to_lowercase(),
+                "groupName" => names
+                    .as_ref()
+                    .and_then(|names| names.get(&user.group_pk))
+                    .map(|n| n.to_lowercase())
+                    .unwrap_or_default(),
                 "status" => format!("{:?}", user.status).to_uppercase(),
+                "userType" => format!("{:?}", user.user_type).to_uppercase(),
                 _ => user.username.to_lowercase(),
             });
             let total = sorted.len() as u64;
-            (sorted.into_iter().skip(request.offset()).take(request.size).collect(), total)
+            (sorted.into_iter().skip(request.offset()).take(request.size).collect(), total, names)
         }
     };
-    let names = group_names(&state, entries.iter().map(|u| u.group_pk)).await?;
+    let names = match sorted_names {
+        Some(names) => names,
+        None => group_names(&state, entries.iter().map(|u| u.group_pk)).await?,
+    };
     let summaries = entries
         .into_iter()
         .map(|user| UserSummary {

@@ -286,7 +286,7 @@ impl<'a> Accounts<'a> {
 
     /// Creates a user with everything about them, atomically; a taken username or
     /// e-mail is a conflict and writes nothing. Initial capabilities are logged as
-    /// system grants.
+    /// grants of whoever granted them (system grants for seeds).
     pub async fn create(&self, account: NewAccount) -> Result<(), AppError> {
         let user = &account.user;
         let owner = Owner { user_pk: user.user_pk };
@@ -310,7 +310,7 @@ impl<'a> Accounts<'a> {
             ops.push(add(roster_count_key(group), 1));
         }
         for capability in &account.capabilities {
-            ops.extend(grant_ops(user.user_pk, capability, None, capability.granted_at)?);
+            ops.extend(grant_ops(user.user_pk, capability, capability.granted_by, capability.granted_at)?);
         }
         match transact(self.store, ops).await {
             Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
