@@ -1,4 +1,7 @@
-//! `accountcentral-local`: run the whole API locally, or print a token for a demo user.
+//! `accountcentral-local`: run the whole API locally, print a token for a user, or
+//! operate a deployment's table (bootstrap it, import customers' configuration).
+
+mod operator;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +10,9 @@ use std::process::ExitCode;
 use accountcentral_local::seed::{DEMO_USERS, reveal};
 use accountcentral_local::{AwsNames, Backend, Environment, LocalError};
 use clap::{Parser, Subcommand, ValueEnum};
+use operator::OperatorError;
 use shared::app::stage_from_env;
+use shared::domain::secret::ExposeSecret;
 
 #[derive(Parser)]
 #[command(version, about = "AccountCentral's local stand-in: the whole API in one process")]
@@ -30,6 +35,35 @@ enum Command {
         #[arg(long, value_enum, default_value_t = BackendArg::Embedded)]
         backend: BackendArg,
     },
+    /// Give an empty table the platform customer and a first CUSTOMER_CARE user, whose
+    /// one-time password is printed (it must be changed at first login).
+    Bootstrap {
+        /// The user's username.
+        #[arg(long, default_value = "care")]
+        username: String,
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Import customers' configuration from a JSON file; nothing is written unless all of it is valid.
+    ImportConfig {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Where the state of an operator command lives.
+#[derive(clap::Args, Clone)]
+struct StoreArgs {
+    /// Where the embedded store (or, on AWS, the development key) lives.
+    #[arg(long, default_value = "./.accountcentral")]
+    data_dir: PathBuf,
+    /// The embedded store, or AWS (TABLE_NAME, QUEUE_URL, KMS_KEY_ID from the environment).
+    #[arg(long, value_enum, default_value_t = BackendArg::Embedded)]
+    backend: BackendArg,
 }
 
 #[derive(clap::Args, Clone)]
@@ -68,9 +102,11 @@ async fn main() -> ExitCode {
             username,
             data_dir,
             backend,
-        }) => token(&username, data_dir, backend.into()).await,
-        Some(Command::Serve(args)) => serve(args).await,
-        None => serve(cli.serve).await,
+        }) => token(&username, data_dir, backend.into()).await.map_err(OperatorError::from),
+        Some(Command::Bootstrap { username, email, store }) => bootstrap(&username, &email, store).await,
+        Some(Command::ImportConfig { file, store }) => import_config(&file, store).await,
+        Some(Command::Serve(args)) => serve(args).await.map_err(OperatorError::from),
+        None => serve(cli.serve).await.map_err(OperatorError::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,6 +120,42 @@ async fn main() -> ExitCode {
 async fn token(username: &str, data_dir: PathBuf, backend: Backend) -> Result<(), LocalError> {
     let environment = Environment::open(&data_dir, backend, stage_from_env()?).await?;
     println!("{}", environment.token(username).await?);
+    Ok(())
+}
+
+/// Opens the state without seeding it: operator commands work on a deployment's own data.
+async fn open(store: StoreArgs) -> Result<Environment, OperatorError> {
+    let backend = Backend::from(store.backend);
+    if let Backend::Aws(names) = &backend {
+        operator::check_deployment(names).await?;
+    }
+    let stage = stage_from_env().map_err(LocalError::from)?;
+    Ok(Environment::open(&store.data_dir, backend, stage).await?)
+}
+
+async fn bootstrap(username: &str, email: &str, store: StoreArgs) -> Result<(), OperatorError> {
+    let environment = open(store).await?;
+    let created = operator::bootstrap(&environment, username, email).await?;
+    println!(
+        "Created the platform customer (groupPk 1) and the CUSTOMER_CARE user {} (userPk {}).",
+        created.user.username, created.user.user_pk
+    );
+    println!(
+        "One-time password (already expired: change it at first login): {}",
+        created.password.expose_secret()
+    );
+    Ok(())
+}
+
+async fn import_config(file: &std::path::Path, store: StoreArgs) -> Result<(), OperatorError> {
+    let environment = open(store).await?;
+    let mut count = 0;
+    operator::import_config(&environment, file, |group, summary| {
+        count += 1;
+        println!("customer {group}: {summary}");
+    })
+    .await?;
+    println!("Imported the configuration of {count} customer(s) from {}.", file.display());
     Ok(())
 }
 
