@@ -96,6 +96,11 @@ impl TestApp {
     }
 }
 
+/// A name no other call of the test uses, starting with `prefix`.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
 /// Status and JSON body (`Null` when empty).
 pub async fn read(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();

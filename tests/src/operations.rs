@@ -1,93 +1,717 @@
-//! The implemented operations, one representative call each, with who may call them.
+//! The implemented operations, one or more representative calls each, with who may
+//! call them (the auth rule of routes.md), and the demo tenant that decides who that is.
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::{DEMO_USERS, TestApp, read};
+use crate::{DEMO_USERS, TestApp, read, unique};
 
-/// Who may call an operation.
-#[derive(Clone, Copy)]
+/// A demo user, as design/demo-data.md describes it.
+#[derive(Debug)]
+pub struct DemoUser {
+    pub username: &'static str,
+    pub user_pk: i64,
+    /// An APPLICATION user (client credentials) rather than an INTERACTIVE one.
+    pub application: bool,
+    /// The customers the user is associated with.
+    pub associated: &'static [i64],
+    /// Its accountcentral role ...
+    pub role: &'static str,
+    /// ... on this customer (and its subtree), or platform-wide (`None`).
+    pub on: Option<i64>,
+}
+
+/// The demo users of demo-data.md.
+pub const DEMO: [DemoUser; 7] = [
+    DemoUser {
+        username: "care",
+        user_pk: 1,
+        application: false,
+        associated: &[1],
+        role: "CUSTOMER_CARE",
+        on: None,
+    },
+    DemoUser {
+        username: "dkimops",
+        user_pk: 2,
+        application: false,
+        associated: &[1],
+        role: "DKIM",
+        on: None,
+    },
+    DemoUser {
+        username: "acme.admin",
+        user_pk: 10,
+        application: false,
+        associated: &[100],
+        role: "ADMIN",
+        on: Some(100),
+    },
+    DemoUser {
+        username: "acme.it.admin",
+        user_pk: 11,
+        application: false,
+        associated: &[101],
+        role: "ADMIN",
+        on: Some(101),
+    },
+    DemoUser {
+        username: "acme.user",
+        user_pk: 12,
+        application: false,
+        associated: &[101],
+        role: "USER",
+        on: Some(101),
+    },
+    DemoUser {
+        username: "globex.admin",
+        user_pk: 20,
+        application: false,
+        associated: &[200],
+        role: "ADMIN",
+        on: Some(200),
+    },
+    DemoUser {
+        username: "mta",
+        user_pk: 30,
+        application: true,
+        associated: &[1],
+        role: "SERVICE",
+        on: None,
+    },
+];
+
+/// The demo customers of demo-data.md: (groupPk, parent).
+pub const DEMO_CUSTOMERS: [(i64, Option<i64>); 5] = [(1, None), (100, None), (101, Some(100)), (102, Some(100)), (200, None)];
+
+/// A customer key that no demo customer has.
+pub const MISSING_CUSTOMER: i64 = 999;
+/// A user key that no demo user has (nor any user a test creates).
+pub const MISSING_USER: i64 = 999_999_999;
+
+/// The customer and its ancestors, nearest first (just the customer when it is not a demo customer).
+pub fn lineage(group: i64) -> Vec<i64> {
+    let mut chain = vec![group];
+    while let Some((_, Some(parent))) = DEMO_CUSTOMERS.iter().find(|(g, _)| g == chain.last().unwrap()) {
+        chain.push(*parent);
+    }
+    chain
+}
+
+/// The demo user called `username`.
+pub fn demo_user(username: &str) -> &'static DemoUser {
+    DEMO.iter()
+        .find(|u| u.username == username)
+        .unwrap_or_else(|| panic!("{username} is not a demo user"))
+}
+
+impl DemoUser {
+    fn holds_platform(&self, role: &str) -> bool {
+        self.on.is_none() && self.role == role
+    }
+
+    /// CUSTOMER_CARE.
+    pub fn is_care(&self) -> bool {
+        self.holds_platform("CUSTOMER_CARE")
+    }
+
+    /// Platform staff: CUSTOMER_CARE or DKIM.
+    pub fn is_staff(&self) -> bool {
+        self.is_care() || self.holds_platform("DKIM")
+    }
+
+    /// Holds `role` on the customer or an ancestor.
+    pub fn holds_on(&self, role: &str, group: i64) -> bool {
+        self.role == role && self.on.is_some_and(|held| lineage(group).contains(&held))
+    }
+
+    /// Associated with the customer or an ancestor.
+    pub fn is_associated_with(&self, group: i64) -> bool {
+        lineage(group).iter().any(|g| self.associated.contains(g))
+    }
+
+    /// member(g).
+    pub fn is_member_of(&self, group: i64) -> bool {
+        self.is_staff() || self.is_associated_with(group)
+    }
+
+    /// admin(g).
+    pub fn is_admin_of(&self, group: i64) -> bool {
+        self.is_care() || self.holds_on("ADMIN", group)
+    }
+
+    /// admin(u), for a user associated with `associations`.
+    pub fn is_admin_of_user(&self, associations: &[i64]) -> bool {
+        self.is_care() || associations.iter().any(|g| self.is_admin_of(*g))
+    }
+}
+
+/// Who may call an operation: one variant per auth rule of routes.md, naming the
+/// customer or user the call is about.
+#[derive(Clone, Copy, Debug)]
 pub enum Access {
+    /// `public`: no token needed.
     Public,
-    /// Any active user, acting on itself.
+    /// `user`: any active user, acting on itself.
     User,
-    /// Users associated with customer 101 (directly or through 100).
-    AssociatedWith101,
-    /// Users with a role on customer 101 (a role on 100 covers it; care and DKIM too).
-    RoleOn101,
+    /// Associated with the customer or an ancestor; staff roles do not count (checkServiceCustomer).
+    AssociatedWith(i64),
+    /// `member(g)`.
+    MemberOf(i64),
+    /// `admin(g)`.
+    AdminOf(i64),
+    /// `admin(u)`, for a user associated with these customers (none: a user that does not exist).
+    AdminOfUser(&'static [i64]),
+    /// `admin(u) + admin(g) for each g`: the user's customers, then the customers named.
+    AdminOfUserAndOf(&'static [i64], &'static [i64]),
+    /// `admin(u)`, and the caller holds what it grants or revokes: the accountcentral `role`
+    /// (or ADMIN) on customer `on` or an ancestor; CUSTOMER_CARE for platform-wide (`on` = None).
+    Delegates {
+        user: &'static [i64],
+        role: &'static str,
+        on: Option<i64>,
+    },
+    /// `user`, naming user `.0` (associated with `.1`) in `excludeUserPk`: the user itself or admin(u).
+    SelfOrAdminOfUser(i64, &'static [i64]),
+    /// `care`.
+    Care,
+    /// `service`: an APPLICATION user holding SERVICE.
+    Service,
+}
+
+impl Access {
+    /// Whether the demo user `caller` may call (`Public` aside, an anonymous caller never may).
+    pub fn allows(self, caller: Option<&DemoUser>) -> bool {
+        let Some(caller) = caller else {
+            return matches!(self, Access::Public);
+        };
+        match self {
+            Access::Public | Access::User => true,
+            Access::AssociatedWith(group) => caller.is_associated_with(group),
+            Access::MemberOf(group) => caller.is_member_of(group),
+            Access::AdminOf(group) => caller.is_admin_of(group),
+            Access::AdminOfUser(associations) => caller.is_admin_of_user(associations),
+            Access::AdminOfUserAndOf(associations, groups) => {
+                caller.is_admin_of_user(associations) && groups.iter().all(|g| caller.is_admin_of(*g))
+            }
+            Access::Delegates { user, role, on } => {
+                caller.is_admin_of_user(user)
+                    && (caller.is_care() || on.is_some_and(|g| caller.holds_on(role, g) || caller.holds_on("ADMIN", g)))
+            }
+            Access::SelfOrAdminOfUser(user_pk, associations) => caller.user_pk == user_pk || caller.is_admin_of_user(associations),
+            Access::Care => caller.is_care(),
+            Access::Service => caller.application && caller.holds_platform("SERVICE"),
+        }
+    }
+}
+
+/// What a call needs prepared (by customer care) before it is made, fresh for every call.
+#[derive(Clone, Copy, Debug)]
+pub enum Fixture {
+    None,
+    /// The customer, as care reads it, is the context's `target`.
+    Customer(i64),
+    /// A new user of customer `home`, also associated with `also`: the path's `{userPk}`;
+    /// its `getUser` representation (as care reads it) is the context's `target`.
+    NewUser {
+        home: i64,
+        also: &'static [i64],
+    },
+    /// A new user of `home` to whom care granted the accountcentral `role` on customer `on`
+    /// (platform-wide for `None`): the path's `{userPk}` and `{id}`.
+    Granted {
+        home: i64,
+        role: &'static str,
+        on: Option<i64>,
+    },
+}
+
+/// What a call's path and body are built from.
+#[derive(Debug, Default)]
+pub struct Context {
+    /// The caller's own `GET /v1/user` (null when anonymous or when the call has no body).
+    pub me: Value,
+    /// The fixture's resource, as customer care reads it.
+    pub target: Value,
+    pub user_pk: Option<i64>,
+    pub capability: Option<i64>,
+    /// A name no other call uses.
+    pub tag: String,
 }
 
 /// One call of an operation.
 pub struct Operation {
     pub id: &'static str,
     pub method: Method,
-    pub path: &'static str,
-    /// The request body, given the caller's own `GET /v1/user`.
-    pub body: Option<fn(&Value) -> Value>,
+    /// The path; `{userPk}` and `{id}` are the fixture's.
+    pub path: String,
+    pub fixture: Fixture,
+    /// The request body.
+    pub body: Option<fn(&Context) -> Value>,
     pub access: Access,
-}
-
-/// One call of each implemented operation.
-pub fn implemented_operations() -> Vec<Operation> {
-    let get = |id, path, access| Operation {
-        id,
-        method: Method::GET,
-        path,
-        body: None,
-        access,
-    };
-    vec![
-        get("getUserPreferenceOptions", "/v1/options/user-preferences", Access::Public),
-        get("getCustomerPreferenceOptions", "/v1/options/customer-preferences", Access::Public),
-        get("getSites", "/v1/options/sites", Access::Public),
-        get("listPlatformApplications", "/v1/options/applications", Access::Public),
-        get("listNetworkSites", "/v1/options/network-sites", Access::Public),
-        get("listSocialSites", "/v1/options/social-sites", Access::Public),
-        get("getOpenApi", "/v1/openapi.json", Access::Public),
-        get("getHealth", "/v1/health", Access::Public),
-        get("getAppRoles", "/v1/options/app-roles", Access::User),
-        get("getServiceUser", "/v1/service/user", Access::User),
-        get("getServiceUserInfo", "/v1/service/user-info?expand=platform", Access::User),
-        get("listServiceCustomers", "/v1/service/customers", Access::User),
-        get("checkServiceCustomer", "/v1/service/customers/101", Access::AssociatedWith101),
-        get("getMe", "/v1/user", Access::User),
-        Operation {
-            id: "updateMe",
-            method: Method::PUT,
-            path: "/v1/user",
-            body: Some(|me| me.clone()),
-            access: Access::User,
-        },
-        get("getMyPreferences", "/v1/user/preferences", Access::User),
-        Operation {
-            id: "updateMyPreferences",
-            method: Method::PUT,
-            path: "/v1/user/preferences",
-            body: Some(|_| {
-                json!({"timezone": "UTC", "language": "en", "weekBegin": "MONDAY", "numberFormat": {"pattern": "#,##0.00"},
-                       "dateFormat": {"pattern": "yyyy-MM-dd"}, "hourFormat": {"pattern": "HH:mm"}})
-            }),
-            access: Access::User,
-        },
-        get("getMyAccountCentralRole", "/v1/user/role?groupPk=101", Access::RoleOn101),
-    ]
+    /// The status of a call by a caller the rule allows (404 where the target does not exist).
+    pub success: u16,
 }
 
 impl Operation {
-    /// Calls the operation as `user`, or anonymously: status and JSON body.
+    fn new(id: &'static str, method: Method, path: impl Into<String>, access: Access) -> Self {
+        Self {
+            id,
+            method,
+            path: path.into(),
+            fixture: Fixture::None,
+            body: None,
+            access,
+            success: 200,
+        }
+    }
+
+    fn with_body(mut self, body: fn(&Context) -> Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    fn on(mut self, fixture: Fixture) -> Self {
+        self.fixture = fixture;
+        self
+    }
+
+    fn answering(mut self, success: u16) -> Self {
+        self.success = success;
+        self
+    }
+
+    /// The status `user` (anonymous for `None`) must get: the rule decides, from the demo table.
+    pub fn expected(&self, user: Option<&str>) -> u16 {
+        match (self.access, user) {
+            (Access::Public, _) => self.success,
+            (_, None) => 401,
+            (access, Some(user)) if access.allows(Some(demo_user(user))) => self.success,
+            _ => 403,
+        }
+    }
+}
+
+/// A GET of `path`.
+fn get(id: &'static str, path: impl Into<String>, access: Access) -> Operation {
+    Operation::new(id, Method::GET, path, access)
+}
+
+/// A new user of customer 101, the target of every call that changes a user.
+const NEW_USER_OF_101: Fixture = Fixture::NewUser { home: 101, also: &[] };
+
+/// The `grantCapability` body of the accountcentral `role` on customer `on` (platform-wide for `None`).
+pub fn grant_body(role: &str, on: Option<i64>) -> Value {
+    let resource = match on {
+        Some(group) => json!(["customers", group.to_string()]),
+        None => json!(["platform"]),
+    };
+    json!({"application": "accountcentral", "version": 1, "resource": resource, "role": role})
+}
+
+/// A valid `UserPreferences` body.
+pub fn preferences_body() -> Value {
+    json!({"timezone": "UTC", "language": "en", "weekBegin": "MONDAY", "numberFormat": {"pattern": "#,##0.00"},
+           "dateFormat": {"pattern": "yyyy-MM-dd"}, "hourFormat": {"pattern": "HH:mm"}})
+}
+
+/// The `CustomerUpdate` that replaces `customer` (a `getCustomer` answer) with itself.
+pub fn customer_update(customer: &Value) -> Value {
+    let mut body = serde_json::Map::new();
+    for field in [
+        "name",
+        "address",
+        "country",
+        "phone",
+        "platformResponsible",
+        "technicalResponsible",
+        "privacyResponsible",
+        "status",
+        "premium",
+        "gid",
+    ] {
+        body.insert(field.to_owned(), customer[field].clone());
+    }
+    Value::Object(body)
+}
+
+/// The `UserInfo` that replaces a user (a `getUser` answer) with itself.
+pub fn user_update(user: &Value) -> Value {
+    let mut body = user.clone();
+    body.as_object_mut().expect("a user").remove("suspensionInfo");
+    body
+}
+
+/// One call (or more, on different targets) of each implemented operation.
+pub fn implemented_operations() -> Vec<Operation> {
+    use Access::*;
+    let mut operations = vec![
+        get("getUserPreferenceOptions", "/v1/options/user-preferences", Public),
+        get("getCustomerPreferenceOptions", "/v1/options/customer-preferences", Public),
+        get("getSites", "/v1/options/sites", Public),
+        get("listPlatformApplications", "/v1/options/applications", Public),
+        get("listNetworkSites", "/v1/options/network-sites", Public),
+        get("listSocialSites", "/v1/options/social-sites", Public),
+        get("getOpenApi", "/v1/openapi.json", Public),
+        get("getHealth", "/v1/health", Public),
+        get("getAppRoles", "/v1/options/app-roles", User),
+        get("getServiceUser", "/v1/service/user", User),
+        get("getServiceUserInfo", "/v1/service/user-info?expand=platform", User),
+        get("listServiceCustomers", "/v1/service/customers", User),
+        get("checkServiceCustomer", "/v1/service/customers/101", AssociatedWith(101)),
+        get("getMe", "/v1/user", User),
+        Operation::new("updateMe", Method::PUT, "/v1/user", User).with_body(|c| c.me.clone()),
+        get("getMyPreferences", "/v1/user/preferences", User),
+        Operation::new("updateMyPreferences", Method::PUT, "/v1/user/preferences", User).with_body(|_| preferences_body()),
+        // The caller has a role on a customer exactly where it is a member.
+        get("getMyAccountCentralRole", "/v1/user/role?groupPk=101", MemberOf(101)),
+    ];
+    operations.extend(users_operations());
+    operations.extend(customers_operations());
+    operations
+}
+
+/// The users group and the authorization server's capabilities.
+fn users_operations() -> Vec<Operation> {
+    use Access::*;
+    let mut operations = Vec::new();
+    // Reads, on demo users of each tenant (12 of 101, 10 of 100, 20 of 200, care of 1) and on nobody.
+    let targets: [(i64, &'static [i64]); 4] = [(12, &[101]), (10, &[100]), (20, &[200]), (1, &[1])];
+    for (user, associations) in targets {
+        operations.extend([
+            get("getUser", format!("/v1/users/{user}"), AdminOfUser(associations)),
+            get(
+                "listUserCustomers",
+                format!("/v1/users/{user}/customers"),
+                AdminOfUser(associations),
+            ),
+            get(
+                "getUserPreferences",
+                format!("/v1/users/{user}/preferences"),
+                AdminOfUser(associations),
+            ),
+            get("getUserRoles", format!("/v1/users/{user}/roles"), AdminOfUser(associations)),
+            get(
+                "listCapabilityLog",
+                format!("/v1/users/{user}/capabilities/log"),
+                AdminOfUser(associations),
+            ),
+        ]);
+    }
+    let missing = format!("/v1/users/{MISSING_USER}");
+    operations.extend([
+        get("getUser", missing.clone(), AdminOfUser(&[])).answering(404),
+        get("getUserRoles", format!("{missing}/roles"), AdminOfUser(&[])).answering(404),
+        Operation::new("setUserSuspension", Method::PUT, format!("{missing}/suspension"), AdminOfUser(&[]))
+            .with_body(|_| json!({"suspended": true}))
+            .answering(404),
+    ]);
+    // Changes, each on a user created for the call.
+    operations.extend([
+        Operation::new("updateUser", Method::PUT, "/v1/users/{userPk}", AdminOfUser(&[101]))
+            .on(NEW_USER_OF_101)
+            .with_body(|c| user_update(&c.target)),
+        Operation::new(
+            "setUserSuspension",
+            Method::PUT,
+            "/v1/users/{userPk}/suspension",
+            AdminOfUser(&[101]),
+        )
+        .on(NEW_USER_OF_101)
+        .with_body(|_| json!({"suspended": true})),
+        // An admin of 101 administers the user, but not 102 (nor 200).
+        Operation::new(
+            "associateUserCustomers",
+            Method::POST,
+            "/v1/users/{userPk}/customers",
+            AdminOfUserAndOf(&[101], &[102]),
+        )
+        .on(NEW_USER_OF_101)
+        .with_body(|_| json!([102])),
+        Operation::new(
+            "associateUserCustomers",
+            Method::POST,
+            "/v1/users/{userPk}/customers",
+            AdminOfUserAndOf(&[101], &[200]),
+        )
+        .on(NEW_USER_OF_101)
+        .with_body(|_| json!([200])),
+        Operation::new(
+            "removeUserCustomers",
+            Method::DELETE,
+            "/v1/users/{userPk}/customers?groupPk=102",
+            AdminOfUserAndOf(&[101, 102], &[102]),
+        )
+        .on(Fixture::NewUser { home: 101, also: &[102] }),
+        Operation::new(
+            "removeUserCustomers",
+            Method::DELETE,
+            "/v1/users/{userPk}/customers?groupPk=101",
+            AdminOfUserAndOf(&[101, 102], &[101]),
+        )
+        .on(Fixture::NewUser { home: 101, also: &[102] }),
+        Operation::new(
+            "updateUserPreferences",
+            Method::PUT,
+            "/v1/users/{userPk}/preferences",
+            AdminOfUser(&[101]),
+        )
+        .on(NEW_USER_OF_101)
+        .with_body(|_| preferences_body()),
+        Operation::new("assignUserRoles", Method::PUT, "/v1/users/{userPk}/roles", AdminOfUser(&[101]))
+            .on(NEW_USER_OF_101)
+            .with_body(|_| json!({"hub": "EDITOR", "flow": null})),
+        Operation::new(
+            "grantCapability",
+            Method::POST,
+            "/v1/users/{userPk}/capabilities",
+            Delegates {
+                user: &[101],
+                role: "ADMIN",
+                on: Some(101),
+            },
+        )
+        .on(NEW_USER_OF_101)
+        .with_body(|_| grant_body("ADMIN", Some(101)))
+        .answering(201),
+        Operation::new(
+            "grantCapability",
+            Method::POST,
+            "/v1/users/{userPk}/capabilities",
+            Delegates {
+                user: &[101],
+                role: "DKIM",
+                on: None,
+            },
+        )
+        .on(NEW_USER_OF_101)
+        .with_body(|_| grant_body("DKIM", None))
+        .answering(201),
+        Operation::new(
+            "revokeCapability",
+            Method::DELETE,
+            "/v1/users/{userPk}/capabilities/{id}",
+            Delegates {
+                user: &[101],
+                role: "ADMIN",
+                on: Some(101),
+            },
+        )
+        .on(Fixture::Granted {
+            home: 101,
+            role: "ADMIN",
+            on: Some(101),
+        }),
+        Operation::new(
+            "revokeCapability",
+            Method::DELETE,
+            "/v1/users/{userPk}/capabilities/{id}",
+            Delegates {
+                user: &[101],
+                role: "DKIM",
+                on: None,
+            },
+        )
+        .on(Fixture::Granted {
+            home: 101,
+            role: "DKIM",
+            on: None,
+        }),
+        get("getAuthServerCapabilities", "/v1/internal/capabilities?username=acme.user", Service),
+        get("getAuthServerCapabilities", "/v1/internal/capabilities?username=care", Service),
+        get(
+            "getAuthServerCapabilities",
+            "/v1/internal/capabilities?username=nobody.at.all",
+            Service,
+        )
+        .answering(404),
+    ]);
+    operations
+}
+
+/// The customers group.
+fn customers_operations() -> Vec<Operation> {
+    use Access::*;
+    let mut operations = vec![
+        get("listCustomers", "/v1/customers", User),
+        get("listCustomers", "/v1/customers?excludeUserPk=12", SelfOrAdminOfUser(12, &[101])),
+        get("listCustomers", "/v1/customers?excludeUserPk=20", SelfOrAdminOfUser(20, &[200])),
+        // Care, who reaches every user, is told that the user does not exist: bad input.
+        get(
+            "listCustomers",
+            format!("/v1/customers?excludeUserPk={MISSING_USER}"),
+            SelfOrAdminOfUser(MISSING_USER, &[]),
+        )
+        .answering(400),
+    ];
+    for group in [101, 100, 200] {
+        operations.extend([
+            get("listCustomerParents", format!("/v1/customers/{group}/parents"), MemberOf(group)),
+            get("getCustomer", format!("/v1/customers/{group}"), MemberOf(group)),
+            Operation::new("updateCustomer", Method::PUT, format!("/v1/customers/{group}"), AdminOf(group))
+                .on(Fixture::Customer(group))
+                .with_body(|c| customer_update(&c.target)),
+            Operation::new("patchCustomerStatus", Method::PATCH, format!("/v1/customers/{group}"), Care)
+                .on(Fixture::Customer(group))
+                .with_body(|c| json!({"status": c.target["status"]})),
+            get("listCustomerUsers", format!("/v1/customers/{group}/users"), AdminOf(group)),
+            Operation::new(
+                "createCustomerUser",
+                Method::POST,
+                format!("/v1/customers/{group}/users"),
+                AdminOf(group),
+            )
+            .with_body(|c| crate::new_user(&c.tag))
+            .answering(201),
+            get(
+                "listCustomerApplicationUsers",
+                format!("/v1/customers/{group}/application-users"),
+                AdminOf(group),
+            ),
+            get(
+                "getCustomerApplications",
+                format!("/v1/customers/{group}/applications"),
+                MemberOf(group),
+            ),
+        ]);
+    }
+    // Configuration, on the customers the demo configures (100: hub, plan, send; 200: hub).
+    for group in [100, 200] {
+        operations.extend([
+            get(
+                "getCustomerConfiguration",
+                format!("/v1/customers/{group}/configuration"),
+                AdminOf(group),
+            ),
+            get(
+                "getCustomerSftpConfiguration",
+                format!("/v1/customers/{group}/configuration/sftp"),
+                AdminOf(group),
+            ),
+            get(
+                "getCustomerApplication",
+                format!("/v1/customers/{group}/applications/hub"),
+                MemberOf(group),
+            ),
+        ]);
+    }
+    operations.extend([
+        get("getCustomer", "/v1/customers/1", MemberOf(1)),
+        get("getCustomer", "/v1/customers/102", MemberOf(102)),
+        get("listCustomerApplicationUsers", "/v1/customers/1/application-users", AdminOf(1)),
+        get(
+            "getHubWorkspaceCounters",
+            "/v1/customers/100/applications/hub/workspaces/ws-acme-main/counters",
+            MemberOf(100),
+        ),
+        get(
+            "getHubWorkspaceCounters",
+            "/v1/customers/100/applications/hub/workspaces/ws-acme-loyalty/counters",
+            MemberOf(100),
+        ),
+        get(
+            "getHubWorkspaceCounters",
+            "/v1/customers/200/applications/hub/workspaces/ws-globex/counters",
+            MemberOf(200),
+        ),
+    ]);
+    // A customer that does not exist: 403 for whoever would not reach it if it did;
+    // 404 for those who reach every customer this way.
+    let missing = MISSING_CUSTOMER;
+    operations.extend([
+        get("getCustomer", format!("/v1/customers/{missing}"), MemberOf(missing)).answering(404),
+        get("listCustomerParents", format!("/v1/customers/{missing}/parents"), MemberOf(missing)).answering(404),
+        get("listCustomerUsers", format!("/v1/customers/{missing}/users"), AdminOf(missing)).answering(404),
+        Operation::new("patchCustomerStatus", Method::PATCH, format!("/v1/customers/{missing}"), Care)
+            .with_body(|_| json!({"status": "ACTIVE"}))
+            .answering(404),
+        Operation::new(
+            "createCustomerUser",
+            Method::POST,
+            format!("/v1/customers/{missing}/users"),
+            AdminOf(missing),
+        )
+        .with_body(|c| crate::new_user(&c.tag))
+        .answering(404),
+        get(
+            "getCustomerApplications",
+            format!("/v1/customers/{missing}/applications"),
+            MemberOf(missing),
+        )
+        .answering(404),
+    ]);
+    operations
+}
+
+impl Operation {
+    /// Prepares the call's fixture (as customer care) and its context.
+    pub async fn prepare(&self, app: &TestApp, user: Option<&str>) -> Context {
+        let mut context = Context {
+            tag: unique("t"),
+            ..Context::default()
+        };
+        match self.fixture {
+            Fixture::None => {}
+            Fixture::Customer(group) => {
+                let (status, customer) = app.get_as("care", &format!("/v1/customers/{group}")).await;
+                assert_eq!(status, 200, "care reads customer {group}: {customer}");
+                context.target = customer;
+            }
+            Fixture::NewUser { home, also } => {
+                let user_pk = app.create_user("care", home, &crate::new_user(&unique("user"))).await;
+                if !also.is_empty() {
+                    let (status, answer) = app.post_as("care", &format!("/v1/users/{user_pk}/customers"), &json!(also)).await;
+                    assert_eq!(status, 200, "care associates {also:?} with user {user_pk}: {answer}");
+                }
+                let (status, target) = app.get_as("care", &format!("/v1/users/{user_pk}")).await;
+                assert_eq!(status, 200, "care reads user {user_pk}: {target}");
+                context.user_pk = Some(user_pk);
+                context.target = target;
+            }
+            Fixture::Granted { home, role, on } => {
+                let user_pk = app.create_user("care", home, &crate::new_user(&unique("user"))).await;
+                let (status, granted) = app
+                    .post_as("care", &format!("/v1/users/{user_pk}/capabilities"), &grant_body(role, on))
+                    .await;
+                assert_eq!(status, 201, "care grants {role} on {on:?} to user {user_pk}: {granted}");
+                context.user_pk = Some(user_pk);
+                context.capability = Some(granted["id"].as_i64().expect("the capability's id"));
+            }
+        }
+        if let (Some(user), Some(_)) = (user, self.body) {
+            context.me = app.get_as(user, "/v1/user").await.1;
+        }
+        context
+    }
+
+    /// The path, with the fixture's keys in it.
+    pub fn path_in(&self, context: &Context) -> String {
+        let mut path = self.path.clone();
+        if let Some(user_pk) = context.user_pk {
+            path = path.replace("{userPk}", &user_pk.to_string());
+        }
+        if let Some(id) = context.capability {
+            path = path.replace("{id}", &id.to_string());
+        }
+        path
+    }
+
+    /// Calls the operation as `user`, or anonymously, on a fresh fixture: status and JSON body.
     pub async fn call(&self, app: &TestApp, user: Option<&str>) -> (u16, Value) {
-        let mut request = app.request(self.method.clone(), self.path);
+        let context = self.prepare(app, user).await;
+        let mut request = app.request(self.method.clone(), &self.path_in(&context));
         if let Some(user) = user {
             request = request.bearer_auth(app.token(user).await);
         }
         if let Some(body) = self.body {
-            let me = match user {
-                Some(user) => app.get_as(user, "/v1/user").await.1,
-                None => Value::Null,
-            };
-            request = request.json(&body(&me));
+            request = request.json(&body(&context));
         }
         read(request.send().await.expect("the stand-in answers")).await
+    }
+
+    /// How the call reads in a failure message.
+    pub fn describe(&self) -> String {
+        format!("{} ({} {})", self.id, self.method, self.path)
     }
 }
 
