@@ -1,6 +1,8 @@
 //! The implemented operations, one or more representative calls each, with who may
 //! call them (the auth rule of routes.md), and the demo tenant that decides who that is.
 
+use std::collections::BTreeMap;
+
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -209,6 +211,8 @@ impl Access {
 #[derive(Clone, Copy, Debug)]
 pub enum Fixture {
     None,
+    /// The caller's own `GET /v1/user` is the context's `target` (null when anonymous).
+    Me,
     /// The customer, as care reads it, is the context's `target`.
     Customer(i64),
     /// A new user of customer `home`, also associated with `also`: the path's `{userPk}`;
@@ -229,9 +233,7 @@ pub enum Fixture {
 /// What a call's path and body are built from.
 #[derive(Debug, Default)]
 pub struct Context {
-    /// The caller's own `GET /v1/user` (null when anonymous or when the call has no body).
-    pub me: Value,
-    /// The fixture's resource, as customer care reads it.
+    /// The fixture's resource, as customer care (or the caller, for `Fixture::Me`) reads it.
     pub target: Value,
     pub user_pk: Option<i64>,
     pub capability: Option<i64>,
@@ -360,7 +362,9 @@ pub fn implemented_operations() -> Vec<Operation> {
         get("listServiceCustomers", "/v1/service/customers", User),
         get("checkServiceCustomer", "/v1/service/customers/101", AssociatedWith(101)),
         get("getMe", "/v1/user", User),
-        Operation::new("updateMe", Method::PUT, "/v1/user", User).with_body(|c| c.me.clone()),
+        Operation::new("updateMe", Method::PUT, "/v1/user", User)
+            .on(Fixture::Me)
+            .with_body(|c| c.target.clone()),
         get("getMyPreferences", "/v1/user/preferences", User),
         Operation::new("updateMyPreferences", Method::PUT, "/v1/user/preferences", User).with_body(|_| preferences_body()),
         // The caller has a role on a customer exactly where it is a member.
@@ -436,6 +440,16 @@ fn users_operations() -> Vec<Operation> {
         )
         .on(NEW_USER_OF_101)
         .with_body(|_| json!([200])),
+        // A customer that does not exist: 403, or 404 to care, who administers every customer.
+        Operation::new(
+            "associateUserCustomers",
+            Method::POST,
+            "/v1/users/{userPk}/customers",
+            AdminOfUserAndOf(&[101], &[MISSING_CUSTOMER]),
+        )
+        .on(NEW_USER_OF_101)
+        .with_body(|_| json!([MISSING_CUSTOMER]))
+        .answering(404),
         Operation::new(
             "removeUserCustomers",
             Method::DELETE,
@@ -461,6 +475,16 @@ fn users_operations() -> Vec<Operation> {
         Operation::new("assignUserRoles", Method::PUT, "/v1/users/{userPk}/roles", AdminOfUser(&[101]))
             .on(NEW_USER_OF_101)
             .with_body(|_| json!({"hub": "EDITOR", "flow": null})),
+        // Roles are assigned on the customer the user was created in: its admin is needed,
+        // an admin of another of the user's customers is not enough.
+        Operation::new(
+            "assignUserRoles",
+            Method::PUT,
+            "/v1/users/{userPk}/roles",
+            AdminOfUserAndOf(&[102, 101], &[102]),
+        )
+        .on(Fixture::NewUser { home: 102, also: &[101] })
+        .with_body(|_| json!({"hub": "EDITOR"})),
         Operation::new(
             "grantCapability",
             Method::POST,
@@ -652,6 +676,11 @@ impl Operation {
         };
         match self.fixture {
             Fixture::None => {}
+            Fixture::Me => {
+                if let Some(user) = user {
+                    context.target = app.get_as(user, "/v1/user").await.1;
+                }
+            }
             Fixture::Customer(group) => {
                 let (status, customer) = app.get_as("care", &format!("/v1/customers/{group}")).await;
                 assert_eq!(status, 200, "care reads customer {group}: {customer}");
@@ -678,9 +707,6 @@ impl Operation {
                 context.capability = Some(granted["id"].as_i64().expect("the capability's id"));
             }
         }
-        if let (Some(user), Some(_)) = (user, self.body) {
-            context.me = app.get_as(user, "/v1/user").await.1;
-        }
         context
     }
 
@@ -698,10 +724,19 @@ impl Operation {
 
     /// Calls the operation as `user`, or anonymously, on a fresh fixture: status and JSON body.
     pub async fn call(&self, app: &TestApp, user: Option<&str>) -> (u16, Value) {
+        let tokens = match user {
+            Some(user) => Tokens(BTreeMap::from([(user.to_owned(), app.token(user).await)])),
+            None => Tokens(BTreeMap::new()),
+        };
+        self.call_with(app, &tokens, user).await
+    }
+
+    /// [`Operation::call`], with the callers' tokens read once beforehand.
+    pub async fn call_with(&self, app: &TestApp, tokens: &Tokens, user: Option<&str>) -> (u16, Value) {
         let context = self.prepare(app, user).await;
         let mut request = app.request(self.method.clone(), &self.path_in(&context));
         if let Some(user) = user {
-            request = request.bearer_auth(app.token(user).await);
+            request = request.bearer_auth(tokens.of(user));
         }
         if let Some(body) = self.body {
             request = request.json(&body(&context));
@@ -712,6 +747,25 @@ impl Operation {
     /// How the call reads in a failure message.
     pub fn describe(&self) -> String {
         format!("{} ({} {})", self.id, self.method, self.path)
+    }
+}
+
+/// Bearer tokens by username.
+pub struct Tokens(BTreeMap<String, String>);
+
+impl Tokens {
+    /// A token for each demo user.
+    pub async fn of_demo_users(app: &TestApp) -> Self {
+        let mut tokens = BTreeMap::new();
+        for user in DEMO_USERS {
+            tokens.insert(user.to_owned(), app.token(user).await);
+        }
+        Tokens(tokens)
+    }
+
+    /// The token of `user`.
+    pub fn of(&self, user: &str) -> &str {
+        self.0.get(user).unwrap_or_else(|| panic!("no token for {user}"))
     }
 }
 

@@ -3,16 +3,17 @@
 //! Each operation states its auth rule once (`Access`); who passes it is computed
 //! from the demo tenant of demo-data.md (`DEMO`), never written down per user.
 
-use accountcentral_e2e::operations::{Access, DEMO, callers, demo_user, implemented_operations};
+use accountcentral_e2e::operations::{Access, DEMO, Tokens, callers, demo_user, implemented_operations};
 use accountcentral_e2e::{DEMO_USERS, TestApp, on_both_backends};
 
 on_both_backends!(every_operation_as_every_caller);
 
 async fn every_operation_as_every_caller(app: TestApp) {
     let mut failures = Vec::new();
+    let tokens = Tokens::of_demo_users(&app).await;
     for operation in implemented_operations() {
         for user in callers() {
-            let (status, answer) = operation.call(&app, user).await;
+            let (status, answer) = operation.call_with(&app, &tokens, user).await;
             let want = operation.expected(user);
             if status != want {
                 failures.push(format!(

@@ -1,7 +1,7 @@
 //! Every answer of the implemented operations — successes and refusals, for every
 //! demo user — has a status the served contract documents and a body its schema accepts.
 
-use accountcentral_e2e::operations::{callers, implemented_operations};
+use accountcentral_e2e::operations::{Tokens, callers, implemented_operations};
 use accountcentral_e2e::{TestApp, on_both_backends, read};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -51,9 +51,10 @@ fn check(contract: &Value, operation_id: &str, status: u16, body: &Value, failur
 async fn answers_match_the_served_contract(app: TestApp) {
     let (_, contract) = read(app.request(Method::GET, "/v1/openapi.json").send().await.unwrap()).await;
     let mut failures = Vec::new();
+    let tokens = Tokens::of_demo_users(&app).await;
     for operation in implemented_operations() {
         for user in callers() {
-            let (status, body) = operation.call(&app, user).await;
+            let (status, body) = operation.call_with(&app, &tokens, user).await;
             check(&contract, operation.id, status, &body, &mut failures);
         }
     }
