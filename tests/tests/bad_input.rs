@@ -236,7 +236,6 @@ async fn path_ids_must_be_integers(app: TestApp) {
 
 /// `{userPk}`, `{groupPk}` and the capability `{id}` are documented with `minimum: 1`:
 /// 0 and negative keys are out of range, hence bad input (400), not missing resources.
-/// KNOWN FAILING when written: the code answers 404 to care (reported to the lead).
 async fn path_ids_below_one_are_out_of_range(app: TestApp) {
     path_ids_are_refused(&app, &["0", "-5"]).await;
 }

@@ -17,7 +17,7 @@ use shared::domain::customer::Customer;
 use shared::domain::roles::parse_assignment;
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
-use shared::http::extract::{JsonBody, QueryParams, UserPkPath, path_param};
+use shared::http::extract::{JsonBody, QueryParams, UserPkPath, key_path_param};
 use shared::http::paging::{Page, PageRequest};
 use shared::repositories::accounts::{Account, AccountChange, Accounts, CapabilityLogEntry};
 use shared::repositories::customers::Customers;
@@ -157,7 +157,7 @@ pub async fn revoke(
     UserPkPath(user): UserPkPath,
     params: RawPathParams,
 ) -> AppResult<Json<ActionResult>> {
-    let id: i64 = path_param(&params, "id", "an integer")?;
+    let id = key_path_param(&params, "id")?;
     let account = caller.user_as_admin(&state, user).await?;
     let capability = held(&account, id)?;
     let target = match capability.resource() {

@@ -158,11 +158,19 @@ pub struct GroupPkPath(pub crate::domain::ids::GroupPk);
 #[derive(Debug, Clone, Copy)]
 pub struct UserPkPath(pub crate::domain::ids::UserPk);
 
+/// A key in the path: an integer from 1, as the contract declares every key.
+pub fn key_path_param(params: &RawPathParams, name: &str) -> Result<i64, AppError> {
+    match path_param::<i64>(params, name, "a positive integer")? {
+        key if key >= 1 => Ok(key),
+        _ => Err(AppError::field(FieldError::path(name, "must be a positive integer"))),
+    }
+}
+
 async fn integer_path_param<S: Send + Sync>(parts: &mut Parts, state: &S, name: &str) -> Result<i64, AppError> {
     let params = RawPathParams::from_request_parts(parts, state)
         .await
         .map_err(|_| AppError::NotFound("resource".into()))?;
-    path_param(&params, name, "an integer")
+    key_path_param(&params, name)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for GroupPkPath {
