@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use accountcentral_local::{Backend, Environment};
 use jiff::Timestamp;
 use shared::domain::capability::{ACCOUNTCENTRAL, Capability, Resource};
-use shared::domain::customer::{Customer, CustomerStatus};
+use shared::domain::customer::Customer;
 use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::preferences::Preferences;
 use shared::domain::user::{Sex, User, UserStatus, UserType};
@@ -26,21 +26,8 @@ const SURNAMES: [&str; 10] = [
 
 fn customer(group: i64, name: String, ancestors: &[i64], now: Timestamp) -> Customer {
     Customer {
-        group_pk: GroupPk(group),
-        name,
-        parent_group_pk: ancestors.first().copied().map(GroupPk),
-        ancestors: ancestors.iter().copied().map(GroupPk).collect(),
-        status: CustomerStatus::Active,
-        premium: false,
-        chat_enabled: false,
-        gid: None,
-        address: None,
         country: Some("IT".into()),
-        phone: None,
-        platform_responsible: None,
-        technical_responsible: None,
-        privacy_responsible: None,
-        created_at: now,
+        ..Customer::new(GroupPk(group), name, ancestors.iter().copied().map(GroupPk).collect(), now)
     }
 }
 

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use serde_json::Value;
 use shared::domain::capability::{ACCOUNTCENTRAL, Capability};
 use shared::domain::configuration::import::{self, CustomerImport, SftpInputError};
-use shared::domain::customer::{Customer, CustomerStatus};
+use shared::domain::customer::Customer;
 use shared::domain::ids::GroupPk;
 use shared::domain::password::{self, PasswordRecord};
 use shared::domain::preferences::Preferences;
@@ -167,23 +167,7 @@ pub async fn bootstrap(environment: &Environment, username: &str, email: &str) -
 }
 
 fn platform_customer(now: jiff::Timestamp) -> Customer {
-    Customer {
-        group_pk: PLATFORM,
-        name: "Platform".into(),
-        parent_group_pk: None,
-        ancestors: Vec::new(),
-        status: CustomerStatus::Active,
-        premium: false,
-        chat_enabled: false,
-        gid: None,
-        address: None,
-        country: None,
-        phone: None,
-        platform_responsible: None,
-        technical_responsible: None,
-        privacy_responsible: None,
-        created_at: now,
-    }
+    Customer::new(PLATFORM, "Platform", Vec::new(), now)
 }
 
 /// Imports the configuration file at `path`: every customer is checked (the file, then

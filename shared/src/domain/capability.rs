@@ -281,26 +281,14 @@ pub fn roles_by_application<'a>(capabilities: impl IntoIterator<Item = &'a Capab
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::customer::CustomerStatus;
 
     fn customer(group: i64, ancestors: &[i64]) -> Customer {
-        Customer {
-            group_pk: GroupPk(group),
-            name: format!("c{group}"),
-            parent_group_pk: ancestors.first().copied().map(GroupPk),
-            ancestors: ancestors.iter().copied().map(GroupPk).collect(),
-            status: CustomerStatus::Active,
-            premium: false,
-            chat_enabled: false,
-            gid: None,
-            address: None,
-            country: None,
-            phone: None,
-            platform_responsible: None,
-            technical_responsible: None,
-            privacy_responsible: None,
-            created_at: Timestamp::UNIX_EPOCH,
-        }
+        Customer::new(
+            GroupPk(group),
+            format!("c{group}"),
+            ancestors.iter().copied().map(GroupPk).collect(),
+            Timestamp::UNIX_EPOCH,
+        )
     }
 
     fn capability(resource: &[&str], role: &str) -> Capability {

@@ -40,6 +40,27 @@ pub struct Customer {
 }
 
 impl Customer {
+    /// A new ACTIVE customer under `ancestors` (nearest first), with nothing else set yet.
+    pub fn new(group_pk: GroupPk, name: impl Into<String>, ancestors: Vec<GroupPk>, created_at: Timestamp) -> Self {
+        Self {
+            group_pk,
+            name: name.into(),
+            parent_group_pk: ancestors.first().copied(),
+            ancestors,
+            status: CustomerStatus::Active,
+            premium: false,
+            chat_enabled: false,
+            gid: None,
+            address: None,
+            country: None,
+            phone: None,
+            platform_responsible: None,
+            technical_responsible: None,
+            privacy_responsible: None,
+            created_at,
+        }
+    }
+
     /// The customer itself, then its ancestors, nearest first.
     pub fn lineage(&self) -> impl Iterator<Item = GroupPk> + '_ {
         std::iter::once(self.group_pk).chain(self.ancestors.iter().copied())
@@ -234,23 +255,12 @@ mod tests {
     use super::*;
 
     fn customer(group: i64, ancestors: &[i64]) -> Customer {
-        Customer {
-            group_pk: GroupPk(group),
-            name: String::new(),
-            parent_group_pk: ancestors.first().copied().map(GroupPk),
-            ancestors: ancestors.iter().copied().map(GroupPk).collect(),
-            status: CustomerStatus::Active,
-            premium: false,
-            chat_enabled: false,
-            gid: None,
-            address: None,
-            country: None,
-            phone: None,
-            platform_responsible: None,
-            technical_responsible: None,
-            privacy_responsible: None,
-            created_at: Timestamp::UNIX_EPOCH,
-        }
+        Customer::new(
+            GroupPk(group),
+            "",
+            ancestors.iter().copied().map(GroupPk).collect(),
+            Timestamp::UNIX_EPOCH,
+        )
     }
 
     #[test]
