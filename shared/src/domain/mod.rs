@@ -4,6 +4,7 @@ pub mod capability;
 pub mod catalogue;
 pub mod configuration;
 pub mod customer;
+pub mod dkim;
 pub mod ids;
 pub mod password;
 pub mod preferences;
