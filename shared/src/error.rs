@@ -16,6 +16,9 @@ pub enum AppError {
     /// The body is not JSON.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// The request is larger than the operation accepts.
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// The client accepts no representation we can produce.
     #[error("not acceptable: {0}")]
     NotAcceptable(String),

@@ -1,6 +1,7 @@
 //! `TestApp`: the local stand-in started in-process on a random port, on the
 //! embedded store or on the AWS emulator, with helpers to call it as a demo user.
 
+pub mod dkim;
 pub mod operations;
 
 use std::net::SocketAddr;
@@ -53,6 +54,11 @@ impl TestApp {
             environment,
             _data_dir: data_dir,
         }
+    }
+
+    /// Where the stand-in keeps its data (the embedded store, the key file).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
     }
 
     /// A bearer token for a demo user.

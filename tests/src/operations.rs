@@ -117,9 +117,19 @@ impl DemoUser {
         self.holds_platform("CUSTOMER_CARE")
     }
 
+    /// DKIM: the platform's mail operator.
+    pub fn is_dkim(&self) -> bool {
+        self.holds_platform("DKIM")
+    }
+
     /// Platform staff: CUSTOMER_CARE or DKIM.
     pub fn is_staff(&self) -> bool {
-        self.is_care() || self.holds_platform("DKIM")
+        self.is_care() || self.is_dkim()
+    }
+
+    /// An APPLICATION user holding SERVICE.
+    pub fn is_service(&self) -> bool {
+        self.application && self.holds_platform("SERVICE")
     }
 
     /// Holds `role` on the customer or an ancestor.
@@ -179,6 +189,14 @@ pub enum Access {
     Care,
     /// `service`: an APPLICATION user holding SERVICE.
     Service,
+    /// `admin(g) or dkim`.
+    KeysOf(i64),
+    /// `admin(g) or dkim or service`.
+    SigningKeyOf(i64),
+    /// `care or dkim`.
+    CareOrDkim,
+    /// `dkim`: the DKIM role.
+    Dkim,
 }
 
 impl Access {
@@ -202,7 +220,11 @@ impl Access {
             }
             Access::SelfOrAdminOfUser(user_pk, associations) => caller.user_pk == user_pk || caller.is_admin_of_user(associations),
             Access::Care => caller.is_care(),
-            Access::Service => caller.application && caller.holds_platform("SERVICE"),
+            Access::Service => caller.is_service(),
+            Access::KeysOf(group) => caller.is_admin_of(group) || caller.is_dkim(),
+            Access::SigningKeyOf(group) => caller.is_admin_of(group) || caller.is_dkim() || caller.is_service(),
+            Access::CareOrDkim => caller.is_care() || caller.is_dkim(),
+            Access::Dkim => caller.is_dkim(),
         }
     }
 }
@@ -228,6 +250,10 @@ pub enum Fixture {
         role: &'static str,
         on: Option<i64>,
     },
+    /// A new key of the customer, made by care: the path's `{dkimId}`; as care reads it, the context's `target`.
+    CustomerKey(i64),
+    /// A new FBL, made by the DKIM operator: the path's `{uuid}`; as it reads it, the context's `target`.
+    Fbl,
 }
 
 /// What a call's path and body are built from.
@@ -237,6 +263,8 @@ pub struct Context {
     pub target: Value,
     pub user_pk: Option<i64>,
     pub capability: Option<i64>,
+    /// The fixture's DKIM key id or FBL id.
+    pub dkim: Option<String>,
     /// A name no other call uses.
     pub tag: String,
 }
@@ -372,6 +400,82 @@ pub fn implemented_operations() -> Vec<Operation> {
     ];
     operations.extend(users_operations());
     operations.extend(customers_operations());
+    operations.extend(dkim_operations());
+    operations
+}
+
+/// The DKIM keys, the FBLs and signing.
+fn dkim_operations() -> Vec<Operation> {
+    use Access::*;
+    let mut operations = Vec::new();
+    // 101 has no key of its own, 100 has two, 200 none.
+    for group in [101, 100, 200] {
+        operations.extend([
+            get("listCustomerDkims", format!("/v1/customers/{group}/dkims"), KeysOf(group)),
+            Operation::new(
+                "createCustomerDkim",
+                Method::POST,
+                format!("/v1/customers/{group}/dkims"),
+                KeysOf(group),
+            )
+            .with_body(|c| crate::dkim::key_body(&format!("{}.test", c.tag), "s1", true))
+            .answering(201),
+            get("getCustomerDkim", format!("/v1/customers/{group}/dkims/{{dkimId}}"), KeysOf(group)).on(Fixture::CustomerKey(group)),
+            Operation::new(
+                "updateCustomerDkim",
+                Method::PUT,
+                format!("/v1/customers/{group}/dkims/{{dkimId}}"),
+                KeysOf(group),
+            )
+            .on(Fixture::CustomerKey(group))
+            .with_body(|c| crate::dkim::kept_key_body(&c.target)),
+            Operation::new(
+                "deleteCustomerDkim",
+                Method::DELETE,
+                format!("/v1/customers/{group}/dkims/{{dkimId}}"),
+                KeysOf(group),
+            )
+            .on(Fixture::CustomerKey(group)),
+            Operation::new(
+                "setCustomerDefaultDkim",
+                Method::PUT,
+                format!("/v1/customers/{group}/dkims/default"),
+                KeysOf(group),
+            )
+            .on(Fixture::CustomerKey(group))
+            .with_body(|c| json!({"id": c.target["id"]})),
+            get(
+                "getSigningDkim",
+                format!("/v1/customers/{group}/signing-dkim?domain=acme.test"),
+                SigningKeyOf(group),
+            ),
+        ]);
+    }
+    let missing = MISSING_CUSTOMER;
+    operations.extend([
+        get("listCustomerDkims", format!("/v1/customers/{missing}/dkims"), KeysOf(missing)).answering(404),
+        get(
+            "getSigningDkim",
+            format!("/v1/customers/{missing}/signing-dkim"),
+            SigningKeyOf(missing),
+        )
+        .answering(404),
+        get("getCustomerDkim", "/v1/customers/100/dkims/999999", KeysOf(100)).answering(404),
+        get("listAllDkims", "/v1/dkims", CareOrDkim),
+        get("getPlatformDkim", "/v1/platform/dkim", CareOrDkim),
+        Operation::new("updatePlatformDkim", Method::PUT, "/v1/platform/dkim", Dkim)
+            .with_body(|_| crate::dkim::key_body("mail.platform.test", "pf2", false)),
+        get("listFbls", "/v1/fbls", CareOrDkim),
+        Operation::new("createFbl", Method::POST, "/v1/fbls", Dkim)
+            .with_body(|c| crate::dkim::fbl_body(&format!("{}.test", c.tag)))
+            .answering(201),
+        Operation::new("updateFbl", Method::PUT, "/v1/fbls/{uuid}", Dkim)
+            .on(Fixture::Fbl)
+            .with_body(|c| crate::dkim::kept_fbl_body(&c.target)),
+        Operation::new("deleteFbl", Method::DELETE, "/v1/fbls/{uuid}", Dkim)
+            .on(Fixture::Fbl)
+            .answering(204),
+    ]);
     operations
 }
 
@@ -706,6 +810,20 @@ impl Operation {
                 context.user_pk = Some(user_pk);
                 context.capability = Some(granted["id"].as_i64().expect("the capability's id"));
             }
+            Fixture::CustomerKey(group) => {
+                let body = crate::dkim::key_body(&format!("{}.test", context.tag), "s1", true);
+                let (status, key) = app.post_as("care", &format!("/v1/customers/{group}/dkims"), &body).await;
+                assert_eq!(status, 201, "care creates a key of customer {group}: {key}");
+                context.dkim = Some(key["id"].to_string());
+                context.target = key;
+            }
+            Fixture::Fbl => {
+                let body = crate::dkim::fbl_body(&format!("{}.test", context.tag));
+                let (status, fbl) = app.post_as("dkimops", "/v1/fbls", &body).await;
+                assert_eq!(status, 201, "the DKIM operator creates an FBL: {fbl}");
+                context.dkim = fbl["id"].as_str().map(str::to_owned);
+                context.target = fbl;
+            }
         }
         context
     }
@@ -718,6 +836,9 @@ impl Operation {
         }
         if let Some(id) = context.capability {
             path = path.replace("{id}", &id.to_string());
+        }
+        if let Some(id) = &context.dkim {
+            path = path.replace("{dkimId}", id).replace("{uuid}", id);
         }
         path
     }

@@ -4,6 +4,7 @@
 //! error format naming it (a JSON pointer into the body, or the parameter's name),
 //! as asked by a caller who may call the operation, and nothing is written.
 
+use accountcentral_e2e::dkim::{fbl_body, key_body};
 use accountcentral_e2e::operations::{MISSING_USER, customer_update, grant_body, preferences_body, user_update};
 use accountcentral_e2e::{TestApp, error_paths, new_user, on_both_backends, read, unique};
 use reqwest::Method;
@@ -17,6 +18,7 @@ on_both_backends!(
     documented_sorts_are_accepted,
     bad_team_member_changes_are_refused_by_field_and_write_nothing,
     bad_customer_changes_are_refused_by_field_and_write_nothing,
+    bad_dkim_input_is_refused_by_field_and_writes_nothing,
 );
 
 fn hostile_bodies() -> Vec<(&'static str, Vec<u8>)> {
@@ -623,5 +625,179 @@ async fn bad_customer_changes_are_refused_by_field_and_write_nothing(app: TestAp
     refusals.unchanged("customer 101", &customer, &after);
     let after = read_ok(&app, "care", "/v1/customers/101/users?size=100").await;
     refusals.unchanged("the roster of customer 101", &roster, &after);
+    refusals.assert_none();
+}
+
+/// Everything the DKIM operations keep: customer 100's keys, all keys, the FBLs, the platform key.
+async fn dkim_state(app: &TestApp) -> Value {
+    let mut state = serde_json::Map::new();
+    for path in [
+        "/v1/customers/100/dkims?size=100",
+        "/v1/dkims?size=100",
+        "/v1/fbls?size=100",
+        "/v1/platform/dkim",
+    ] {
+        state.insert(path.to_owned(), read_ok(app, "dkimops", path).await);
+    }
+    Value::Object(state)
+}
+
+/// Every body field, query parameter and path key of the DKIM operations, sent wrong,
+/// is a 400 naming it, and nothing is written.
+async fn bad_dkim_input_is_refused_by_field_and_writes_nothing(app: TestApp) {
+    let mut refusals = Refusals::new(&app);
+    let before = dkim_state(&app).await;
+    let keys = read_ok(&app, "care", "/v1/customers/100/dkims").await;
+    let key_id = keys["elements"][0]["id"].as_i64().expect("a demo key");
+    let fbls = read_ok(&app, "dkimops", "/v1/fbls").await;
+    let fbl_id = fbls["elements"][0]["id"].as_str().expect("the demo FBL").to_owned();
+
+    let key = key_body(&format!("{}.test", unique("bad")), "s1", true);
+    let bad_key_fields: Vec<(&str, Option<Value>)> = vec![
+        ("domain", None),
+        ("domain", Some(json!(42))),
+        ("domain", Some(json!(""))),
+        ("domain", Some(json!("under_score.test"))),
+        ("domain", Some(json!("localhost"))),
+        ("domain", Some(json!(format!("{}.test", "a".repeat(64))))),
+        ("selector", None),
+        ("selector", Some(json!(""))),
+        ("selector", Some(json!("a b"))),
+        ("selector", Some(json!("x".repeat(64)))),
+        ("publicKey", None),
+        ("publicKey", Some(json!(""))),
+        ("publicKey", Some(json!("not base64 at all!"))),
+        ("privateKey", Some(json!(""))),
+        (
+            "privateKey",
+            Some(json!("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")),
+        ),
+        ("privateKey", Some(json!(7))),
+        ("active", None),
+        ("active", Some(json!("yes"))),
+    ];
+    for (field, value) in &bad_key_fields {
+        let body = with(&key, field, value.clone());
+        let pointer = format!("/{field}");
+        refusals
+            .expect("care", Method::POST, "/v1/customers/100/dkims", Some(&body), &pointer)
+            .await;
+        refusals
+            .expect(
+                "care",
+                Method::PUT,
+                &format!("/v1/customers/100/dkims/{key_id}"),
+                Some(&body),
+                &pointer,
+            )
+            .await;
+        if *field != "active" {
+            refusals
+                .expect("dkimops", Method::PUT, "/v1/platform/dkim", Some(&body), &pointer)
+                .await;
+        }
+    }
+    for value in [json!("1"), json!(null), json!(1.5)] {
+        refusals
+            .expect(
+                "care",
+                Method::PUT,
+                "/v1/customers/100/dkims/default",
+                Some(&json!({"id": value})),
+                "/id",
+            )
+            .await;
+    }
+    refusals
+        .expect("care", Method::PUT, "/v1/customers/100/dkims/default", Some(&json!({})), "/id")
+        .await;
+
+    let fbl = fbl_body(&format!("{}.test", unique("inbox")));
+    let bad_fbl_fields: Vec<(&str, Option<Value>, &str)> = vec![
+        ("esp", None, "/esp"),
+        ("esp", Some(json!(" ")), "/esp"),
+        ("recipientDomain", Some(json!("not a domain")), "/recipientDomain"),
+        ("recipientDomain", None, "/recipientDomain"),
+        ("signableHeaders", Some(json!([])), "/signableHeaders"),
+        ("signableHeaders", Some(json!(["To"])), "/signableHeaders"),
+        ("signableHeaders", Some(json!(["From", "Bad:Name"])), "/signableHeaders/1"),
+        ("signableHeaders", Some(json!(["From", "from"])), "/signableHeaders/1"),
+        ("signableHeaders", Some(json!("From")), "/signableHeaders"),
+        ("dkim", None, "/dkim"),
+        ("dkim", Some(with(&fbl["dkim"], "domain", Some(json!("no domain")))), "/dkim/domain"),
+        (
+            "dkim",
+            Some(with(&fbl["dkim"], "privateKey", Some(json!(null)))),
+            "/dkim/privateKey",
+        ),
+        (
+            "dkim",
+            Some(with(&fbl["dkim"], "publicKey", Some(json!("AAAA")))),
+            "/dkim/publicKey",
+        ),
+    ];
+    for (field, value, pointer) in &bad_fbl_fields {
+        let body = with(&fbl, field, value.clone());
+        refusals.expect("dkimops", Method::POST, "/v1/fbls", Some(&body), pointer).await;
+        if *pointer != "/dkim/privateKey" {
+            refusals
+                .expect("dkimops", Method::PUT, &format!("/v1/fbls/{fbl_id}"), Some(&body), pointer)
+                .await;
+        }
+    }
+
+    for (name, value) in [
+        ("default", "maybe"),
+        ("active", "1x"),
+        ("domain", "no domain"),
+        ("size", "0"),
+        ("page", "-1"),
+    ] {
+        refusals
+            .expect("care", Method::GET, &format!("/v1/customers/100/dkims?{name}={value}"), None, name)
+            .await;
+    }
+    for (path, name) in [
+        ("/v1/dkims?size=101", "size"),
+        ("/v1/fbls?page=x", "page"),
+        ("/v1/customers/100/signing-dkim?domain=-x-", "domain"),
+    ] {
+        refusals.expect("dkimops", Method::GET, path, None, name).await;
+    }
+    for id in ["abc", "0", "-5", "1.5"] {
+        refusals
+            .expect("care", Method::GET, &format!("/v1/customers/100/dkims/{id}"), None, "dkimId")
+            .await;
+        refusals
+            .expect("care", Method::DELETE, &format!("/v1/customers/100/dkims/{id}"), None, "dkimId")
+            .await;
+        refusals
+            .expect("care", Method::GET, &format!("/v1/customers/{id}/dkims"), None, "groupPk")
+            .await;
+        refusals
+            .expect(
+                "care",
+                Method::PUT,
+                &format!("/v1/customers/{id}/dkims/{key_id}"),
+                Some(&key),
+                "groupPk",
+            )
+            .await;
+        refusals
+            .expect("mta", Method::GET, &format!("/v1/customers/{id}/signing-dkim"), None, "groupPk")
+            .await;
+    }
+    for id in ["not-a-uuid", "12"] {
+        refusals
+            .expect("dkimops", Method::DELETE, &format!("/v1/fbls/{id}"), None, "uuid")
+            .await;
+        refusals
+            .expect("dkimops", Method::PUT, &format!("/v1/fbls/{id}"), Some(&fbl), "uuid")
+            .await;
+    }
+    refusals.expect_415("care", Method::POST, "/v1/customers/100/dkims").await;
+    refusals.expect_415("dkimops", Method::POST, "/v1/fbls").await;
+    let after = dkim_state(&app).await;
+    refusals.unchanged("the DKIM keys and FBLs", &before, &after);
     refusals.assert_none();
 }

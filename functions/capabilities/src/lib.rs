@@ -9,8 +9,7 @@ use serde::Serialize;
 
 use shared::app::AppState;
 use shared::auth::caller::Caller;
-use shared::domain::capability::{Capability, Role};
-use shared::domain::user::UserType;
+use shared::domain::capability::Capability;
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
 use shared::http::extract::QueryParams;
@@ -55,8 +54,7 @@ async fn get_auth_server_capabilities(
     caller: Caller,
     query: QueryParams,
 ) -> AppResult<Json<BTreeMap<String, ApplicationCapabilities>>> {
-    let is_service = caller.account.user.value.user_type == UserType::Application && caller.grants.has_platform_role(Role::Service);
-    if !is_service {
+    if !caller.is_service() {
         return Err(AppError::Forbidden);
     }
     let username: String = query.required("username", "a username")?;

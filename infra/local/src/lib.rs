@@ -3,6 +3,7 @@
 //! and a development token issuer.
 
 mod demo_configuration;
+mod demo_keys;
 pub mod seed;
 
 use std::fs;
@@ -110,6 +111,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accountcentral_users::routes())
         .merge(accountcentral_customers::routes())
         .merge(accountcentral_capabilities::routes())
+        .merge(accountcentral_dkim::routes())
 }
 
 /// An opened data directory: the state and the token issuer.
@@ -176,7 +178,7 @@ impl Environment {
 
     /// Seeds the demo tenant on an empty store.
     pub async fn seed(&self) -> Result<Option<seed::Seeded>, LocalError> {
-        Ok(seed::seed_if_empty(self.state.store.as_ref(), self.state.clock.now()).await?)
+        Ok(seed::seed_if_empty(self.state.store.as_ref(), self.state.cipher.as_ref(), self.state.clock.now()).await?)
     }
 
     /// Binds `addr` and returns the bound address and the server, to be awaited.

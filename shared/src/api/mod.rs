@@ -2,4 +2,5 @@
 
 pub mod action;
 pub mod customers;
+pub mod dkim;
 pub mod users;

@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::domain::capability::{Grants, Role};
 use crate::domain::customer::Customer;
 use crate::domain::ids::{GroupPk, UserPk};
+use crate::domain::user::UserType;
 use crate::error::AppError;
 use crate::repositories::Versioned;
 use crate::repositories::accounts::{Account, Accounts};
@@ -107,6 +108,33 @@ impl Caller {
         } else {
             Err(AppError::Forbidden)
         }
+    }
+
+    /// Whether the caller is a platform service: an APPLICATION user holding SERVICE.
+    pub fn is_service(&self) -> bool {
+        self.account.user.value.user_type == UserType::Application && self.grants.has_platform_role(Role::Service)
+    }
+
+    /// Whether the caller holds the DKIM role (the platform's mail operator).
+    pub fn is_dkim_operator(&self) -> bool {
+        self.grants.has_platform_role(Role::Dkim)
+    }
+
+    /// The customer, if the caller is admin(g) or `staff` says it acts for the whole
+    /// platform here (the DKIM role, a service): those reach every customer and learn
+    /// that a missing one does not exist (404); anyone else gets 403.
+    pub async fn customer_as_admin_or(
+        &self,
+        state: &AppState,
+        group: GroupPk,
+        staff: impl Fn(&Caller) -> bool,
+    ) -> Result<Customer, AppError> {
+        let staff = staff(self);
+        self.customer_where(state, group, staff || self.grants.is_care(), |grants, customer| {
+            staff || grants.is_admin_of(customer)
+        })
+        .await
+        .map(|customer| customer.value)
     }
 
     /// The customer with the caller's role on it; 403 when it has none, or when it does not exist.

@@ -86,6 +86,11 @@ impl Violations {
         self.push(FieldError::body(pointer, message));
     }
 
+    /// Every violation recorded.
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.0
+    }
+
     /// `Ok(value)` when nothing was recorded, else every violation.
     pub fn into_result<T>(self, value: T) -> Result<T, Vec<FieldError>> {
         if self.0.is_empty() { Ok(value) } else { Err(self.0) }

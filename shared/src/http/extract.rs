@@ -4,8 +4,8 @@
 use std::str::FromStr;
 
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
@@ -38,9 +38,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 content_type
             )));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|e| AppError::field(FieldError::body("", format!("unreadable body: {e}"))))?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge("the body is larger than this operation accepts".into())
+            } else {
+                AppError::field(FieldError::body("", format!("unreadable body: {e}")))
+            }
+        })?;
         parse_json(&bytes).map(JsonBody)
     }
 }
@@ -158,6 +162,14 @@ pub struct GroupPkPath(pub crate::domain::ids::GroupPk);
 #[derive(Debug, Clone, Copy)]
 pub struct UserPkPath(pub crate::domain::ids::UserPk);
 
+/// The `{dkimId}` path parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct DkimIdPath(pub i64);
+
+/// The `{uuid}` path parameter of an FBL.
+#[derive(Debug, Clone, Copy)]
+pub struct UuidPath(pub uuid::Uuid);
+
 /// A key in the path: an integer from 1, as the contract declares every key.
 pub fn key_path_param(params: &RawPathParams, name: &str) -> Result<i64, AppError> {
     match path_param::<i64>(params, name, "a positive integer")? {
@@ -190,6 +202,25 @@ impl<S: Send + Sync> FromRequestParts<S> for UserPkPath {
         Ok(UserPkPath(crate::domain::ids::UserPk(
             integer_path_param(parts, state, "userPk").await?,
         )))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for DkimIdPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Ok(DkimIdPath(integer_path_param(parts, state, "dkimId").await?))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for UuidPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound("resource".into()))?;
+        path_param(&params, "uuid", "a UUID").map(UuidPath)
     }
 }
 

@@ -6,3 +6,16 @@ pub mod error;
 pub mod extract;
 pub mod paging;
 pub mod service;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::error::AppError;
+
+/// 201 with the new resource's `Location` and `body`.
+pub fn created<T: Serialize>(location: &str, body: T) -> Result<Response, AppError> {
+    let location = HeaderValue::from_str(location).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+}

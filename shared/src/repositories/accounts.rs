@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Versioned;
 use super::customers::Customers;
-use super::record::{from_item, to_item, versioned};
+use super::record::{add, delete, from_item, put, to_item, transact, versioned};
 use crate::domain::capability::Capability;
 use crate::domain::ids::{GroupPk, UserPk};
 use crate::domain::password::PasswordRecord;
@@ -458,37 +458,6 @@ impl<'a> Accounts<'a> {
         reach.extend(customers.iter().flat_map(|c| c.ancestors.iter().copied()));
         Ok(reach)
     }
-}
-
-/// Transactions that lost a race without any condition failing (DynamoDB cancels
-/// concurrent transactions on the same item, such as a roster counter) applied
-/// nothing, so they are retried a few times, their conditions checked again.
-async fn transact(store: &dyn ItemStore, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-    const ATTEMPTS: u32 = 4;
-    let mut attempt = 1;
-    loop {
-        match store.transact(ops.clone()).await {
-            Err(StoreError::Conflict) if attempt < ATTEMPTS => {
-                // Spread the retries of racing writers apart.
-                let jitter = u64::from(uuid::Uuid::new_v4().as_fields().0 % 10);
-                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 10 + jitter)).await;
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
-}
-
-fn put(item: Item, condition: Condition) -> WriteOp {
-    WriteOp::Put { item, condition }
-}
-
-fn delete(key: Key, condition: Condition) -> WriteOp {
-    WriteOp::Delete { key, condition }
-}
-
-fn add(key: Key, by: i64) -> WriteOp {
-    WriteOp::Add { key, by }
 }
 
 fn association_item(user: UserPk, group: GroupPk) -> Result<Item, StoreError> {

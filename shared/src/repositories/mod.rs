@@ -16,11 +16,19 @@
 //!   users, data exchanges), `SFTP` (its SFTP accounts, passwords as argon2id hashes) and
 //!   `APP#hub`, `APP#plan`, `APP#send` (each application it has; hub's with its workspaces,
 //!   their nodes and sources and the counts of each).
-//! - `SEQUENCE` / `userPk`, `capabilityId`: counters.
+//! - `CUSTOMER#<groupPk>` / `DKIM#KEY#<id>`: a customer's DKIM key (private key as an
+//!   envelope), in GSI3 `DKIMS` / `<groupPk>#<domain>#<selector>#<id>`; beside it
+//!   `DKIM#NAME#<domain>#<selector>` (uniqueness) and `DKIM#SET` (the default key and the
+//!   number of keys, written by every change to the set).
+//! - `PLATFORM` / `DKIM`: the platform key. `FBL#<uuid>` / `FBL`: a feedback-loop key, in
+//!   GSI3 `FBLS` / `<recipient domain>#<uuid>`; `FBL_DOMAIN#<domain>` / `UNIQUE` keeps one per domain.
+//! - `DKIMS`, `FBLS` / `COUNT`: collection sizes, kept by the transactions that change them.
+//! - `SEQUENCE` / `userPk`, `capabilityId`, `dkimId`: counters.
 
 pub mod accounts;
 pub mod configuration;
 pub mod customers;
+pub mod dkims;
 mod record;
 
 pub use record::Versioned;

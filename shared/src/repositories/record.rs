@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::ports::store::{Item, Key, StoreError};
+use crate::ports::store::{Condition, Item, ItemStore, Key, StoreError, WriteOp};
 
 /// A record with the version it was read at, for optimistic locking.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,4 +37,35 @@ pub fn versioned<T: DeserializeOwned>(item: &Item) -> Result<Versioned<T>, Store
         value: from_item(item)?,
         version: item.version,
     })
+}
+
+/// Transactions that lost a race without any condition failing (DynamoDB cancels
+/// concurrent transactions on the same item, such as a roster counter) applied
+/// nothing, so they are retried a few times, their conditions checked again.
+pub async fn transact(store: &dyn ItemStore, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+    const ATTEMPTS: u32 = 4;
+    let mut attempt = 1;
+    loop {
+        match store.transact(ops.clone()).await {
+            Err(StoreError::Conflict) if attempt < ATTEMPTS => {
+                // Spread the retries of racing writers apart.
+                let jitter = u64::from(uuid::Uuid::new_v4().as_fields().0 % 10);
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 10 + jitter)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+pub fn put(item: Item, condition: Condition) -> WriteOp {
+    WriteOp::Put { item, condition }
+}
+
+pub fn delete(key: Key, condition: Condition) -> WriteOp {
+    WriteOp::Delete { key, condition }
+}
+
+pub fn add(key: Key, by: i64) -> WriteOp {
+    WriteOp::Add { key, by }
 }

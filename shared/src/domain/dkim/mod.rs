@@ -3,6 +3,7 @@
 pub mod key;
 pub mod message;
 pub mod names;
+pub mod selection;
 pub mod sign;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,320 @@
+//! A customer's DKIM keys, its default key, and the key that signs for a sender domain.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use shared::api::action::ActionResult;
+use shared::api::dkim::{KeyInput, KeyView, SecretText};
+use shared::app::AppState;
+use shared::auth::caller::Caller;
+use shared::domain::customer::Customer;
+use shared::domain::dkim::names::{self, Alignment};
+use shared::domain::dkim::selection::{Selection, select};
+use shared::domain::ids::GroupPk;
+use shared::domain::validation::{FieldError, Violations};
+use shared::error::{AppError, AppResult};
+use shared::http::created;
+use shared::http::extract::{DkimIdPath, GroupPkPath, JsonBody, QueryParams};
+use shared::http::paging::{Page, PageRequest};
+use shared::repositories::Versioned;
+use shared::repositories::dkims::{CustomerDkim, CustomerKeys, Dkims, customer_key_context};
+
+/// The customer key routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/customers/{groupPk}/dkims", get(list_customer_dkims).post(create_customer_dkim))
+        .route("/v1/customers/{groupPk}/dkims/default", put(set_customer_default_dkim))
+        .route(
+            "/v1/customers/{groupPk}/dkims/{dkimId}",
+            get(get_customer_dkim).put(update_customer_dkim).delete(delete_customer_dkim),
+        )
+        .route("/v1/customers/{groupPk}/signing-dkim", get(get_signing_dkim))
+}
+
+/// A customer key as shown (`Dkim`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DkimInfo {
+    id: i64,
+    group_pk: GroupPk,
+    #[serde(flatten)]
+    key: KeyView,
+    alignment: Alignment,
+    default: bool,
+    active: bool,
+    creation_date: Timestamp,
+    update_date: Timestamp,
+}
+
+impl DkimInfo {
+    /// `key` as the caller may see it; a stored key aligns EXACT with its own domain.
+    pub(crate) fn of(key: &CustomerDkim, default: bool, caller: &Caller) -> Self {
+        Self {
+            id: key.id,
+            group_pk: key.group_pk,
+            key: KeyView::of(&key.key, caller.is_dkim_operator()),
+            alignment: Alignment::Exact,
+            default,
+            active: key.active,
+            creation_date: key.created_at,
+            update_date: key.updated_at,
+        }
+    }
+}
+
+/// `DkimRequest`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DkimRequest {
+    domain: String,
+    selector: String,
+    public_key: String,
+    #[serde(default)]
+    private_key: Option<SecretText>,
+    active: bool,
+}
+
+impl DkimRequest {
+    fn split(self) -> (KeyInput, bool) {
+        let key = KeyInput {
+            domain: self.domain,
+            selector: self.selector,
+            public_key: self.public_key,
+            private_key: self.private_key,
+        };
+        (key, self.active)
+    }
+}
+
+/// The customer, if the caller is admin(g) or holds the DKIM role.
+async fn customer_for_keys(state: &AppState, caller: &Caller, group: GroupPk) -> AppResult<Customer> {
+    caller.customer_as_admin_or(state, group, Caller::is_dkim_operator).await
+}
+
+/// The key `id` among `keys`, or 404.
+fn key_of(keys: &CustomerKeys, group: GroupPk, id: i64) -> AppResult<&Versioned<CustomerDkim>> {
+    keys.get(id)
+        .ok_or_else(|| AppError::NotFound(format!("key {id} of customer {group}")))
+}
+
+/// Another of the customer's keys with the same domain and selector is a conflict.
+fn ensure_unique(keys: &CustomerKeys, id: i64, domain: &str, selector: &str) -> AppResult<()> {
+    match keys
+        .keys
+        .iter()
+        .find(|key| key.value.id != id && key.value.key.domain == domain && key.value.key.selector == selector)
+    {
+        Some(_) => Err(AppError::Conflict(format!(
+            "the customer already has a key for domain {domain} and selector {selector}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+async fn list_customer_dkims(
+    State(state): State<AppState>,
+    caller: Caller,
+    GroupPkPath(group): GroupPkPath,
+    query: QueryParams,
+) -> AppResult<Json<Page<DkimInfo>>> {
+    let request = PageRequest::from_query(&query)?;
+    let domain = query
+        .one("domain")?
+        .map(|domain| names::domain_name(domain).map_err(|reason| AppError::field(FieldError::query("domain", reason))))
+        .transpose()?;
+    let default = query.parsed::<bool>("default", "true or false")?;
+    let active = query.parsed::<bool>("active", "true or false")?;
+    customer_for_keys(&state, &caller, group).await?;
+    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
+    let default_id = keys.default_id();
+    let mut listed: Vec<&CustomerDkim> = keys
+        .keys
+        .iter()
+        .map(|key| &key.value)
+        .filter(|key| domain.as_ref().is_none_or(|domain| key.key.domain == *domain))
+        .filter(|key| default.is_none_or(|default| (default_id == Some(key.id)) == default))
+        .filter(|key| active.is_none_or(|active| key.active == active))
+        .collect();
+    listed.sort_by(|a, b| (&a.key.domain, &a.key.selector, a.id).cmp(&(&b.key.domain, &b.key.selector, b.id)));
+    let infos = listed
+        .into_iter()
+        .map(|key| DkimInfo::of(key, default_id == Some(key.id), &caller))
+        .collect();
+    Ok(Json(Page::slice(request, infos)))
+}
+
+async fn create_customer_dkim(
+    State(state): State<AppState>,
+    caller: Caller,
+    GroupPkPath(group): GroupPkPath,
+    JsonBody(request): JsonBody<DkimRequest>,
+) -> AppResult<Response> {
+    customer_for_keys(&state, &caller, group).await?;
+    let (input, active) = request.split();
+    let valid = input.validate("", None, Violations::new())?;
+    let dkims = Dkims::new(state.store.as_ref());
+    let id = dkims.next_id().await?;
+    let key = valid.seal(state.cipher.as_ref(), &customer_key_context(group, id)).await?;
+    let now = state.clock.now();
+    let record = CustomerDkim {
+        id,
+        group_pk: group,
+        key,
+        active,
+        created_at: now,
+        updated_at: now,
+    };
+    ensure_unique(&dkims.customer_keys(group).await?, id, &record.key.domain, &record.key.selector)?;
+    let default = dkims.create(&record).await?;
+    created(
+        &format!("/v1/customers/{group}/dkims/{id}"),
+        DkimInfo::of(&record, default, &caller),
+    )
+}
+
+async fn get_customer_dkim(
+    State(state): State<AppState>,
+    caller: Caller,
+    GroupPkPath(group): GroupPkPath,
+    DkimIdPath(id): DkimIdPath,
+) -> AppResult<Json<DkimInfo>> {
+    customer_for_keys(&state, &caller, group).await?;
+    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
+    let key = key_of(&keys, group, id)?;
+    Ok(Json(DkimInfo::of(&key.value, keys.default_id() == Some(id), &caller)))
+}
+
+async fn update_customer_dkim(
+    State(state): State<AppState>,
+    caller: Caller,
+    GroupPkPath(group): GroupPkPath,
+    DkimIdPath(id): DkimIdPath,
+    JsonBody(request): JsonBody<DkimRequest>,
+) -> AppResult<Json<ActionResult>> {
+    customer_for_keys(&state, &caller, group).await?;
+    let dkims = Dkims::new(state.store.as_ref());
+    let keys = dkims.customer_keys(group).await?;
+    let current = key_of(&keys, group, id)?;
+    let (input, active) = request.split();
+    let mut violations = Violations::new();
+    if !active && keys.default_id() == Some(id) {
+        violations.body(
+            "/active",
+            "the default key cannot be deactivated; make another key the default first",
+        );
+    }
+    let valid = input.validate("", Some(&current.value.key), violations)?;
+    ensure_unique(&keys, id, &valid.domain, &valid.selector)?;
+    let key = valid.seal(state.cipher.as_ref(), &customer_key_context(group, id)).await?;
+    let now = state.clock.now();
+    let record = CustomerDkim {
+        key,
+        active,
+        updated_at: now,
+        ..current.value.clone()
+    };
+    dkims.update(&keys, current, &record).await?;
+    Ok(Json(ActionResult::ok(now, "DKIM_UPDATED")))
+}
+
+async fn delete_customer_dkim(
+    State(state): State<AppState>,
+    caller: Caller,
+    GroupPkPath(group): GroupPkPath,
+    DkimIdPath(id): DkimIdPath,
+) -> AppResult<Json<ActionResult>> {
+    customer_for_keys(&state, &caller, group).await?;
+    let dkims = Dkims::new(state.store.as_ref());
+    let keys = dkims.customer_keys(group).await?;
+    let current = key_of(&keys, group, id)?;
+    if keys.default_id() == Some(id) && keys.keys.len() > 1 {
+        return Err(AppError::Conflict(format!(
+            "key {id} is the customer's default; make another key the default first"
+        )));
+    }
+    dkims.delete(&keys, current).await?;
+    Ok(Json(ActionResult::ok(state.clock.now(), "DKIM_DELETED")))
+}
+
+/// `DefaultDkimRequest`.
+#[derive(Debug, Deserialize)]
+struct DefaultDkimRequest {
+    id: i64,
+}
+
+async fn set_customer_default_dkim(
+    State(state): State<AppState>,
+    caller: Caller,
+    GroupPkPath(group): GroupPkPath,
+    JsonBody(request): JsonBody<DefaultDkimRequest>,
+) -> AppResult<Json<ActionResult>> {
+    customer_for_keys(&state, &caller, group).await?;
+    let dkims = Dkims::new(state.store.as_ref());
+    let keys = dkims.customer_keys(group).await?;
+    let key = key_of(&keys, group, request.id)?;
+    if !key.value.active {
+        return Err(AppError::field(FieldError::body("/id", "the key is inactive; activate it first")));
+    }
+    dkims.set_default(&keys, key).await?;
+    Ok(Json(ActionResult::ok(state.clock.now(), "DEFAULT_DKIM_SET")))
+}
+
+/// `SigningDkim`: the key that signs, customer's or platform's.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SigningDkim {
+    id: Option<i64>,
+    group_pk: Option<GroupPk>,
+    #[serde(flatten)]
+    key: KeyView,
+    alignment: Alignment,
+    default: bool,
+    platform: bool,
+}
+
+async fn get_signing_dkim(
+    State(state): State<AppState>,
+    caller: Caller,
+    GroupPkPath(group): GroupPkPath,
+    query: QueryParams,
+) -> AppResult<Json<SigningDkim>> {
+    let domain = query
+        .one("domain")?
+        .map(|domain| names::domain_name(domain).map_err(|reason| AppError::field(FieldError::query("domain", reason))))
+        .transpose()?;
+    caller
+        .customer_as_admin_or(&state, group, |caller| caller.is_dkim_operator() || caller.is_service())
+        .await?;
+    let dkims = Dkims::new(state.store.as_ref());
+    let keys = dkims.customer_keys(group).await?;
+    let reveal = caller.is_dkim_operator();
+    let signing = match select(&keys.keys, keys.default_id(), domain.as_deref()) {
+        Selection::Customer { key, alignment } => SigningDkim {
+            id: Some(key.value.id),
+            group_pk: Some(group),
+            key: KeyView::of(&key.value.key, reveal),
+            alignment,
+            default: keys.default_id() == Some(key.value.id),
+            platform: false,
+        },
+        Selection::Platform => {
+            let platform = dkims
+                .platform_key()
+                .await?
+                .ok_or_else(|| AppError::NotFound("signing key: the customer has none and the platform key is not set".into()))?;
+            SigningDkim {
+                id: None,
+                group_pk: None,
+                key: KeyView::of(&platform.value.key, reveal),
+                alignment: Alignment::None,
+                default: false,
+                platform: true,
+            }
+        }
+    };
+    Ok(Json(signing))
+}

@@ -1,0 +1,72 @@
+//! DKIM request bodies for the tests: keys generated once per test process, never shipped.
+
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+use shared::domain::dkim::Algorithm;
+use shared::domain::dkim::key::KeyPair;
+use shared::domain::secret::ExposeSecret;
+
+/// A message the signing tests send: From acme.test, To gmail.com (which has the demo FBL).
+pub const SAMPLE_MESSAGE: &str = "From: Acme News <news@acme.test>\r\nTo: someone@gmail.com\r\nSubject: Hello\r\n\
+Date: Sat, 28 Nov 2026 10:00:00 +0000\r\nMessage-ID: <hello-1@acme.test>\r\nFeedback-ID: 1:news:acme\r\n\r\nHello, world.\r\n";
+
+/// A key pair of `algorithm`, generated once per process.
+pub fn key_pair(algorithm: Algorithm) -> &'static KeyPair {
+    static RSA: OnceLock<KeyPair> = OnceLock::new();
+    static ED25519: OnceLock<KeyPair> = OnceLock::new();
+    let cell = match algorithm {
+        Algorithm::RsaSha256 => &RSA,
+        Algorithm::Ed25519Sha256 => &ED25519,
+    };
+    cell.get_or_init(|| KeyPair::generate(algorithm).expect("a key pair"))
+}
+
+/// A `DkimRequest` with a new Ed25519 key for `domain` and `selector`.
+pub fn key_body(domain: &str, selector: &str, active: bool) -> Value {
+    key_body_of(key_pair(Algorithm::Ed25519Sha256), domain, selector, active)
+}
+
+/// A `DkimRequest` with `pair` for `domain` and `selector`.
+pub fn key_body_of(pair: &KeyPair, domain: &str, selector: &str, active: bool) -> Value {
+    json!({
+        "domain": domain,
+        "selector": selector,
+        "publicKey": pair.public_key().p_value(),
+        "privateKey": pair.private_pem().expose_secret(),
+        "active": active,
+    })
+}
+
+/// The `DkimRequest` that keeps `key` (a `Dkim` answer) as it is: null keeps the private key.
+pub fn kept_key_body(key: &Value) -> Value {
+    json!({
+        "domain": key["domain"],
+        "selector": key["selector"],
+        "publicKey": key["publicKey"],
+        "privateKey": null,
+        "active": key["active"],
+    })
+}
+
+/// An `FblRequest` for `recipient_domain`, with a new Ed25519 key.
+pub fn fbl_body(recipient_domain: &str) -> Value {
+    json!({
+        "esp": "platform",
+        "recipientDomain": recipient_domain,
+        "signableHeaders": ["Feedback-ID", "From", "To", "Subject", "Date"],
+        "dkim": key_body("fbl.platform.test", "fbl2", true),
+    })
+}
+
+/// The `FblRequest` that keeps `fbl` (an `Fbl` answer) as it is.
+pub fn kept_fbl_body(fbl: &Value) -> Value {
+    let mut dkim = kept_key_body(&fbl["dkim"]);
+    dkim.as_object_mut().expect("a key").remove("active");
+    json!({
+        "esp": fbl["esp"],
+        "recipientDomain": fbl["recipientDomain"],
+        "signableHeaders": fbl["signableHeaders"],
+        "dkim": dkim,
+    })
+}
