@@ -1,8 +1,10 @@
 //! DKIM: signing keys, message canonicalization and signatures (RFC 6376, RFC 8463).
 
+mod canon;
 pub mod key;
 pub mod message;
 pub mod names;
+mod scan;
 pub mod selection;
 pub mod sign;
 

@@ -1,0 +1,500 @@
+//! Every signature made here is checked by two independent verifiers: mail-auth (Rust)
+//! and dkimpy (Python, `tests/dkimpy_verify.py`), with DNS answered from memory.
+//! dkimpy must be importable by the `python3` on PATH; without it these tests fail.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair, RsaKeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use mail_auth::common::parse::TxtRecordParser;
+use mail_auth::common::verify::DomainKey;
+use mail_auth::{AuthenticatedMessage, DkimResult, MessageAuthenticator, Parameters, ResolverCache, Txt};
+use shared::domain::dkim::Algorithm;
+use shared::domain::dkim::message::Message;
+use shared::domain::dkim::sign::{HeaderSet, SignatureSpec, SigningKey};
+
+const DOMAIN: &str = "example.com";
+const TIMESTAMP: i64 = 1_767_225_600;
+
+/// A signing key and the DNS record that publishes it.
+struct TestKey {
+    key: SigningKey,
+    domain: &'static str,
+    selector: &'static str,
+    record: String,
+}
+
+impl TestKey {
+    fn rsa(size: KeySize, domain: &'static str, selector: &'static str) -> TestKey {
+        let pair = RsaKeyPair::generate(size).expect("RSA key generation");
+        let pkcs8 = pair.as_der().expect("PKCS#8 encoding");
+        let spki = pair.public_key().as_der().expect("SubjectPublicKeyInfo encoding");
+        TestKey {
+            key: SigningKey::from_pkcs8(pkcs8.as_ref()).expect("an RSA key"),
+            domain,
+            selector,
+            record: format!("v=DKIM1; k=rsa; p={}", STANDARD.encode(spki.as_ref())),
+        }
+    }
+
+    fn ed25519(domain: &'static str, selector: &'static str) -> TestKey {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).expect("Ed25519 key generation");
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("an Ed25519 key");
+        TestKey {
+            key: SigningKey::from_pkcs8(pkcs8.as_ref()).expect("an Ed25519 key"),
+            domain,
+            selector,
+            record: format!("v=DKIM1; k=ed25519; p={}", STANDARD.encode(pair.public_key().as_ref())),
+        }
+    }
+
+    fn dns_name(&self) -> String {
+        format!("{}._domainkey.{}", self.selector, self.domain)
+    }
+
+    fn spec<'a>(&'a self, headers: HeaderSet<'a>) -> SignatureSpec<'a> {
+        SignatureSpec {
+            domain: self.domain,
+            selector: self.selector,
+            timestamp: TIMESTAMP,
+            headers,
+        }
+    }
+}
+
+fn rsa2048() -> &'static TestKey {
+    static KEY: OnceLock<TestKey> = OnceLock::new();
+    KEY.get_or_init(|| TestKey::rsa(KeySize::Rsa2048, DOMAIN, "rsa2048"))
+}
+
+fn ed25519() -> &'static TestKey {
+    static KEY: OnceLock<TestKey> = OnceLock::new();
+    KEY.get_or_init(|| TestKey::ed25519(DOMAIN, "ed25519"))
+}
+
+/// What each verifier says of each signature of a message, top first.
+#[derive(Debug)]
+struct Verdicts {
+    mail_auth: Vec<Result<(), String>>,
+    dkimpy: Vec<Result<(), String>>,
+}
+
+impl Verdicts {
+    fn all_pass(&self, signatures: usize) -> bool {
+        self.mail_auth.len() == signatures
+            && self.dkimpy.len() == signatures
+            && self.mail_auth.iter().chain(&self.dkimpy).all(Result::is_ok)
+    }
+
+    fn all_fail(&self) -> bool {
+        !self.mail_auth.is_empty() && !self.dkimpy.is_empty() && self.mail_auth.iter().chain(&self.dkimpy).all(Result::is_err)
+    }
+}
+
+/// Verifies each message with both verifiers, the keys' records in DNS.
+fn verify(messages: &[Vec<u8>], keys: &[&TestKey]) -> Vec<Verdicts> {
+    let records: Vec<(String, String)> = keys.iter().map(|key| (key.dns_name(), key.record.clone())).collect();
+    let dkimpy = dkimpy_verdicts(messages, &records);
+    messages
+        .iter()
+        .zip(dkimpy)
+        .map(|(message, dkimpy)| Verdicts {
+            mail_auth: mail_auth_verdicts(message, &records),
+            dkimpy,
+        })
+        .collect()
+}
+
+/// mail-auth's TXT cache, seeded with the records so that it never asks the network.
+#[derive(Default)]
+struct Records(Mutex<HashMap<Box<str>, Txt>>);
+
+impl ResolverCache<Box<str>, Txt> for Records {
+    fn get<Q>(&self, name: &Q) -> Option<Txt>
+    where
+        Box<str>: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.0.lock().unwrap().get(name).cloned()
+    }
+
+    fn remove<Q>(&self, name: &Q) -> Option<Txt>
+    where
+        Box<str>: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.0.lock().unwrap().remove(name)
+    }
+
+    fn insert(&self, name: Box<str>, value: Txt, _: std::time::Instant) {
+        self.0.lock().unwrap().insert(name, value);
+    }
+}
+
+fn mail_auth_verdicts(message: &[u8], records: &[(String, String)]) -> Vec<Result<(), String>> {
+    let cache = Records::default();
+    for (name, record) in records {
+        let key = DomainKey::parse(record.as_bytes()).expect("mail-auth reads the key record");
+        // Looked up as a fully qualified name; both spellings, to be safe.
+        cache.insert(format!("{name}.").into(), Txt::from(key), std::time::Instant::now());
+        let key = DomainKey::parse(record.as_bytes()).expect("mail-auth reads the key record");
+        cache.insert(name.as_str().into(), Txt::from(key), std::time::Instant::now());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let authenticator = MessageAuthenticator::new_cloudflare().expect("a resolver (never used: the cache answers)");
+        let Some(parsed) = AuthenticatedMessage::parse(message) else {
+            return vec![Err("mail-auth cannot parse the message".to_owned())];
+        };
+        authenticator
+            .verify_dkim(Parameters::new(&parsed).with_txt_cache(&cache))
+            .await
+            .iter()
+            .map(|output| match output.result() {
+                DkimResult::Pass => Ok(()),
+                other => Err(format!("{other:?}")),
+            })
+            .collect()
+    })
+}
+
+fn dkimpy_verdicts(messages: &[Vec<u8>], records: &[(String, String)]) -> Vec<Vec<Result<(), String>>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dkimpy_verify.py");
+    let request = serde_json::json!({
+        "records": records.iter().cloned().collect::<HashMap<_, _>>(),
+        "messages": messages.iter().map(|message| STANDARD.encode(message)).collect::<Vec<_>>(),
+    });
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 on PATH, with dkimpy installed");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(request.to_string().as_bytes())
+        .expect("request written");
+    let output = child.wait_with_output().expect("dkimpy verifier ran");
+    assert!(
+        output.status.success(),
+        "dkimpy verifier failed (is dkimpy installed?): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: Vec<Vec<serde_json::Value>> = serde_json::from_slice(&output.stdout).expect("dkimpy verifier's JSON");
+    results
+        .into_iter()
+        .map(|outcomes| {
+            outcomes
+                .into_iter()
+                .map(|outcome| match outcome["pass"].as_bool() {
+                    Some(true) => Ok(()),
+                    _ => Err(outcome["detail"].as_str().unwrap_or_default().to_owned()),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Signs with the recommended header set and returns the message to send.
+fn signed(raw: &[u8], key: &TestKey) -> Vec<u8> {
+    let message = Message::parse(raw).expect("the message parses");
+    let field = message
+        .sign(&key.key, &key.spec(HeaderSet::Recommended))
+        .expect("the message signs");
+    message.with_signatures(&[field])
+}
+
+/// The messages every case is built from: CRLF line ends.
+fn with_crlf(headers: &[&str], body: Option<&str>) -> Vec<u8> {
+    let mut raw = String::new();
+    for header in headers {
+        raw.push_str(header);
+        raw.push_str("\r\n");
+    }
+    if let Some(body) = body {
+        raw.push_str("\r\n");
+        raw.push_str(body);
+    }
+    raw.into_bytes()
+}
+
+const HEADERS: [&str; 8] = [
+    "Received: from mx.example.net by mx.example.com; Thu, 1 Jan 2026 00:00:00 +0000",
+    "From: Alice Example <alice@example.com>",
+    "To: bob@example.org",
+    "Subject: Quarterly report",
+    "Date: Thu, 1 Jan 2026 00:00:00 +0000",
+    "Message-ID: <report-1@example.com>",
+    "MIME-Version: 1.0",
+    "Content-Type: text/plain; charset=utf-8",
+];
+
+const BODY: &str = "Hello Bob,\r\n\r\nThe numbers are in.\r\n\r\n-- \r\nAlice\r\n";
+
+/// The edge cases every signer must get past both verifiers, by name.
+fn edge_cases() -> Vec<(&'static str, Vec<u8>)> {
+    let plain = with_crlf(&HEADERS, Some(BODY));
+    let lf_only = String::from_utf8(plain.clone()).unwrap().replace("\r\n", "\n").into_bytes();
+    let cr_only = String::from_utf8(plain.clone()).unwrap().replace("\r\n", "\r").into_bytes();
+    let mut mixed = with_crlf(&HEADERS[..4], None);
+    mixed.extend_from_slice(b"Date: Thu, 1 Jan 2026 00:00:00 +0000\nMessage-ID: <m@example.com>\r\rOne\nTwo\rThree\r\nFour\n\r\n");
+    let long_line = format!("{}\r\nshort\r\n{}\r\n", "x".repeat(20_000), "word ".repeat(4_000).trim_end());
+    let trailing_blank = format!("Text\r\n{}", "\r\n".repeat(500));
+    let mut big = String::new();
+    for i in 0..3_000 {
+        // Mostly clean text with sparse dirt, so clean and dirty stretches alternate.
+        big.push_str(&format!("Line {i} of a long message with ordinary words in it"));
+        big.push_str(match i % 97 {
+            0 => "  \t \r\n",
+            13 => "\tand a tab\r\n",
+            50 => " double  space\r\n",
+            _ => "\r\n",
+        });
+    }
+    vec![
+        ("crlf", plain),
+        ("lf only", lf_only),
+        ("cr only", cr_only),
+        ("mixed line ends", mixed),
+        (
+            "folded headers",
+            with_crlf(
+                &[
+                    "From: Alice Example\r\n <alice@example.com>",
+                    "To: bob@example.org,\r\n\tcarol@example.org,\r\n  dave@example.org",
+                    "Subject: a subject\r\n\tfolded\r\n over three lines",
+                ],
+                Some(BODY),
+            ),
+        ),
+        (
+            "trailing white space",
+            with_crlf(
+                &["From: alice@example.com \t", "Subject: spaces after \t ", "To:  bob@example.org\t"],
+                Some("line one  \r\nline two\t\r\nline three \t \r\n"),
+            ),
+        ),
+        (
+            "runs of white space",
+            with_crlf(
+                &["From:   alice@example.com", "Subject: many \t  spaces\t\tand tabs"],
+                Some("a  b\t\tc \t d\r\n\t leading\r\n    \r\nend\r\n"),
+            ),
+        ),
+        ("empty body", with_crlf(&HEADERS, Some(""))),
+        ("body without final newline", with_crlf(&HEADERS, Some("no newline at the end"))),
+        (
+            "body without final newline, ending in white space",
+            with_crlf(&HEADERS, Some("Text\r\nlast line \t")),
+        ),
+        ("headers only", with_crlf(&HEADERS, None)),
+        (
+            "headers only, last line unterminated",
+            b"From: alice@example.com\r\nSubject: nothing else".to_vec(),
+        ),
+        ("very long lines", with_crlf(&HEADERS, Some(&long_line))),
+        ("many trailing blank lines", with_crlf(&HEADERS, Some(&trailing_blank))),
+        (
+            "duplicate headers",
+            with_crlf(
+                &[
+                    "Received: from a.example.net by b.example.net",
+                    "Received: from b.example.net by mx.example.com",
+                    "From: alice@example.com",
+                    "To: bob@example.org",
+                    "Subject: first",
+                    "To: carol@example.org",
+                    "Subject: second",
+                ],
+                Some(BODY),
+            ),
+        ),
+        (
+            "8-bit UTF-8",
+            with_crlf(
+                &["From: Zoë Ångström <zoe@example.com>", "Subject: Grüße aus Köln — 東京 🚀"],
+                Some("Ça va? Ünïcödé bödy\r\n日本語のテキスト\r\n"),
+            ),
+        ),
+        (
+            "odd case names",
+            with_crlf(
+                &["fROM: alice@example.com", "sUbJeCt: case", "MESSAGE-id: <x@example.com>"],
+                Some(BODY),
+            ),
+        ),
+        (
+            "empty values",
+            with_crlf(&["From: alice@example.com", "Subject:", "Cc: ", "To:\t"], Some(BODY)),
+        ),
+        ("long body with sparse dirt", with_crlf(&HEADERS, Some(&big))),
+        ("body of white space only", with_crlf(&HEADERS, Some("   \t"))),
+        (
+            "leading blank lines and white space",
+            with_crlf(&HEADERS, Some("\r\n\r\n  indented\r\n\tTabbed\r\n")),
+        ),
+    ]
+}
+
+fn assert_all_pass(key: &TestKey) {
+    let cases = edge_cases();
+    let messages: Vec<Vec<u8>> = cases.iter().map(|(_, raw)| signed(raw, key)).collect();
+    let verdicts = verify(&messages, &[key]);
+    let failures: Vec<String> = cases
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, verdicts)| !verdicts.all_pass(1))
+        .map(|((name, _), verdicts)| format!("{name}: {verdicts:?}"))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{:?} signatures rejected:\n{}",
+        key.key.algorithm(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn edge_cases_pass_both_verifiers_with_rsa_2048() {
+    assert_all_pass(rsa2048());
+}
+
+#[test]
+fn edge_cases_pass_both_verifiers_with_ed25519() {
+    assert_all_pass(ed25519());
+}
+
+#[test]
+fn rsa_4096_passes_both_verifiers() {
+    let key = TestKey::rsa(KeySize::Rsa4096, DOMAIN, "rsa4096");
+    let messages = [signed(&with_crlf(&HEADERS, Some(BODY)), &key)];
+    let verdicts = verify(&messages, &[&key]);
+    assert!(verdicts[0].all_pass(1), "{verdicts:?}");
+}
+
+#[test]
+fn rsa_1024_is_refused_as_too_short() {
+    // aws-lc-rs signs with RSA keys of 2048 bits and more; RFC 8301 wants 2048 too.
+    let der = STANDARD.decode(RSA_1024_PKCS8).expect("base64");
+    let error = SigningKey::from_pkcs8(&der).expect_err("a 1024-bit key is refused");
+    assert_eq!(
+        error.to_string(),
+        "not a usable DKIM signing key: the RSA key is shorter than 2048 bits"
+    );
+}
+
+#[test]
+fn dkim_and_feedback_loop_signatures_both_pass() {
+    let fbl = {
+        static KEY: OnceLock<TestKey> = OnceLock::new();
+        KEY.get_or_init(|| TestKey::ed25519("fbl.example.net", "fbl"))
+    };
+    let listed: Vec<String> = ["Subject", "feedback-id", "X-Campaign", "x-campaign", "List-Id", "TO"]
+        .iter()
+        .map(|name| name.to_string())
+        .collect();
+    let mut headers = HEADERS.to_vec();
+    headers.extend(["Feedback-ID: campaign-7:customer-3:mailer:example", "X-Campaign: spring"]);
+    for dkim in [rsa2048(), ed25519()] {
+        let raw = with_crlf(&headers, Some(BODY));
+        let message = Message::parse(&raw).expect("parses");
+        let first = message.sign(&dkim.key, &dkim.spec(HeaderSet::Recommended)).expect("DKIM signature");
+        let second = message
+            .sign(&fbl.key, &fbl.spec(HeaderSet::Listed(&listed)))
+            .expect("FBL signature");
+        assert!(second.contains("h=from:from:subject:feedback-id:x-campaign:to;"), "{second}");
+        let verdicts = verify(&[message.with_signatures(&[first, second])], &[dkim, fbl]);
+        assert!(verdicts[0].all_pass(2), "{:?}: {verdicts:?}", dkim.key.algorithm());
+    }
+}
+
+/// Signs `raw`, applies `tamper` to the message to send, and expects every verifier to reject it.
+fn assert_tampering_fails(raw: &[u8], what: &str, tamper: impl Fn(&mut Vec<u8>)) {
+    for key in [rsa2048(), ed25519()] {
+        let mut message = signed(raw, key);
+        let verdicts = verify(std::slice::from_ref(&message), &[key]);
+        assert!(
+            verdicts[0].all_pass(1),
+            "untouched, {what} with {:?}: {verdicts:?}",
+            key.key.algorithm()
+        );
+        tamper(&mut message);
+        let verdicts = verify(&[message], &[key]);
+        assert!(verdicts[0].all_fail(), "{what} with {:?}: {verdicts:?}", key.key.algorithm());
+    }
+}
+
+fn replace_once(message: &mut Vec<u8>, from: &str, to: &str) {
+    let at = message
+        .windows(from.len())
+        .position(|window| window == from.as_bytes())
+        .expect("the text to replace");
+    message.splice(at..at + from.len(), to.bytes());
+}
+
+#[test]
+fn a_changed_body_byte_fails_both_verifiers() {
+    assert_tampering_fails(&with_crlf(&HEADERS, Some(BODY)), "changed body byte", |message| {
+        replace_once(message, "numbers", "Numbers")
+    });
+}
+
+#[test]
+fn a_changed_signed_header_fails_both_verifiers() {
+    assert_tampering_fails(&with_crlf(&HEADERS, Some(BODY)), "changed subject", |message| {
+        replace_once(message, "Subject: Quarterly report", "Subject: Quarterly rep0rt")
+    });
+}
+
+#[test]
+fn an_added_from_fails_both_verifiers() {
+    let raw = with_crlf(&HEADERS, Some(BODY));
+    assert_tampering_fails(&raw, "From added above", |message| {
+        replace_once(message, "From: Alice", "From: mallory@example.net\r\nFrom: Alice")
+    });
+    assert_tampering_fails(&raw, "From added below", |message| {
+        replace_once(
+            message,
+            "MIME-Version: 1.0\r\n",
+            "MIME-Version: 1.0\r\nFrom: mallory@example.net\r\n",
+        )
+    });
+}
+
+#[test]
+fn keys_report_their_algorithm() {
+    assert_eq!(rsa2048().key.algorithm(), Algorithm::RsaSha256);
+    assert_eq!(ed25519().key.algorithm(), Algorithm::Ed25519Sha256);
+    assert_eq!(format!("{:?}", ed25519().key), "SigningKey { algorithm: Ed25519Sha256, .. }");
+    fn shareable<T: Send + Sync>() {}
+    shareable::<SigningKey>();
+}
+
+/// A 1024-bit RSA key (test data only), PKCS#8 DER: aws-lc-rs cannot make keys this short.
+const RSA_1024_PKCS8: &str = concat!(
+    "MIICdgIBADANBgkqhkiG9w0BAQEFAASCAmAwggJcAgEAAoGBALTQ9YV6+KABH82xj3ZOiW/I5Wgs63F2lX407nJc0vsFlw9Qc/U6",
+    "9WLhkJOOYng0P8SA/+QY3hzIvuAXJdXp075CBWmrgxgsI0FaDA/ZQCBGjQ3F1lNdRgRs6j8m2MhRUgDKRVLHrtG96g1aDoXdb/yA",
+    "K/MBTYKsT6TRbtQKNT/7AgMBAAECgYAZFP9p47QHZgCGZQIUlDJmakTAXbLPS3bTSf5lqNCvd4gL3MopE2Oksst+XHr2V7EczhQx",
+    "DO4KqiIoLa3W7ZesigPdYyteRxvCQy/rCz26gDewJOSfq4GiejnySyayABQscJvA/B/O2D8ccKqceZIjS+HyRGSYlaILRcwSldh8",
+    "eQJBANo0obbUJaD6tJY9LaFd/cfmWfmZHWr491tW6KuUosvjChO+OY/adZoENFM3FXcwbT7SGbOex5Y+N6KvC8LXFr0CQQDUInYJ",
+    "yCp7yDuxzxo5NpfPRGL2iqJUX2lhT9o88vU0nDOoIfXTIt6+U7UoUm/NjI1PykIat6FB3ezOkvD4zNkXAkBu0Nnr4vO1PH1n62v4",
+    "Dqbq1WaOZx9Ui1n77jg9oz/GMeiVPD85emXNMSNtu4TQQizJAaSB3zpXaAOTQDjF27w1AkAIzrl55H6nDwQzeLbNA1BAQcWeGNlu",
+    "iVuVt7wG5ct6eLXIWEidkIgQ/Oa7mtibfydq1any9AbU9kLbvMwWeGLXAkEAwjLuIhA2m4y1D/PJceCDF6W277J2WTIoS/YZN2zb",
+    "SAqExqJpU84jdI8MwD3JI2e3iN6QBP732nVY2VYAtYFNXQ==",
+);
