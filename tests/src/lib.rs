@@ -3,6 +3,7 @@
 
 pub mod dkim;
 pub mod operations;
+pub mod verifiers;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -449,6 +449,8 @@ fn dkim_operations() -> Vec<Operation> {
                 format!("/v1/customers/{group}/signing-dkim?domain=acme.test"),
                 SigningKeyOf(group),
             ),
+            Operation::new("signMessage", Method::POST, format!("/v1/customers/{group}/sign"), Service)
+                .with_body(|_| json!({"message": crate::dkim::SAMPLE_MESSAGE, "data": {"recipient": "someone@gmail.com"}})),
         ]);
     }
     let missing = MISSING_CUSTOMER;
@@ -460,6 +462,9 @@ fn dkim_operations() -> Vec<Operation> {
             SigningKeyOf(missing),
         )
         .answering(404),
+        Operation::new("signMessage", Method::POST, format!("/v1/customers/{missing}/sign"), Service)
+            .with_body(|_| json!({"message": crate::dkim::SAMPLE_MESSAGE, "data": {}}))
+            .answering(404),
         get("getCustomerDkim", "/v1/customers/100/dkims/999999", KeysOf(100)).answering(404),
         get("listAllDkims", "/v1/dkims", CareOrDkim),
         get("getPlatformDkim", "/v1/platform/dkim", CareOrDkim),

@@ -112,6 +112,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accountcentral_customers::routes())
         .merge(accountcentral_capabilities::routes())
         .merge(accountcentral_dkim::routes())
+        .merge(accountcentral_signing::routes())
 }
 
 /// An opened data directory: the state and the token issuer.
