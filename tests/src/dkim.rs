@@ -3,6 +3,8 @@
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
+
+use crate::TestApp;
 use shared::domain::dkim::Algorithm;
 use shared::domain::dkim::key::KeyPair;
 use shared::domain::secret::ExposeSecret;
@@ -69,4 +71,16 @@ pub fn kept_fbl_body(fbl: &Value) -> Value {
         "signableHeaders": fbl["signableHeaders"],
         "dkim": dkim,
     })
+}
+
+/// Deactivates, as care, the (first) key of customer `group` for `domain`.
+pub async fn deactivate(app: &TestApp, group: i64, domain: &str) {
+    let (_, keys) = app.get_as("care", &format!("/v1/customers/{group}/dkims?domain={domain}")).await;
+    let key = &keys["elements"][0];
+    let mut inactive = kept_key_body(key);
+    inactive["active"] = json!(false);
+    let (status, answer) = app
+        .put_as("care", &format!("/v1/customers/{group}/dkims/{}", key["id"]), &inactive)
+        .await;
+    assert_eq!(status, 200, "care deactivates {domain}: {answer}");
 }

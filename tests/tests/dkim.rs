@@ -1,7 +1,7 @@
 //! DKIM keys over HTTP: validation, secrecy, the default key, selection, the
 //! platform key and FBLs, as a user of the key-management operations relies on them.
 
-use accountcentral_e2e::dkim::{fbl_body, kept_fbl_body, kept_key_body, key_body, key_body_of, key_pair};
+use accountcentral_e2e::dkim::{deactivate, fbl_body, kept_fbl_body, kept_key_body, key_body, key_body_of, key_pair};
 use accountcentral_e2e::{TestApp, error_paths, on_both_backends, unique};
 use base64::Engine;
 use reqwest::Method;
@@ -191,16 +191,7 @@ async fn the_signing_key_follows_the_selection_rules(app: TestApp) {
     );
     assert!(platform["privateKey"].is_string(), "the DKIM role sees the sealed key");
     // An inactive key is never chosen: the default signs instead.
-    let (_, keys) = app.get_as("care", "/v1/customers/100/dkims?domain=news.acme.test").await;
-    let news = &keys["elements"][0];
-    let mut inactive = kept_key_body(news);
-    inactive["active"] = json!(false);
-    assert_eq!(
-        app.put_as("care", &format!("/v1/customers/100/dkims/{}", news["id"]), &inactive)
-            .await
-            .0,
-        200
-    );
+    deactivate(&app, 100, "news.acme.test").await;
     let (_, key) = app.get_as("mta", &signing("news.acme.test")).await;
     assert_eq!((&key["selector"], &key["alignment"]), (&json!("s2048"), &json!("RELAXED")));
     let (status, body) = app.get_as("mta", "/v1/customers/100/signing-dkim?domain=no%20domain").await;

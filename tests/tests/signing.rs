@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use accountcentral_e2e::dkim::{SAMPLE_MESSAGE, kept_key_body};
+use accountcentral_e2e::dkim::{SAMPLE_MESSAGE, deactivate};
 use accountcentral_e2e::verifiers::verify;
 use accountcentral_e2e::{TestApp, error_paths, on_both_backends};
 use accountcentral_signing::keys::KeyCache;
@@ -206,16 +206,7 @@ async fn key_changes_take_effect_within_the_cache_ttl(app: TestApp) {
     assert_eq!(before.0, "ed1");
 
     // Deactivated: until the TTL passes the cache still says ed1; then the default signs.
-    let (_, list) = app.get_as("care", "/v1/customers/100/dkims?domain=news.acme.test").await;
-    let news = &list["elements"][0];
-    let mut inactive = kept_key_body(news);
-    inactive["active"] = json!(false);
-    assert_eq!(
-        app.put_as("care", &format!("/v1/customers/100/dkims/{}", news["id"]), &inactive)
-            .await
-            .0,
-        200
-    );
+    deactivate(&app, 100, "news.acme.test").await;
     assert_eq!(chosen(&keys.customer(&state, GroupPk(100)).await.unwrap()).unwrap(), before);
     tokio::time::sleep(Duration::from_millis(250)).await;
     let after = chosen(&keys.customer(&state, GroupPk(100)).await.unwrap()).unwrap();

@@ -11,7 +11,6 @@ use shared::api::action::ActionResult;
 use shared::api::dkim::{KeyInput, KeyView, SecretText};
 use shared::app::AppState;
 use shared::auth::caller::Caller;
-use shared::domain::customer::Customer;
 use shared::domain::dkim::names::{self, Alignment};
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
@@ -90,9 +89,10 @@ impl DkimRequest {
     }
 }
 
-/// The customer, if the caller is admin(g) or holds the DKIM role.
-async fn customer_for_keys(state: &AppState, caller: &Caller, group: GroupPk) -> AppResult<Customer> {
-    caller.customer_as_admin_or(state, group, Caller::is_dkim_operator).await
+/// The customer's keys, if the caller is admin(g) or holds the DKIM role.
+async fn keys_in_reach(state: &AppState, caller: &Caller, group: GroupPk) -> AppResult<CustomerKeys> {
+    caller.customer_as_admin_or(state, group, Caller::is_dkim_operator).await?;
+    Ok(Dkims::new(state.store.as_ref()).customer_keys(group).await?)
 }
 
 /// The key `id` among `keys`, or 404.
@@ -101,12 +101,12 @@ fn key_of(keys: &CustomerKeys, group: GroupPk, id: i64) -> AppResult<&Versioned<
         .ok_or_else(|| AppError::NotFound(format!("key {id} of customer {group}")))
 }
 
-/// Another of the customer's keys with the same domain and selector is a conflict.
-fn ensure_unique(keys: &CustomerKeys, id: i64, domain: &str, selector: &str) -> AppResult<()> {
+/// Another of the customer's keys (but key `except`) with the same domain and selector is a conflict.
+fn ensure_unique(keys: &CustomerKeys, except: Option<i64>, domain: &str, selector: &str) -> AppResult<()> {
     match keys
         .keys
         .iter()
-        .find(|key| key.value.id != id && key.value.key.domain == domain && key.value.key.selector == selector)
+        .find(|key| Some(key.value.id) != except && key.value.key.domain == domain && key.value.key.selector == selector)
     {
         Some(_) => Err(AppError::Conflict(format!(
             "the customer already has a key for domain {domain} and selector {selector}"
@@ -128,8 +128,7 @@ async fn list_customer_dkims(
         .transpose()?;
     let default = query.parsed::<bool>("default", "true or false")?;
     let active = query.parsed::<bool>("active", "true or false")?;
-    customer_for_keys(&state, &caller, group).await?;
-    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
+    let keys = keys_in_reach(&state, &caller, group).await?;
     let default_id = keys.default_id();
     let mut listed: Vec<&CustomerDkim> = keys
         .keys
@@ -153,9 +152,10 @@ async fn create_customer_dkim(
     GroupPkPath(group): GroupPkPath,
     JsonBody(request): JsonBody<DkimRequest>,
 ) -> AppResult<Response> {
-    customer_for_keys(&state, &caller, group).await?;
+    let keys = keys_in_reach(&state, &caller, group).await?;
     let (input, active) = request.split();
     let valid = input.validate("", None, Violations::new())?;
+    ensure_unique(&keys, None, &valid.domain, &valid.selector)?;
     let dkims = Dkims::new(state.store.as_ref());
     let id = dkims.next_id().await?;
     let key = valid.seal(state.cipher.as_ref(), &customer_key_context(group, id)).await?;
@@ -168,7 +168,6 @@ async fn create_customer_dkim(
         created_at: now,
         updated_at: now,
     };
-    ensure_unique(&dkims.customer_keys(group).await?, id, &record.key.domain, &record.key.selector)?;
     let default = dkims.create(&record).await?;
     created(
         &format!("/v1/customers/{group}/dkims/{id}"),
@@ -182,8 +181,7 @@ async fn get_customer_dkim(
     GroupPkPath(group): GroupPkPath,
     DkimIdPath(id): DkimIdPath,
 ) -> AppResult<Json<DkimInfo>> {
-    customer_for_keys(&state, &caller, group).await?;
-    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
+    let keys = keys_in_reach(&state, &caller, group).await?;
     let key = key_of(&keys, group, id)?;
     Ok(Json(DkimInfo::of(&key.value, keys.default_id() == Some(id), &caller)))
 }
@@ -195,9 +193,8 @@ async fn update_customer_dkim(
     DkimIdPath(id): DkimIdPath,
     JsonBody(request): JsonBody<DkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
-    customer_for_keys(&state, &caller, group).await?;
+    let keys = keys_in_reach(&state, &caller, group).await?;
     let dkims = Dkims::new(state.store.as_ref());
-    let keys = dkims.customer_keys(group).await?;
     let current = key_of(&keys, group, id)?;
     let (input, active) = request.split();
     let mut violations = Violations::new();
@@ -208,7 +205,7 @@ async fn update_customer_dkim(
         );
     }
     let valid = input.validate("", Some(&current.value.key), violations)?;
-    ensure_unique(&keys, id, &valid.domain, &valid.selector)?;
+    ensure_unique(&keys, Some(id), &valid.domain, &valid.selector)?;
     let key = valid.seal(state.cipher.as_ref(), &customer_key_context(group, id)).await?;
     let now = state.clock.now();
     let record = CustomerDkim {
@@ -227,9 +224,8 @@ async fn delete_customer_dkim(
     GroupPkPath(group): GroupPkPath,
     DkimIdPath(id): DkimIdPath,
 ) -> AppResult<Json<ActionResult>> {
-    customer_for_keys(&state, &caller, group).await?;
+    let keys = keys_in_reach(&state, &caller, group).await?;
     let dkims = Dkims::new(state.store.as_ref());
-    let keys = dkims.customer_keys(group).await?;
     let current = key_of(&keys, group, id)?;
     if keys.default_id() == Some(id) && keys.keys.len() > 1 {
         return Err(AppError::Conflict(format!(
@@ -252,9 +248,8 @@ async fn set_customer_default_dkim(
     GroupPkPath(group): GroupPkPath,
     JsonBody(request): JsonBody<DefaultDkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
-    customer_for_keys(&state, &caller, group).await?;
+    let keys = keys_in_reach(&state, &caller, group).await?;
     let dkims = Dkims::new(state.store.as_ref());
-    let keys = dkims.customer_keys(group).await?;
     let key = key_of(&keys, group, request.id)?;
     if !key.value.active {
         return Err(AppError::field(FieldError::body("/id", "the key is inactive; activate it first")));
