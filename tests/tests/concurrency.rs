@@ -2,6 +2,7 @@
 //! creations get distinct user keys, and concurrent changes of one user or customer
 //! based on the same version never lose an update (optimistic locking).
 
+use accountcentral_e2e::dkim::key_body;
 use accountcentral_e2e::{TestApp, error_paths, new_user, on_both_backends, read};
 use jiff::Timestamp;
 use reqwest::Method;
@@ -21,6 +22,8 @@ on_both_backends!(
     racing_customer_updates_lose_nothing,
     racing_changes_of_different_parts_of_a_customer_lose_nothing,
     racing_claims_of_one_gid_give_it_to_one_customer,
+    racing_first_keys_make_one_default,
+    racing_keys_of_one_domain_and_selector_make_one_key,
 );
 
 /// How many times each race is run.
@@ -470,4 +473,50 @@ async fn racing_changes_of_different_parts_of_a_customer_lose_nothing(app: TestA
         }
     }
     eprintln!("{conflicts} of {} racing changes were conflicts", ROUNDS * 2 * 2);
+}
+
+/// Keys created at once for a customer without keys: all are created, and exactly one of
+/// them is the default (the key set is written conditioned on its version).
+async fn racing_first_keys_make_one_default(app: TestApp) {
+    for round in 0..ROUNDS {
+        let group = [101, 102, 200][round % 3];
+        let before = app.get_as("care", &format!("/v1/customers/{group}/dkims?size=100")).await.1;
+        let had_default = before["elements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|key| key["default"] == json!(true));
+        let calls: Vec<Call> = (0..4)
+            .map(|i| {
+                let body = key_body(&format!("r{round}k{i}.race.test"), "s1", true);
+                Call::new("care", Method::POST, format!("/v1/customers/{group}/dkims"), body)
+            })
+            .collect();
+        let answers = race(&app, &calls).await;
+        assert!(answers.iter().all(|(status, _)| *status == 201), "{answers:?}");
+        let after = app.get_as("care", &format!("/v1/customers/{group}/dkims?size=100")).await.1;
+        let keys = after["elements"].as_array().unwrap();
+        assert_eq!(keys.len(), before["elements"].as_array().unwrap().len() + 4);
+        assert_eq!(keys.iter().filter(|key| key["default"] == json!(true)).count(), 1, "{after}");
+        let defaults_answered = answers.iter().filter(|(_, key)| key["default"] == json!(true)).count();
+        assert_eq!(defaults_answered, usize::from(!had_default), "{answers:?}");
+    }
+}
+
+/// The same domain and selector sent at once: one key, conflicts for the others.
+async fn racing_keys_of_one_domain_and_selector_make_one_key(app: TestApp) {
+    for round in 0..ROUNDS {
+        let body = key_body(&format!("r{round}.same.test"), "s1", true);
+        let calls: Vec<Call> = (0..4)
+            .map(|_| Call::new("care", Method::POST, "/v1/customers/100/dkims", body.clone()))
+            .collect();
+        let mut statuses: Vec<u16> = race(&app, &calls).await.into_iter().map(|(status, _)| status).collect();
+        statuses.sort();
+        assert_eq!(statuses, [201, 409, 409, 409]);
+        let listed = app
+            .get_as("care", &format!("/v1/customers/100/dkims?domain=r{round}.same.test"))
+            .await
+            .1;
+        assert_eq!(listed["page"]["totalElements"], 1);
+    }
 }
