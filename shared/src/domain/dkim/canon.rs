@@ -173,6 +173,7 @@ impl BodyCanon {
 /// Appends the relaxed form of a header field, `name:value` and CRLF, to `out`.
 /// `folded` says whether the value spans several lines (has line ends).
 pub(super) fn relaxed_header(name: &[u8], value: &[u8], folded: bool, out: &mut Vec<u8>) {
+    out.reserve(name.len() + value.len() + 3);
     out.extend(name.iter().map(u8::to_ascii_lowercase));
     out.push(b':');
     let start = value.iter().position(|&b| !is_special(b)).unwrap_or(value.len());

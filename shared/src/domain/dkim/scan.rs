@@ -124,6 +124,7 @@ mod simd {
     }
 
     #[target_feature(enable = "sse2")]
+    #[inline]
     fn clean_prefix_sse2(bytes: &[u8]) -> Option<usize> {
         let mut done = 0;
         // 64 bytes a step with one test: the branch is what costs, not the compares.
