@@ -46,6 +46,8 @@ pub(super) struct HeaderField<'a> {
     pub(super) value: &'a [u8],
     /// Whether the value spans several lines.
     pub(super) folded: bool,
+    /// The name's index in the recommended set (From is 0), found once here.
+    pub(super) recommended: Option<u8>,
 }
 
 /// A parsed message, ready to sign with any number of keys.
@@ -108,21 +110,36 @@ impl<'a> Message<'a> {
                 field.value = &raw[value_start..end];
                 field.folded = true;
             } else {
-                let colon = pos + memchr(b':', &raw[pos..end]).ok_or(MessageError::MalformedHeader { line })?;
-                let name = raw[pos..colon].trim_ascii_end();
-                if name.is_empty() || !name.iter().all(|&b| (b'!'..=b'~').contains(&b)) {
-                    return Err(MessageError::InvalidFieldName { line });
+                // A name is printable ASCII up to the colon, maybe with white space before it.
+                let text = &raw[pos..end];
+                let name_len = text
+                    .iter()
+                    .position(|&b| b == b':' || !(b'!'..=b'~').contains(&b))
+                    .unwrap_or(text.len());
+                let colon = name_len
+                    + text[name_len..]
+                        .iter()
+                        .position(|&b| b != SP && b != TAB)
+                        .unwrap_or(text.len() - name_len);
+                if text.get(colon) != Some(&b':') || name_len == 0 {
+                    return Err(if memchr(b':', text).is_some() {
+                        MessageError::InvalidFieldName { line }
+                    } else {
+                        MessageError::MalformedHeader { line }
+                    });
                 }
-                value_start = colon + 1;
+                value_start = pos + colon + 1;
+                let name = &text[..name_len];
                 fields.push(HeaderField {
                     name,
                     value: &raw[value_start..end],
                     folded: false,
+                    recommended: sign::recommended_index(name),
                 });
             }
             pos = next;
         };
-        if !fields.iter().any(|field| field.name.eq_ignore_ascii_case(b"from")) {
+        if !fields.iter().any(|field| field.recommended == Some(sign::FROM)) {
             return Err(MessageError::MissingFrom);
         }
         Ok(Message {
@@ -136,7 +153,7 @@ impl<'a> Message<'a> {
 
     /// Domain of the (first) From header's address (handles "Name <a@b>", comments, group-less plain a@b), lowercased.
     pub fn from_domain(&self) -> Option<String> {
-        let from = self.fields.iter().find(|field| field.name.eq_ignore_ascii_case(b"from"))?;
+        let from = self.fields.iter().find(|field| field.recommended == Some(sign::FROM))?;
         address_domain(from.value)
     }
 

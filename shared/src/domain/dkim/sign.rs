@@ -7,11 +7,12 @@ use aws_lc_rs::digest::{Digest as LcDigest, SHA256};
 use aws_lc_rs::signature::{Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use memchr::memchr;
 use sha2::{Digest as _, Sha256};
 
 use super::Algorithm;
 use super::canon;
-use super::message::{HeaderField, Message};
+use super::message::Message;
 
 /// A private key that signs DKIM signatures; shareable between threads.
 pub struct SigningKey {
@@ -103,8 +104,32 @@ const RECOMMENDED: [&str; 15] = [
     "feedback-id",
 ];
 
-/// The longest signature: RSA-8192, the largest key aws-lc-rs accepts.
-const MAX_SIGNATURE_BYTES: usize = 1024;
+/// From's index in `RECOMMENDED`.
+pub(super) const FROM: u8 = 0;
+
+/// For each name length, the indices in `RECOMMENDED` of the names that long, so
+/// that a field name is compared with two names at most.
+const BY_LENGTH: [[u8; 2]; 26] = {
+    let mut table = [[u8::MAX; 2]; 26];
+    let mut i = 0;
+    while i < RECOMMENDED.len() {
+        let slot = &mut table[RECOMMENDED[i].len()];
+        let free = if slot[0] == u8::MAX { 0 } else { 1 };
+        assert!(slot[free] == u8::MAX, "at most two recommended names of one length");
+        slot[free] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// The index in the recommended set of a field name, in any case.
+pub(super) fn recommended_index(name: &[u8]) -> Option<u8> {
+    let candidates = BY_LENGTH.get(name.len())?;
+    candidates
+        .iter()
+        .copied()
+        .find(|&i| i != u8::MAX && name.eq_ignore_ascii_case(RECOMMENDED[usize::from(i)].as_bytes()))
+}
 
 /// Folded lines of the generated field stay within this many characters (RFC 5322 asks for 78).
 const LINE: usize = 76;
@@ -153,18 +178,18 @@ impl SigningKey {
         }
     }
 
-    /// Signs the SHA-256 `digest` of the canonical header data into `out`: PKCS#1 v1.5
-    /// for RSA, pure Ed25519 over the digest for Ed25519 (RFC 8463).
-    fn sign_digest(&self, digest: [u8; 32], out: &mut [u8]) -> Result<(), SignError> {
+    /// Signs the SHA-256 `digest` of the canonical header data: PKCS#1 v1.5 for RSA,
+    /// pure Ed25519 over the digest for Ed25519 (RFC 8463).
+    fn sign_digest(&self, digest: [u8; 32]) -> Result<Vec<u8>, SignError> {
         match &self.pair {
             KeyPair::Rsa(pair) => {
                 let digest = LcDigest::import_less_safe(&digest, &SHA256).map_err(|_| SignError::Crypto)?;
-                pair.sign_digest(&RSA_PKCS1_SHA256, &digest, out).map_err(|_| SignError::Crypto)
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign_digest(&RSA_PKCS1_SHA256, &digest, &mut signature)
+                    .map_err(|_| SignError::Crypto)?;
+                Ok(signature)
             }
-            KeyPair::Ed25519(pair) => {
-                out.copy_from_slice(pair.try_sign(&digest).map_err(|_| SignError::Crypto)?.as_ref());
-                Ok(())
-            }
+            KeyPair::Ed25519(pair) => Ok(pair.try_sign(&digest).map_err(|_| SignError::Crypto)?.as_ref().to_vec()),
         }
     }
 }
@@ -172,56 +197,45 @@ impl SigningKey {
 /// Builds one DKIM-Signature field for `message`: see `Message::sign`.
 pub(super) fn signature_field(message: &Message<'_>, key: &SigningKey, spec: &SignatureSpec<'_>) -> Result<String, SignError> {
     check(spec)?;
-    let fields = message.fields();
-    // The canonical header data, then h=: both follow the same walk over the names.
-    let mut data = Vec::with_capacity(2048);
-    let mut h = String::with_capacity(256);
-    sign_all(fields, "from", &mut h, &mut data);
-    push_name(&mut h, "from");
-    match spec.headers {
-        HeaderSet::Recommended => {
-            for name in &RECOMMENDED[1..] {
-                sign_all(fields, name, &mut h, &mut data);
-            }
-        }
-        HeaderSet::Listed(names) => {
-            for (i, name) in names.iter().enumerate() {
-                let seen = name.eq_ignore_ascii_case("from") || names[..i].iter().any(|earlier| earlier.eq_ignore_ascii_case(name));
-                if !seen {
-                    sign_all(fields, name, &mut h, &mut data);
-                }
-            }
-        }
-    }
-
-    let mut digits = [0u8; 20];
     let signature_len = key.signature_len();
-    let mut field = Folder::new(256 + h.len() + signature_len * 2);
-    field.push("DKIM-Signature:");
-    field.tag("v", "1");
-    field.tag("a", key.algorithm().tag());
-    field.tag("c", "relaxed/relaxed");
+    let mut digits = [0u8; 20];
+    let mut field = Folder::new(512 + signature_len * 2);
+    field.push(b"DKIM-Signature: v=1; a=");
+    field.push(key.algorithm().tag().as_bytes());
+    field.push(b"; c=relaxed/relaxed;");
     field.tag("d", spec.domain);
     field.tag("s", spec.selector);
     field.tag("t", decimal(spec.timestamp.unsigned_abs(), &mut digits));
-    field.list("h", &h);
-    let mut encoded = [0u8; MAX_SIGNATURE_BYTES.div_ceil(3) * 4];
-    field.base64_tag("bh", base64(&message.body_hash().digest, &mut encoded), ";");
-    field.open("b", base64_len(signature_len));
 
+    // One walk up from the bottom field gives h= and the canonical header data: each
+    // name's instances are then listed bottom-up, as verifiers take them (RFC 6376
+    // 5.4.2). From once more at the end, so that no From can be added.
+    let mut data = Vec::with_capacity(2048);
+    for header in message.fields().iter().rev() {
+        let signed = match spec.headers {
+            HeaderSet::Recommended => header.recommended,
+            HeaderSet::Listed(listed) => (header.recommended == Some(FROM)
+                || listed.iter().any(|name| header.name.eq_ignore_ascii_case(name.as_bytes())))
+            .then_some(0),
+        };
+        if signed.is_some() {
+            field.list_item("h", header.name);
+            canon::relaxed_header(header.name, header.value, header.folded, &mut data);
+        }
+    }
+    field.list_item("h", b"from");
+    field.push_byte(b';');
+
+    let body_hash = message.body_hash().digest;
+    field.open("bh", body_hash.len().div_ceil(3) * 4 + 1);
+    field.base64_value(&body_hash, ";");
+    field.open("b", signature_len.div_ceil(3) * 4);
     // The field as sent with an empty b= closes the signed data, without its CRLF.
-    canon::relaxed_header(
-        b"DKIM-Signature",
-        &field.text.as_bytes()[b"DKIM-Signature:".len()..],
-        true,
-        &mut data,
-    );
-    data.truncate(data.len() - 2);
-    let mut signature = [0u8; MAX_SIGNATURE_BYTES];
-    key.sign_digest(Sha256::digest(&data).into(), &mut signature[..signature_len])?;
-    field.base64_value(base64(&signature[..signature_len], &mut encoded), "");
-    field.push("\r\n");
-    Ok(field.text)
+    field.push_relaxed(&mut data);
+    let signature = key.sign_digest(Sha256::digest(&data).into())?;
+    field.base64_value(&signature, "");
+    field.push(b"\r\n");
+    Ok(field.into_string())
 }
 
 fn check(spec: &SignatureSpec<'_>) -> Result<(), SignError> {
@@ -247,33 +261,17 @@ fn check(spec: &SignatureSpec<'_>) -> Result<(), SignError> {
 }
 
 fn is_dns_name(name: &str) -> bool {
-    name.len() <= 253
-        && name.split('.').all(|label| {
-            (1..=63).contains(&label.len())
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
+    let label_ok = |label: &[u8]| {
+        (1..=63).contains(&label.len())
+            && label.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && label[0] != b'-'
+            && label[label.len() - 1] != b'-'
+    };
+    name.len() <= 253 && name.as_bytes().split(|&b| b == b'.').all(label_ok)
 }
 
 fn is_field_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| (b'!'..=b'~').contains(&b) && b != b':')
-}
-
-/// Signs every instance of `name`, bottom-up (RFC 6376 5.4.2): one h= entry and one
-/// canonical field each.
-fn sign_all(fields: &[HeaderField<'_>], name: &str, h: &mut String, data: &mut Vec<u8>) {
-    for field in fields.iter().rev().filter(|field| field.name.eq_ignore_ascii_case(name.as_bytes())) {
-        push_name(h, name);
-        canon::relaxed_header(field.name, field.value, field.folded, data);
-    }
-}
-
-fn push_name(h: &mut String, name: &str) {
-    if !h.is_empty() {
-        h.push(':');
-    }
-    h.extend(name.chars().map(|c| c.to_ascii_lowercase()));
 }
 
 fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
@@ -289,36 +287,36 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&buf[start..]).expect("ASCII digits")
 }
 
-fn base64_len(bytes: usize) -> usize {
-    bytes.div_ceil(3) * 4
-}
-
-fn base64<'b>(bytes: &[u8], buf: &'b mut [u8]) -> &'b str {
-    let len = STANDARD.encode_slice(bytes, buf).expect("the buffer fits the longest signature");
-    std::str::from_utf8(&buf[..len]).expect("base64 is ASCII")
-}
-
 /// Writes the field, folding with CRLF TAB so that lines stay within `LINE` characters.
 struct Folder {
-    text: String,
+    /// ASCII only: field names, tag values and base64.
+    text: Vec<u8>,
     line: usize,
+    /// Whether a list tag is open (its first item written).
+    in_list: bool,
 }
 
 impl Folder {
     fn new(capacity: usize) -> Folder {
         Folder {
-            text: String::with_capacity(capacity),
+            text: Vec::with_capacity(capacity),
             line: 0,
+            in_list: false,
         }
     }
 
-    fn push(&mut self, s: &str) {
-        self.text.push_str(s);
+    fn push(&mut self, s: &[u8]) {
+        self.text.extend_from_slice(s);
         self.line += s.len();
     }
 
+    fn push_byte(&mut self, b: u8) {
+        self.text.push(b);
+        self.line += 1;
+    }
+
     fn fold(&mut self) {
-        self.text.push_str("\r\n\t");
+        self.text.extend_from_slice(b"\r\n\t");
         self.line = 1;
     }
 
@@ -327,56 +325,83 @@ impl Folder {
         if self.line + 1 + tag.len() + 1 + len > LINE {
             self.fold();
         } else {
-            self.push(" ");
+            self.push_byte(b' ');
         }
-        self.push(tag);
-        self.push("=");
+        self.push(tag.as_bytes());
+        self.push_byte(b'=');
     }
 
     /// ` tag=value;`
     fn tag(&mut self, tag: &str, value: &str) {
         self.open(tag, value.len() + 1);
-        self.push(value);
-        self.push(";");
+        self.push(value.as_bytes());
+        self.push_byte(b';');
     }
 
-    /// A colon-separated list, folded after colons.
-    fn list(&mut self, tag: &str, list: &str) {
-        let mut items = list.split(':');
-        let first = items.next().unwrap_or_default();
-        self.open(tag, first.len() + 1);
-        self.push(first);
-        for item in items {
-            self.push(":");
-            if self.line + item.len() + 1 > LINE {
+    /// One name of a colon-separated list, lowercased; the first opens the tag, and
+    /// lines fold after colons. The caller closes the list with ';'.
+    fn list_item(&mut self, tag: &str, name: &[u8]) {
+        if self.in_list {
+            self.push_byte(b':');
+            if self.line + name.len() + 1 > LINE {
                 self.fold();
             }
-            self.push(item);
+        } else {
+            self.open(tag, name.len() + 1);
+            self.in_list = true;
         }
-        self.push(";");
+        let start = self.text.len();
+        self.push(name);
+        self.text[start..].make_ascii_lowercase();
     }
 
-    /// ` tag=value` then `end`, the value broken across lines if need be.
-    fn base64_tag(&mut self, tag: &str, value: &str, end: &str) {
-        self.open(tag, value.len() + end.len());
-        self.base64_value(value, end);
-    }
-
-    /// Continues an opened tag with `value` and `end`, filling each line.
-    fn base64_value(&mut self, value: &str, end: &str) {
-        let mut rest = value;
+    /// Continues an opened tag with `bytes` in base64 and then `end`, filling each
+    /// line with whole base64 groups.
+    fn base64_value(&mut self, bytes: &[u8], end: &str) {
+        let mut rest = bytes;
         loop {
             let room = LINE.saturating_sub(self.line);
-            if rest.len() + end.len() <= room {
-                self.push(rest);
-                self.push(end);
+            // Whole groups only, so that padding can only come last; and the last group
+            // goes to the next line with `end` if `end` does not fit after it.
+            let take = if rest.len().div_ceil(3) * 4 + end.len() <= room {
+                rest.len()
+            } else {
+                (room / 4 * 3).min(rest.len().saturating_sub(1) / 3 * 3)
+            };
+            let start = self.text.len();
+            self.text.resize(start + take.div_ceil(3) * 4, 0);
+            let len = STANDARD
+                .encode_slice(&rest[..take], &mut self.text[start..])
+                .expect("sized for the base64 of what is taken");
+            self.line += len;
+            rest = &rest[take..];
+            if rest.is_empty() {
+                self.push(end.as_bytes());
                 return;
             }
-            let (line, next) = rest.split_at(room.min(rest.len()));
-            self.push(line);
             self.fold();
-            rest = next;
         }
+    }
+
+    /// Appends the field written so far in relaxed form, without a final CRLF. The
+    /// text has single spaces and no white space at line ends, so relaxed
+    /// canonicalization only lowercases the name, drops the space after the colon and
+    /// makes each fold one space.
+    fn push_relaxed(&self, out: &mut Vec<u8>) {
+        const NAME: &[u8] = b"DKIM-Signature: ";
+        out.extend_from_slice(b"dkim-signature:");
+        let mut rest = &self.text[NAME.len()..];
+        while let Some(fold) = memchr(b'\r', rest) {
+            out.extend_from_slice(&rest[..fold]);
+            out.push(b' ');
+            rest = &rest[fold + 3..];
+        }
+        out.extend_from_slice(rest);
+    }
+
+    /// The field text, which is ASCII.
+    fn into_string(self) -> String {
+        String::from_utf8(self.text).expect("the field is ASCII")
     }
 }
 
@@ -430,7 +455,7 @@ mod tests {
     fn recommended_headers_every_instance_and_from_once_more() {
         let message = Message::parse(MESSAGE).unwrap();
         let field = message.sign(&ed25519().0, &spec(HeaderSet::Recommended)).unwrap();
-        assert_eq!(tag(&field, "h"), "from:from:to:to:subject:subject");
+        assert_eq!(tag(&field, "h"), "subject:to:subject:to:from:from");
         let names: Vec<String> = tags(&field).into_iter().map(|(name, _)| name).collect();
         assert_eq!(names, ["v", "a", "c", "d", "s", "t", "h", "bh", "b"]);
         assert_eq!(tag(&field, "v"), "1");
@@ -449,7 +474,7 @@ mod tests {
             .map(String::from)
             .to_vec();
         let field = message.sign(&ed25519().0, &spec(HeaderSet::Listed(&listed))).unwrap();
-        assert_eq!(tag(&field, "h"), "from:from:x-other:subject:subject:received:received");
+        assert_eq!(tag(&field, "h"), "received:subject:x-other:subject:from:received:from");
         let field = message.sign(&ed25519().0, &spec(HeaderSet::Listed(&[]))).unwrap();
         assert_eq!(tag(&field, "h"), "from:from");
     }
@@ -461,13 +486,54 @@ mod tests {
         let message = Message::parse(MESSAGE).unwrap();
         let field = message.sign(&key, &spec(HeaderSet::Recommended)).unwrap();
         let unsigned = &field[..field.find("b=").unwrap() + 2];
-        let mut data = b"from:a@example.com\r\nto:c@example.org\r\nto:b@example.org\r\nsubject:two\r\nsubject:one\r\n".to_vec();
+        let mut data = b"subject:two\r\nto:c@example.org\r\nsubject:one\r\nto:b@example.org\r\nfrom:a@example.com\r\n".to_vec();
         canon::relaxed_header(b"DKIM-Signature", &unsigned.as_bytes()[15..], true, &mut data);
         data.truncate(data.len() - 2);
         let signature = STANDARD.decode(tag(&field, "b")).unwrap();
         UnparsedPublicKey::new(&ED25519, public)
             .verify(&Sha256::digest(&data), &signature)
             .unwrap();
+    }
+
+    #[test]
+    fn long_name_lists_fold_and_the_signature_covers_the_field_as_sent() {
+        let (key, public) = ed25519();
+        let names: Vec<String> = (0..30).map(|i| format!("X-Long-Header-Name-{i}")).collect();
+        let mut raw = b"From: a@example.com\r\n".to_vec();
+        for name in &names {
+            raw.extend_from_slice(format!("{name}: value {name}\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\nBody\r\n");
+        let message = Message::parse(&raw).unwrap();
+        let field = message.sign(&key, &spec(HeaderSet::Listed(&names))).unwrap();
+        assert!(field.split("\r\n").all(|line| line.len() <= LINE), "{field}");
+        assert!(
+            field.split("\r\n").filter(|line| line.contains("x-long-header-name")).count() > 10,
+            "{field}"
+        );
+        let mut data = Vec::new();
+        for name in names.iter().rev() {
+            canon::relaxed_header(name.as_bytes(), format!(" value {name}").as_bytes(), false, &mut data);
+        }
+        canon::relaxed_header(b"From", b" a@example.com", false, &mut data);
+        let unsigned = &field[..field.find("b=").unwrap() + 2];
+        canon::relaxed_header(b"DKIM-Signature", &unsigned.as_bytes()[15..], true, &mut data);
+        data.truncate(data.len() - 2);
+        let signature = STANDARD.decode(tag(&field, "b")).unwrap();
+        UnparsedPublicKey::new(&ED25519, public)
+            .verify(&Sha256::digest(&data), &signature)
+            .unwrap();
+    }
+
+    #[test]
+    fn recommended_names_are_found_in_any_case() {
+        for (index, name) in RECOMMENDED.iter().enumerate() {
+            assert_eq!(recommended_index(name.as_bytes()), Some(index as u8));
+            assert_eq!(recommended_index(name.to_ascii_uppercase().as_bytes()), Some(index as u8));
+        }
+        for name in ["", "X-Mailer", "Received", "froM2", "content-transfer-encodings"] {
+            assert_eq!(recommended_index(name.as_bytes()), None, "{name}");
+        }
     }
 
     #[test]
