@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use accountcentral_e2e::dkim::{SAMPLE_MESSAGE, deactivate};
+use accountcentral_e2e::dkim::{SAMPLE_MESSAGE, deactivate, key_body_of};
 use accountcentral_e2e::verifiers::verify;
 use accountcentral_e2e::{TestApp, error_paths, on_both_backends};
 use accountcentral_signing::keys::KeyCache;
 use async_trait::async_trait;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
+use shared::domain::dkim::key::KeyPair;
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
 use shared::domain::secret::SecretBytes;
@@ -26,6 +27,7 @@ on_both_backends!(
     bad_messages_are_refused,
     key_changes_take_effect_within_the_cache_ttl,
     cached_keys_keep_signing_while_the_key_vault_is_down,
+    legacy_rsa_keys_of_1024_to_2047_bits_sign_too,
 );
 
 /// Signs `message` for `group` as the demo service: status and answer.
@@ -254,4 +256,28 @@ async fn cached_keys_keep_signing_while_the_key_vault_is_down(app: TestApp) {
     let response = refused.into_response();
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
+}
+
+/// Keys below 2048 bits are accepted (RFC 8301 allows 1024 and up) and sign like the others.
+async fn legacy_rsa_keys_of_1024_to_2047_bits_sign_too(app: TestApp) {
+    let legacy = KeyPair::generate_rsa(1024).expect("a 1024-bit key");
+    let (status, key) = app
+        .post_as(
+            "care",
+            "/v1/customers/102/dkims",
+            &key_body_of(&legacy, "legacy.test", "old1", true),
+        )
+        .await;
+    assert_eq!(status, 201, "{key}");
+    let (status, answer) = sign(&app, 102, SAMPLE_MESSAGE, json!({"sender": "legacy.test"})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["dkim"],
+        json!({"domain": "legacy.test", "selector": "old1", "algorithm": "rsa-sha256"})
+    );
+    let records = published_records(&app).await;
+    let signed = answer["message"].as_str().unwrap();
+    let verdicts = verify(&[signed.into(), tampered(signed, "Hello, world.", "Hello, World.")], &records).await;
+    assert!(verdicts[0].all_pass(1), "{:?}", verdicts[0]);
+    assert!(verdicts[1].all_fail(), "{:?}", verdicts[1]);
 }

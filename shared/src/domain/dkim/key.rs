@@ -104,6 +104,22 @@ impl KeyPair {
         private_from_pkcs8(pkcs8.expose_secret()).map_err(KeyError::Random)
     }
 
+    /// A fresh RSA key pair of `bits` (1024 to 4096). aws-lc-rs generates 2048 bits and
+    /// up; smaller (legacy) keys come from the rsa crate, drawing from the same source.
+    pub fn generate_rsa(bits: u32) -> Result<KeyPair, KeyError> {
+        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+            return Err(KeyError::PrivateKey(format!(
+                "RSA keys must have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits"
+            )));
+        }
+        if bits == 2048 {
+            return Self::generate(Algorithm::RsaSha256);
+        }
+        let key = rsa::PrivateKey::new(&mut SystemRng, bits as usize).map_err(|e| KeyError::Random(e.to_string()))?;
+        let der = key.to_pkcs8_der().map_err(|e| KeyError::Random(e.to_string()))?;
+        private_from_pkcs8(der.as_bytes()).map_err(KeyError::Random)
+    }
+
     /// The signature algorithm the key type fixes.
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
@@ -475,6 +491,31 @@ fn unsupported(kind: &str) -> String {
     format!("is {kind} key; only RSA and Ed25519 keys sign DKIM")
 }
 
+/// The rsa crate draws from a rand_core source; this one is the system source aws-lc-rs uses.
+struct SystemRng;
+
+impl rsa::rand_core::TryRng for SystemRng {
+    type Error = aws_lc_rs::error::Unspecified;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut bytes = [0; 4];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u32::from_le_bytes(bytes))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut bytes = [0; 8];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        aws_lc_rs::rand::fill(dst)
+    }
+}
+
+impl rsa::rand_core::TryCryptoRng for SystemRng {}
+
 #[cfg(test)]
 mod tests {
     use std::sync::OnceLock;
@@ -488,31 +529,6 @@ mod tests {
     use super::*;
 
     const RSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
-
-    /// The rsa crate draws from a rand_core source; this one is the system source aws-lc-rs uses.
-    struct SystemRng;
-
-    impl rsa::rand_core::TryRng for SystemRng {
-        type Error = aws_lc_rs::error::Unspecified;
-
-        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-            let mut bytes = [0; 4];
-            self.try_fill_bytes(&mut bytes)?;
-            Ok(u32::from_le_bytes(bytes))
-        }
-
-        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-            let mut bytes = [0; 8];
-            self.try_fill_bytes(&mut bytes)?;
-            Ok(u64::from_le_bytes(bytes))
-        }
-
-        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-            aws_lc_rs::rand::fill(dst)
-        }
-    }
-
-    impl rsa::rand_core::TryCryptoRng for SystemRng {}
 
     // Keys are made at test time and shared: no key material in the repository, and one slow 4096-bit key.
     fn rsa_1024() -> &'static rsa::PrivateKey {

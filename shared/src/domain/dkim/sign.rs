@@ -8,6 +8,9 @@ use aws_lc_rs::signature::{Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use memchr::memchr;
+use rsa::Pkcs1v15Sign;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::traits::PublicKeyParts;
 use sha2::{Digest as _, Sha256};
 
 use super::Algorithm;
@@ -21,8 +24,14 @@ pub struct SigningKey {
 
 enum KeyPair {
     Rsa(RsaKeyPair),
+    /// RSA of 1024 to 2047 bits, which aws-lc-rs refuses to sign with: legacy keys
+    /// customers still publish, signed by the rsa crate (about ten times slower).
+    LegacyRsa(Box<rsa::PrivateKey>),
     Ed25519(Ed25519KeyPair),
 }
+
+/// The smallest RSA key that signs (RFC 8301: verifiers may refuse smaller ones).
+const MIN_RSA_BITS: usize = 1024;
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -135,13 +144,22 @@ pub(super) fn recommended_index(name: &[u8]) -> Option<u8> {
 const LINE: usize = 76;
 
 impl SigningKey {
-    /// Reads an unencrypted PKCS#8 DER private key: RSA of 2048 to 8192 bits, or
+    /// Reads an unencrypted PKCS#8 DER private key: RSA of 1024 to 8192 bits, or
     /// Ed25519 (PKCS#8 v1 or v2).
     pub fn from_pkcs8(der: &[u8]) -> Result<SigningKey, InvalidKey> {
         let rsa = match RsaKeyPair::from_pkcs8(der) {
             Ok(pair) => return Ok(SigningKey { pair: KeyPair::Rsa(pair) }),
             Err(rejected) => rejected.description_(),
         };
+        if rsa == "TooSmall"
+            && let Ok(key) = rsa::PrivateKey::from_pkcs8_der(der)
+            && key.size() * 8 >= MIN_RSA_BITS
+            && key.validate().is_ok()
+        {
+            return Ok(SigningKey {
+                pair: KeyPair::LegacyRsa(Box::new(key)),
+            });
+        }
         let ed25519 = match Ed25519KeyPair::from_pkcs8(der) {
             Ok(pair) => {
                 return Ok(SigningKey {
@@ -154,7 +172,7 @@ impl SigningKey {
         let reason = match if rsa == "WrongAlgorithm" { ed25519 } else { rsa } {
             "WrongAlgorithm" => "the key is neither RSA nor Ed25519",
             "InvalidEncoding" => "the bytes are not an unencrypted PKCS#8 DER private key",
-            "TooSmall" => "the RSA key is shorter than 2048 bits",
+            "TooSmall" => "the RSA key is shorter than 1024 bits",
             "TooLarge" => "the RSA key is longer than 8192 bits",
             "InconsistentComponents" => "the key's public part does not match its private part",
             _ => "the key is malformed",
@@ -165,7 +183,7 @@ impl SigningKey {
     /// The signature algorithm, fixed by the key type.
     pub fn algorithm(&self) -> Algorithm {
         match self.pair {
-            KeyPair::Rsa(_) => Algorithm::RsaSha256,
+            KeyPair::Rsa(_) | KeyPair::LegacyRsa(_) => Algorithm::RsaSha256,
             KeyPair::Ed25519(_) => Algorithm::Ed25519Sha256,
         }
     }
@@ -174,6 +192,7 @@ impl SigningKey {
     fn signature_len(&self) -> usize {
         match &self.pair {
             KeyPair::Rsa(pair) => pair.public_modulus_len(),
+            KeyPair::LegacyRsa(key) => key.size(),
             KeyPair::Ed25519(_) => 64,
         }
     }
@@ -189,6 +208,7 @@ impl SigningKey {
                     .map_err(|_| SignError::Crypto)?;
                 Ok(signature)
             }
+            KeyPair::LegacyRsa(key) => key.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).map_err(|_| SignError::Crypto),
             KeyPair::Ed25519(pair) => Ok(pair.try_sign(&digest).map_err(|_| SignError::Crypto)?.as_ref().to_vec()),
         }
     }
