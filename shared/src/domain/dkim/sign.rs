@@ -212,8 +212,8 @@ pub(super) fn signature_field(message: &Message<'_>, key: &SigningKey, spec: &Si
 
     // One walk up from the bottom field gives h= and the canonical header data: each
     // name's instances are then listed bottom-up, as verifiers take them (RFC 6376
-    // 5.4.2). From once more at the end, so that no From can be added.
-    // Typical signed fields and this field fit; less than 1 KiB stays in the allocator's fast path.
+    // 5.4.2). From once more at the end, so that no From can be added. (Typical
+    // signed data fits 1000 bytes; under 1 KiB the allocator is fastest.)
     let mut data = Vec::with_capacity(1000);
     for header in message.fields().iter().rev() {
         let signed = match spec.headers {
