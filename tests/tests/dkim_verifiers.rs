@@ -216,6 +216,18 @@ fn edge_cases() -> Vec<(&'static str, Vec<u8>)> {
             with_crlf(&["From: alice@example.com", "Subject:", "Cc: ", "To:\t"], Some(BODY)),
         ),
         ("long body with sparse dirt", with_crlf(&HEADERS, Some(&big))),
+        // Verifiers disagree on such lines; the message sent leaves them out.
+        (
+            "white-space lines at the end of the body",
+            with_crlf(&HEADERS, Some("Text\r\n  \r\n\t\r\n \t\r\n")),
+        ),
+        (
+            "a very long header line",
+            with_crlf(
+                &["From: alice@example.com", &format!("Subject: {}", "long ".repeat(4_000).trim_end())],
+                Some(BODY),
+            ),
+        ),
         ("body of white space only", with_crlf(&HEADERS, Some("   \t"))),
         (
             "leading blank lines and white space",

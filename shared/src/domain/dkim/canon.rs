@@ -8,8 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::scan::{self, CR, LF, SP, TAB};
 
-/// Body bytes checked, and hashed as they are when clean, per step. Small enough
-/// that the check of the next step overlaps the hashing of this one in the CPU.
+/// Body bytes checked, and hashed as they are when clean, per step: small enough that
+/// the CPU can run the check of one step alongside the hashing of the previous one,
+/// and that a step with something to canonicalize costs little.
 const STEP: usize = 256;
 
 /// Canonical bytes gathered from dirty regions before they are hashed.

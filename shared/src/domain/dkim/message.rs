@@ -350,6 +350,10 @@ mod tests {
             MessageError::MissingFrom.to_string(),
             "the message has no From header field, which every DKIM signature must cover"
         );
+        assert_eq!(
+            MessageError::TooLarge.to_string(),
+            "the message is larger than 10485760 bytes (10 MiB), the most that can be signed"
+        );
     }
 
     #[test]

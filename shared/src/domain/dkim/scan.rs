@@ -10,10 +10,13 @@
 //! Flagging a space before any control character, not only CR and LF, costs one
 //! comparison less per vector; the canonicalizer copies such pairs unchanged.
 //!
-//! The vector code compares each 16-byte window with the same window shifted back by
-//! one byte (two overlapping loads), so no carries cross block boundaries. The scalar
-//! [`flag`] is the definition, the tail loop, the fallback on other architectures
-//! and the reference the tests check the vector code against.
+//! The vector code (SSE2 or AVX2 on x86_64, NEON on aarch64) compares each window of
+//! 16 or 32 bytes with the same window shifted back by one byte (two overlapping
+//! loads), so no carries cross block boundaries. The scalar [`flag`] is the
+//! definition, the loop for inputs shorter than a window, the fallback on other
+//! architectures and the reference the tests check the vector code against. The
+//! only `unsafe` in the DKIM code is here: unaligned loads from in-bounds windows, and
+//! calls into functions compiled for a CPU feature the CPU is known to have.
 
 pub(super) const SP: u8 = b' ';
 pub(super) const TAB: u8 = b'\t';
@@ -74,14 +77,16 @@ mod simd {
         unsafe { first_flag_sse2(bytes) }
     }
 
-    #[inline(always)]
+    #[target_feature(enable = "sse2")]
+    #[inline]
     fn load(bytes: &[u8]) -> __m128i {
         let bytes: &[u8; 16] = bytes.try_into().expect("a 16-byte window");
         // SAFETY: reads exactly the 16 bytes of `bytes`; unaligned loads are allowed.
         unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) }
     }
 
-    #[inline(always)]
+    #[target_feature(enable = "avx2")]
+    #[inline]
     fn load256(bytes: &[u8]) -> __m256i {
         let bytes: &[u8; 32] = bytes.try_into().expect("a 32-byte window");
         // SAFETY: reads exactly the 32 bytes of `bytes`; unaligned loads are allowed.
@@ -226,7 +231,8 @@ mod simd {
         unsafe { first_flag_neon(bytes) }
     }
 
-    #[inline(always)]
+    #[target_feature(enable = "neon")]
+    #[inline]
     fn load(bytes: &[u8]) -> uint8x16_t {
         let bytes: &[u8; 16] = bytes.try_into().expect("a 16-byte window");
         // SAFETY: reads exactly the 16 bytes of `bytes`; unaligned loads are allowed.
