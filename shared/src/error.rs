@@ -6,6 +6,7 @@ use crate::ports::cipher::CipherError;
 use crate::ports::queue::QueueError;
 use crate::ports::sms::SmsError;
 use crate::ports::store::StoreError;
+use crate::repositories::RepositoryError;
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +64,22 @@ impl AppError {
 impl From<Vec<FieldError>> for AppError {
     fn from(errors: Vec<FieldError>) -> Self {
         AppError::Invalid(errors)
+    }
+}
+
+/// The one place where a repository's outcome becomes the application's: a guard held by
+/// another record, a version that moved and a write too large for one transaction are
+/// all conflicts.
+impl From<RepositoryError> for AppError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::Taken(message) | RepositoryError::ChangedMeanwhile(message) | RepositoryError::TooManyWrites(message) => {
+                AppError::Conflict(message)
+            }
+            RepositoryError::NotFound(what) => AppError::NotFound(what),
+            RepositoryError::Store(error) => AppError::Store(error),
+            RepositoryError::KeyVault(error) => AppError::Cipher(error),
+        }
     }
 }
 

@@ -24,7 +24,7 @@ pub async fn seed(store: &dyn ItemStore, now: Timestamp) -> Result<(), AppError>
     let configurations = Configurations::new(store);
     let empty = CustomerSetup::default();
     configurations.change(GroupPk(100), &empty, acme(now)?).await?;
-    configurations.change(GroupPk(200), &empty, globex(now)?).await
+    Ok(configurations.change(GroupPk(200), &empty, globex(now)?).await?)
 }
 
 fn acme(now: Timestamp) -> Result<SetupChange, AppError> {

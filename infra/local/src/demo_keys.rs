@@ -69,5 +69,5 @@ pub async fn seed(store: &dyn ItemStore, cipher: &dyn EnvelopeCipher, now: Times
         created_at: now,
         updated_at: now,
     };
-    dkims.create_fbl(&fbl).await
+    Ok(dkims.create_fbl(&fbl).await?)
 }

@@ -7,12 +7,11 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Versioned;
-use super::record::{add, delete, from_item, put, to_item, transact, versioned};
+use super::record::{Transaction, TransactionFailure, add, delete, from_item, put, to_item, versioned};
+use super::{RepositoryError, Versioned};
 use crate::domain::dkim::Algorithm;
 use crate::domain::dkim::selection::Candidate;
 use crate::domain::ids::GroupPk;
-use crate::error::AppError;
 use crate::ports::cipher::{EncryptionContext, Envelope};
 use crate::ports::store::{Condition, Index, Item, ItemStore, Key, Query, StoreError, WriteOp, query_all};
 
@@ -219,16 +218,29 @@ async fn page<T: serde::de::DeserializeOwned>(
     Ok((page, total))
 }
 
-/// Which operation of a transaction failed its condition, if one did.
-fn failed_at(error: &StoreError) -> Option<&[usize]> {
-    match error {
-        StoreError::TransactionCancelled { failed } => Some(failed),
-        _ => None,
-    }
+/// What each write of a DKIM transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// The key or FBL record itself.
+    Record,
+    /// The guard of a customer key's domain and selector, or of an FBL's recipient domain.
+    NameGuard,
+    /// The customer's key set.
+    Set,
+    /// A collection counter, which never fails a condition.
+    Count,
 }
 
-fn changed_meanwhile(what: &str) -> AppError {
-    AppError::Conflict(format!("{what} changed meanwhile; read again and retry"))
+fn changed_meanwhile(what: &str) -> RepositoryError {
+    RepositoryError::ChangedMeanwhile(format!("{what} changed meanwhile; read again and retry"))
+}
+
+/// Any failed condition means that something changed since it was read.
+fn changed_meanwhile_or_store(failure: TransactionFailure<Write>, what: &str) -> RepositoryError {
+    match failure {
+        TransactionFailure::Conditions(_) => changed_meanwhile(what),
+        TransactionFailure::Store(error) => error.into(),
+    }
 }
 
 /// The DKIM repository.
@@ -264,7 +276,7 @@ impl<'a> Dkims<'a> {
 
     /// Adds `key` to the customer's keys; the first key becomes the default (the answer
     /// tells whether it did). A taken domain and selector is a conflict.
-    pub async fn create(&self, key: &CustomerDkim) -> Result<bool, AppError> {
+    pub async fn create(&self, key: &CustomerDkim) -> Result<bool, RepositoryError> {
         // A concurrent change to the set only moves its version: read it again and retry.
         const ATTEMPTS: u32 = 4;
         let group = key.group_pk;
@@ -276,9 +288,11 @@ impl<'a> Dkims<'a> {
             };
             let set = keys.header();
             let default = set.default.unwrap_or(key.id);
-            let ops = vec![
-                put(customer_key_item(key)?, Condition::NotExists),
-                guard(name_key(group, &key.key)),
+            let mut transaction = Transaction::new();
+            transaction.push(Write::Record, put(customer_key_item(key)?, Condition::NotExists));
+            transaction.push(Write::NameGuard, guard(name_key(group, &key.key)));
+            transaction.push(
+                Write::Set,
                 keys.write_set(
                     group,
                     KeySet {
@@ -286,51 +300,53 @@ impl<'a> Dkims<'a> {
                         count: set.count + 1,
                     },
                 )?,
-                add(Key::new(ALL_KEYS, COUNT), 1),
-            ];
-            match transact(self.store, ops).await {
+            );
+            transaction.push(Write::Count, add(Key::new(ALL_KEYS, COUNT), 1));
+            match transaction.commit(self.store).await {
                 Ok(()) => return Ok(default == key.id),
-                Err(error) => match failed_at(&error) {
-                    Some(failed) if failed.contains(&1) => return Err(taken(&key.key)),
-                    Some(failed) if failed == [2] && attempt < ATTEMPTS => attempt += 1,
-                    Some(_) => return Err(changed_meanwhile(&format!("the keys of customer {group}"))),
-                    None => return Err(error.into()),
-                },
+                Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::NameGuard) => return Err(taken(&key.key)),
+                Err(TransactionFailure::Conditions(failed)) if failed == [Write::Set] && attempt < ATTEMPTS => attempt += 1,
+                Err(failure) => return Err(changed_meanwhile_or_store(failure, &format!("the keys of customer {group}"))),
             }
         }
     }
 
     /// Replaces the key read as `before` with `after`, provided the key set is still as
     /// read in `keys` (the caller decided on its default).
-    pub async fn update(&self, keys: &CustomerKeys, before: &Versioned<CustomerDkim>, after: &CustomerDkim) -> Result<(), AppError> {
+    pub async fn update(&self, keys: &CustomerKeys, before: &Versioned<CustomerDkim>, after: &CustomerDkim) -> Result<(), RepositoryError> {
         let group = after.group_pk;
-        let mut ops = vec![
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::Record,
             put(
                 customer_key_item(after)?.with_version(before.version + 1),
                 Condition::VersionIs(before.version),
             ),
-            keys.check_set(group),
-        ];
-        let renamed = name_key(group, &before.value.key) != name_key(group, &after.key);
-        if renamed {
-            ops.push(delete(name_key(group, &before.value.key), Condition::Exists));
-            ops.push(guard(name_key(group, &after.key)));
+        );
+        transaction.push(Write::Set, keys.check_set(group));
+        if name_key(group, &before.value.key) != name_key(group, &after.key) {
+            transaction.push(Write::Record, delete(name_key(group, &before.value.key), Condition::Exists));
+            transaction.push(Write::NameGuard, guard(name_key(group, &after.key)));
         }
-        transact(self.store, ops).await.map_err(|error| match failed_at(&error) {
-            Some(failed) if renamed && failed.contains(&3) => taken(&after.key),
-            Some(_) => changed_meanwhile(&format!("key {}", after.id)),
-            None => error.into(),
+        transaction.commit(self.store).await.map_err(|failure| match failure {
+            TransactionFailure::Conditions(failed) if failed.contains(&Write::NameGuard) => taken(&after.key),
+            failure => changed_meanwhile_or_store(failure, &format!("key {}", after.id)),
         })
     }
 
     /// Removes the key read as `key`; `keys` decides whether the set loses its default.
-    pub async fn delete(&self, keys: &CustomerKeys, key: &Versioned<CustomerDkim>) -> Result<(), AppError> {
+    pub async fn delete(&self, keys: &CustomerKeys, key: &Versioned<CustomerDkim>) -> Result<(), RepositoryError> {
         let group = key.value.group_pk;
         let set = keys.header();
         let remaining = set.count.saturating_sub(1);
-        let ops = vec![
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::Record,
             delete(key_key(group, key.value.id), Condition::VersionIs(key.version)),
-            delete(name_key(group, &key.value.key), Condition::Exists),
+        );
+        transaction.push(Write::NameGuard, delete(name_key(group, &key.value.key), Condition::Exists));
+        transaction.push(
+            Write::Set,
             keys.write_set(
                 group,
                 KeySet {
@@ -338,25 +354,27 @@ impl<'a> Dkims<'a> {
                     count: remaining,
                 },
             )?,
-            add(Key::new(ALL_KEYS, COUNT), -1),
-        ];
-        transact(self.store, ops).await.map_err(|error| {
-            if failed_at(&error).is_some() {
-                changed_meanwhile(&format!("key {}", key.value.id))
-            } else {
-                error.into()
-            }
-        })
+        );
+        transaction.push(Write::Count, add(Key::new(ALL_KEYS, COUNT), -1));
+        transaction
+            .commit(self.store)
+            .await
+            .map_err(|failure| changed_meanwhile_or_store(failure, &format!("key {}", key.value.id)))
     }
 
     /// Makes `key` the customer's default, provided it is unchanged since read.
-    pub async fn set_default(&self, keys: &CustomerKeys, key: &Versioned<CustomerDkim>) -> Result<(), AppError> {
+    pub async fn set_default(&self, keys: &CustomerKeys, key: &Versioned<CustomerDkim>) -> Result<(), RepositoryError> {
         let group = key.value.group_pk;
-        let ops = vec![
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::Record,
             WriteOp::Check {
                 key: key_key(group, key.value.id),
                 condition: Condition::VersionIs(key.version),
             },
+        );
+        transaction.push(
+            Write::Set,
             keys.write_set(
                 group,
                 KeySet {
@@ -364,14 +382,11 @@ impl<'a> Dkims<'a> {
                     ..keys.header()
                 },
             )?,
-        ];
-        transact(self.store, ops).await.map_err(|error| {
-            if failed_at(&error).is_some() {
-                changed_meanwhile(&format!("the keys of customer {group}"))
-            } else {
-                error.into()
-            }
-        })
+        );
+        transaction
+            .commit(self.store)
+            .await
+            .map_err(|failure| changed_meanwhile_or_store(failure, &format!("the keys of customer {group}")))
     }
 
     /// One page of every customer's keys, by customer then domain, and their number.
@@ -399,7 +414,7 @@ impl<'a> Dkims<'a> {
     }
 
     /// Replaces the platform key read at `read` (`None`: there was none).
-    pub async fn put_platform_key(&self, key: &PlatformDkim, read: Option<u64>) -> Result<(), AppError> {
+    pub async fn put_platform_key(&self, key: &PlatformDkim, read: Option<u64>) -> Result<(), RepositoryError> {
         let item = to_item(platform_key(), key)?;
         let write = match read {
             Some(version) => self.store.put(item.with_version(version + 1), Condition::VersionIs(version)).await,
@@ -428,62 +443,65 @@ impl<'a> Dkims<'a> {
         items.first().map(from_item).transpose()
     }
 
-    /// Stores a new FBL; a recipient domain that already has one is a conflict.
-    pub async fn create_fbl(&self, fbl: &Fbl) -> Result<(), AppError> {
-        let ops = vec![
-            put(fbl_item(fbl)?, Condition::NotExists),
-            guard(fbl_domain_key(&fbl.recipient_domain)),
-            add(Key::new(ALL_FBLS, COUNT), 1),
-        ];
-        transact(self.store, ops).await.map_err(|error| match failed_at(&error) {
-            Some(failed) if failed.contains(&1) => recipient_taken(&fbl.recipient_domain),
-            Some(_) => AppError::Conflict(format!("FBL {} already exists", fbl.id)),
-            None => error.into(),
+    /// Stores a new FBL; a recipient domain that already has one is taken.
+    pub async fn create_fbl(&self, fbl: &Fbl) -> Result<(), RepositoryError> {
+        let mut transaction = Transaction::new();
+        transaction.push(Write::Record, put(fbl_item(fbl)?, Condition::NotExists));
+        transaction.push(Write::NameGuard, guard(fbl_domain_key(&fbl.recipient_domain)));
+        transaction.push(Write::Count, add(Key::new(ALL_FBLS, COUNT), 1));
+        transaction.commit(self.store).await.map_err(|failure| match failure {
+            TransactionFailure::Conditions(failed) if failed.contains(&Write::NameGuard) => recipient_taken(&fbl.recipient_domain),
+            TransactionFailure::Conditions(_) => RepositoryError::Taken(format!("FBL {} already exists", fbl.id)),
+            TransactionFailure::Store(error) => error.into(),
         })
     }
 
     /// Replaces the FBL read as `before` with `after`.
-    pub async fn update_fbl(&self, before: &Versioned<Fbl>, after: &Fbl) -> Result<(), AppError> {
-        let mut ops = vec![put(
-            fbl_item(after)?.with_version(before.version + 1),
-            Condition::VersionIs(before.version),
-        )];
-        let moved = before.value.recipient_domain != after.recipient_domain;
-        if moved {
-            ops.push(delete(fbl_domain_key(&before.value.recipient_domain), Condition::Exists));
-            ops.push(guard(fbl_domain_key(&after.recipient_domain)));
+    pub async fn update_fbl(&self, before: &Versioned<Fbl>, after: &Fbl) -> Result<(), RepositoryError> {
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::Record,
+            put(
+                fbl_item(after)?.with_version(before.version + 1),
+                Condition::VersionIs(before.version),
+            ),
+        );
+        if before.value.recipient_domain != after.recipient_domain {
+            transaction.push(
+                Write::Record,
+                delete(fbl_domain_key(&before.value.recipient_domain), Condition::Exists),
+            );
+            transaction.push(Write::NameGuard, guard(fbl_domain_key(&after.recipient_domain)));
         }
-        transact(self.store, ops).await.map_err(|error| match failed_at(&error) {
-            Some(failed) if moved && failed.contains(&2) => recipient_taken(&after.recipient_domain),
-            Some(_) => changed_meanwhile(&format!("FBL {}", after.id)),
-            None => error.into(),
+        transaction.commit(self.store).await.map_err(|failure| match failure {
+            TransactionFailure::Conditions(failed) if failed.contains(&Write::NameGuard) => recipient_taken(&after.recipient_domain),
+            failure => changed_meanwhile_or_store(failure, &format!("FBL {}", after.id)),
         })
     }
 
     /// Removes the FBL read as `fbl`.
-    pub async fn delete_fbl(&self, fbl: &Versioned<Fbl>) -> Result<(), AppError> {
-        let ops = vec![
-            delete(fbl_key(fbl.value.id), Condition::VersionIs(fbl.version)),
+    pub async fn delete_fbl(&self, fbl: &Versioned<Fbl>) -> Result<(), RepositoryError> {
+        let mut transaction = Transaction::new();
+        transaction.push(Write::Record, delete(fbl_key(fbl.value.id), Condition::VersionIs(fbl.version)));
+        transaction.push(
+            Write::NameGuard,
             delete(fbl_domain_key(&fbl.value.recipient_domain), Condition::Exists),
-            add(Key::new(ALL_FBLS, COUNT), -1),
-        ];
-        transact(self.store, ops).await.map_err(|error| {
-            if failed_at(&error).is_some() {
-                changed_meanwhile(&format!("FBL {}", fbl.value.id))
-            } else {
-                error.into()
-            }
-        })
+        );
+        transaction.push(Write::Count, add(Key::new(ALL_FBLS, COUNT), -1));
+        transaction
+            .commit(self.store)
+            .await
+            .map_err(|failure| changed_meanwhile_or_store(failure, &format!("FBL {}", fbl.value.id)))
     }
 }
 
-fn taken(key: &StoredKey) -> AppError {
-    AppError::Conflict(format!(
+fn taken(key: &StoredKey) -> RepositoryError {
+    RepositoryError::Taken(format!(
         "the customer already has a key for domain {} and selector {}",
         key.domain, key.selector
     ))
 }
 
-fn recipient_taken(domain: &str) -> AppError {
-    AppError::Conflict(format!("recipient domain {domain} already has an FBL"))
+fn recipient_taken(domain: &str) -> RepositoryError {
+    RepositoryError::Taken(format!("recipient domain {domain} already has an FBL"))
 }
