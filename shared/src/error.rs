@@ -41,9 +41,10 @@ pub enum AppError {
     /// A dependency other than the ports (the token issuer's keys) is down.
     #[error("dependency unavailable: {0}")]
     Dependency(String),
-    /// A fault of our own, never the client's: logged in full, reported with its logref.
+    /// A fault of our own, never the client's: logged in full with its source, reported
+    /// with its logref only.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -55,6 +56,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A fault of our own caused by `source` (an error, or a message saying what broke).
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        AppError::Internal(source.into())
+    }
+
     /// One bad field.
     pub fn field(error: FieldError) -> Self {
         AppError::Invalid(vec![error])

@@ -179,7 +179,7 @@ impl KeyCache {
         let plaintext = state.cipher.decrypt(&sealed.key.private_key, &sealed.context).await?;
         let signer = Arc::new(
             SigningKey::from_pkcs8(shared::domain::secret::ExposeSecret::expose_secret(&plaintext))
-                .map_err(|error| AppError::Internal(format!("a stored key does not parse: {error}")))?,
+                .map_err(|error| AppError::internal(format!("a stored key does not parse: {error}")))?,
         );
         lock(&self.signers).insert(sealed.context.clone(), (sealed.version, signer.clone()));
         Ok(signer)

@@ -166,11 +166,7 @@ async fn sign_message(
             timestamp,
             headers: HeaderSet::Recommended,
         };
-        fields.push(
-            message
-                .sign(&signer, &spec)
-                .map_err(|error| AppError::Internal(error.to_string()))?,
-        );
+        fields.push(message.sign(&signer, &spec).map_err(AppError::internal)?);
         Some(SignatureInfo::of(&sealed.key))
     } else {
         None
@@ -186,11 +182,7 @@ async fn sign_message(
                     timestamp,
                     headers: HeaderSet::Listed(&entry.fbl.signable_headers),
                 };
-                fields.push(
-                    message
-                        .sign(&signer, &spec)
-                        .map_err(|error| AppError::Internal(error.to_string()))?,
-                );
+                fields.push(message.sign(&signer, &spec).map_err(AppError::internal)?);
                 Some(FblSignatureInfo {
                     signature: SignatureInfo::of(&entry.sealed.key),
                     recipient_domain,
@@ -201,8 +193,7 @@ async fn sign_message(
         None => None,
     };
 
-    let signed =
-        String::from_utf8(message.with_signatures(&fields)).map_err(|_| AppError::Internal("a signed message is not UTF-8".into()))?;
+    let signed = String::from_utf8(message.with_signatures(&fields)).map_err(|_| AppError::internal("a signed message is not UTF-8"))?;
     Ok(Json(SignResponse {
         message: signed,
         dkim,

@@ -22,7 +22,7 @@ async fn new_key(
     selector: &str,
     context: &EncryptionContext,
 ) -> Result<StoredKey, AppError> {
-    let pair = KeyPair::generate(algorithm).map_err(|error| AppError::Internal(error.to_string()))?;
+    let pair = KeyPair::generate(algorithm).map_err(AppError::internal)?;
     Ok(StoredKey {
         domain: domain.into(),
         selector: selector.into(),

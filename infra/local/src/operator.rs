@@ -148,7 +148,7 @@ pub async fn bootstrap(environment: &Environment, username: &str, email: &str) -
         created_at: now,
     };
     let secret = password::generate(INITIAL_PASSWORD_CHARS);
-    let hash = password::hash(&secret).map_err(|e| AppError::Internal(e.to_string()))?;
+    let hash = password::hash(&secret).map_err(AppError::internal)?;
     accounts
         .create(NewAccount {
             user: user.clone(),
@@ -265,7 +265,7 @@ fn change(
                     Err(SftpInputError::PasswordRequired) => {
                         errors.push(FieldError::body(pointer, SftpInputError::PasswordRequired.to_string()))
                     }
-                    Err(SftpInputError::Hash(error)) => return Err(AppError::Internal(error.to_string()).into()),
+                    Err(SftpInputError::Hash(error)) => return Err(AppError::internal(error).into()),
                 }
             }
             Some(accounts)

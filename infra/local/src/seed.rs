@@ -116,7 +116,7 @@ pub async fn seed_if_empty(store: &dyn ItemStore, cipher: &dyn EnvelopeCipher, n
     let mut passwords = Vec::new();
     for demo in DEMO_USERS {
         let secret = password::generate(16);
-        let hash = password::hash(&secret).map_err(|e| AppError::Internal(e.to_string()))?;
+        let hash = password::hash(&secret).map_err(AppError::internal)?;
         let expires_at = now
             .checked_add(jiff::SignedDuration::from_hours(24 * PASSWORD_VALIDITY_DAYS))
             .unwrap_or(now);
