@@ -14,10 +14,14 @@ use shared::domain::user::{Suspension, UserStatus};
 use shared::error::{AppError, AppResult};
 use shared::http::extract::{JsonBody, UserPkPath};
 use shared::repositories::accounts::{AccountChange, Accounts};
+use shared::repositories::customers::Customers;
 
 pub async fn get_user(State(state): State<AppState>, caller: Caller, UserPkPath(user): UserPkPath) -> AppResult<Json<UserDetails>> {
     let account = caller.user_as_admin(&state, user).await?;
-    Ok(Json(UserDetails::load(state.store.as_ref(), &account.user.value).await?))
+    let group_name = Customers::new(state.store.as_ref())
+        .name(account.user.value.creation_group_pk)
+        .await?;
+    Ok(Json(UserDetails::new(&account.user.value, group_name)))
 }
 
 pub async fn update_user(
@@ -35,7 +39,8 @@ pub async fn update_user(
     change.user.status = status;
     let after = change.user.clone();
     Accounts::new(state.store.as_ref()).save(change).await?;
-    Ok(Json(UserInfo::load(state.store.as_ref(), &after).await?))
+    let group_name = Customers::new(state.store.as_ref()).name(after.creation_group_pk).await?;
+    Ok(Json(UserInfo::new(&after, group_name)))
 }
 
 #[derive(Deserialize)]

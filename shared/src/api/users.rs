@@ -7,8 +7,6 @@ use serde::{Deserialize, Serialize};
 use crate::domain::ids::UserPk;
 use crate::domain::user::{Profile, RawProfile, Sex, User, UserStatus, UserType};
 use crate::domain::validation::{FieldError, Violations};
-use crate::ports::store::{ItemStore, StoreError};
-use crate::repositories::customers::Customers;
 
 /// Personal info, as `getMe` returns it and `updateMe` takes it.
 #[derive(Debug, Clone, Serialize)]
@@ -30,25 +28,16 @@ pub struct UserInfo {
 }
 
 impl UserInfo {
-    /// The representation of `user`, with the name of the customer it was created in.
-    pub async fn load(store: &dyn ItemStore, user: &User) -> Result<Self, StoreError> {
-        let group_name = Customers::new(store)
-            .get(user.creation_group_pk)
-            .await?
-            .map(|c| c.name)
-            .unwrap_or_default();
-        Ok(Self::new(user, group_name))
-    }
-
-    /// The representation of `user`, whose creation customer is called `group_name`.
-    pub fn new(user: &User, group_name: String) -> Self {
+    /// The representation of `user`, whose creation customer is called `group_name`
+    /// (`None`: it no longer exists, shown as an empty name).
+    pub fn new(user: &User, group_name: Option<String>) -> Self {
         Self {
             user_pk: user.user_pk,
             name: user.name.clone(),
             surname: user.surname.clone(),
             username: user.username.clone(),
             email: user.email.clone(),
-            group_name,
+            group_name: group_name.unwrap_or_default(),
             phone: user.phone.clone(),
             cell_phone: user.cell_phone.clone(),
             date_of_birth: user.date_of_birth,
@@ -155,15 +144,15 @@ pub struct UserDetails {
 }
 
 impl UserDetails {
-    /// The representation of `user`, as [`UserInfo::load`] reads it.
-    pub async fn load(store: &dyn ItemStore, user: &User) -> Result<Self, StoreError> {
-        Ok(Self {
-            info: UserInfo::load(store, user).await?,
+    /// The representation of `user`, as [`UserInfo::new`] makes it.
+    pub fn new(user: &User, group_name: Option<String>) -> Self {
+        Self {
+            info: UserInfo::new(user, group_name),
             suspension_info: SuspensionInfo {
                 suspended: user.status == UserStatus::Suspended,
                 date: user.suspension.as_ref().map(|s| s.date),
                 by_user_pk: user.suspension.as_ref().and_then(|s| s.by_user_pk),
             },
-        })
+        }
     }
 }

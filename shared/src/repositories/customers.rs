@@ -71,6 +71,11 @@ impl<'a> Customers<'a> {
             .transpose()
     }
 
+    /// The customer's name; `None` when there is no such customer.
+    pub async fn name(&self, group: GroupPk) -> Result<Option<String>, StoreError> {
+        Ok(self.get(group).await?.map(|customer| customer.name))
+    }
+
     /// Several customers in one batch, ordered by key; missing ones are skipped.
     pub async fn get_many(&self, groups: impl IntoIterator<Item = GroupPk>) -> Result<Vec<Customer>, StoreError> {
         let keys: Vec<Key> = groups.into_iter().map(|g| Key::new(partition(g), PROFILE)).collect();
