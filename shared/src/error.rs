@@ -1,6 +1,7 @@
 //! The application's error type: what went wrong, in the domain's words. The HTTP
 //! layer maps it to a status and the error format in one place (`http::error`).
 
+use crate::domain::dkim::records::NameTaken;
 use crate::domain::validation::FieldError;
 use crate::ports::cipher::CipherError;
 use crate::ports::queue::QueueError;
@@ -86,6 +87,13 @@ impl From<RepositoryError> for AppError {
             RepositoryError::Store(error) => AppError::Store(error),
             RepositoryError::KeyVault(error) => AppError::Cipher(error),
         }
+    }
+}
+
+/// A key whose domain and selector another of the customer's keys has is a conflict.
+impl From<NameTaken> for AppError {
+    fn from(taken: NameTaken) -> Self {
+        AppError::Conflict(taken.to_string())
     }
 }
 

@@ -8,10 +8,11 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use shared::api::action::ActionResult;
-use shared::api::dkim::{KeyInput, KeyView, SecretText};
+use shared::api::dkim::KeyView;
 use shared::app::AppState;
 use shared::auth::caller::Caller;
 use shared::domain::dkim::names::{self, Alignment};
+use shared::domain::dkim::records::{CustomerDkim, KeyInput, SecretText, ensure_unique};
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
 use shared::domain::validation::{FieldError, Violations};
@@ -20,7 +21,7 @@ use shared::http::created;
 use shared::http::extract::{DkimIdPath, GroupPkPath, JsonBody, QueryParams};
 use shared::http::paging::{Page, PageRequest};
 use shared::repositories::Versioned;
-use shared::repositories::dkims::{CustomerDkim, CustomerKeys, Dkims, customer_key_context};
+use shared::repositories::dkims::{CustomerKeys, Dkims};
 
 /// The customer key routes.
 pub fn routes() -> Router<AppState> {
@@ -92,27 +93,13 @@ impl DkimRequest {
 /// The customer's keys, if the caller is admin(g) or holds the DKIM role.
 async fn keys_in_reach(state: &AppState, caller: &Caller, group: GroupPk) -> AppResult<CustomerKeys> {
     caller.customer_as_admin_or(state, group, Caller::is_dkim_operator).await?;
-    Ok(Dkims::new(state.store.as_ref()).customer_keys(group).await?)
+    Ok(Dkims::new(state.store.as_ref(), state.cipher.as_ref()).customer_keys(group).await?)
 }
 
 /// The key `id` among `keys`, or 404.
 fn key_of(keys: &CustomerKeys, group: GroupPk, id: i64) -> AppResult<&Versioned<CustomerDkim>> {
     keys.get(id)
         .ok_or_else(|| AppError::NotFound(format!("key {id} of customer {group}")))
-}
-
-/// Another of the customer's keys (but key `except`) with the same domain and selector is a conflict.
-fn ensure_unique(keys: &CustomerKeys, except: Option<i64>, domain: &str, selector: &str) -> AppResult<()> {
-    match keys
-        .keys
-        .iter()
-        .find(|key| Some(key.value.id) != except && key.value.key.domain == domain && key.value.key.selector == selector)
-    {
-        Some(_) => Err(AppError::Conflict(format!(
-            "the customer already has a key for domain {domain} and selector {selector}"
-        ))),
-        None => Ok(()),
-    }
 }
 
 async fn list_customer_dkims(
@@ -155,22 +142,11 @@ async fn create_customer_dkim(
     let keys = keys_in_reach(&state, &caller, group).await?;
     let (input, active) = request.split();
     let valid = input.validate("", None, Violations::new())?;
-    ensure_unique(&keys, None, &valid.domain, &valid.selector)?;
-    let dkims = Dkims::new(state.store.as_ref());
-    let id = dkims.next_id().await?;
-    let key = valid.seal(state.cipher.as_ref(), &customer_key_context(group, id)).await?;
-    let now = state.clock.now();
-    let record = CustomerDkim {
-        id,
-        group_pk: group,
-        key,
-        active,
-        created_at: now,
-        updated_at: now,
-    };
-    let default = dkims.create(&record).await?;
+    ensure_unique(keys.records(), None, &valid.domain, &valid.selector)?;
+    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
+    let (record, default) = dkims.create(group, valid, active, state.clock.now()).await?;
     created(
-        &format!("/v1/customers/{group}/dkims/{id}"),
+        &format!("/v1/customers/{group}/dkims/{}", record.id),
         DkimInfo::of(&record, default, &caller),
     )
 }
@@ -194,7 +170,7 @@ async fn update_customer_dkim(
     JsonBody(request): JsonBody<DkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
     let keys = keys_in_reach(&state, &caller, group).await?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
     let current = key_of(&keys, group, id)?;
     let (input, active) = request.split();
     let mut violations = Violations::new();
@@ -205,16 +181,9 @@ async fn update_customer_dkim(
         );
     }
     let valid = input.validate("", Some(&current.value.key), violations)?;
-    ensure_unique(&keys, Some(id), &valid.domain, &valid.selector)?;
-    let key = valid.seal(state.cipher.as_ref(), &customer_key_context(group, id)).await?;
+    ensure_unique(keys.records(), Some(id), &valid.domain, &valid.selector)?;
     let now = state.clock.now();
-    let record = CustomerDkim {
-        key,
-        active,
-        updated_at: now,
-        ..current.value.clone()
-    };
-    dkims.update(&keys, current, &record).await?;
+    dkims.update(&keys, current, valid, active, now).await?;
     Ok(Json(ActionResult::ok(now, "DKIM_UPDATED")))
 }
 
@@ -225,7 +194,7 @@ async fn delete_customer_dkim(
     DkimIdPath(id): DkimIdPath,
 ) -> AppResult<Json<ActionResult>> {
     let keys = keys_in_reach(&state, &caller, group).await?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
     let current = key_of(&keys, group, id)?;
     if keys.default_id() == Some(id) && keys.keys.len() > 1 {
         return Err(AppError::Conflict(format!(
@@ -249,7 +218,7 @@ async fn set_customer_default_dkim(
     JsonBody(request): JsonBody<DefaultDkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
     let keys = keys_in_reach(&state, &caller, group).await?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
     let key = key_of(&keys, group, request.id)?;
     if !key.value.active {
         return Err(AppError::field(FieldError::body("/id", "the key is inactive; activate it first")));
@@ -284,7 +253,7 @@ async fn get_signing_dkim(
     caller
         .customer_as_admin_or(&state, group, |caller| caller.is_dkim_operator() || caller.is_service())
         .await?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
     let keys = dkims.customer_keys(group).await?;
     let reveal = caller.is_dkim_operator();
     let signing = match select(&keys.keys, keys.default_id(), domain.as_deref()) {

@@ -6,14 +6,15 @@ use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use shared::api::dkim::{KeyInput, KeyView};
+use shared::api::dkim::KeyView;
 use shared::app::AppState;
 use shared::auth::caller::Caller;
+use shared::domain::dkim::records::{KeyInput, PlatformDkim};
 use shared::domain::validation::Violations;
 use shared::error::{AppError, AppResult};
 use shared::http::extract::{JsonBody, QueryParams};
 use shared::http::paging::{Page, PageRequest};
-use shared::repositories::dkims::{Dkims, PlatformDkim, platform_key_context};
+use shared::repositories::dkims::Dkims;
 
 use crate::customer_keys::DkimInfo;
 
@@ -45,7 +46,7 @@ pub(crate) fn ensure_dkim_operator(caller: &Caller) -> AppResult<()> {
 async fn list_all_dkims(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<Page<DkimInfo>>> {
     let request = PageRequest::from_query(&query)?;
     ensure_reads_platform(&caller)?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
     let (keys, total) = dkims.all_keys(request.offset(), request.size).await?;
     let defaults = dkims.default_ids(keys.iter().map(|key| key.group_pk)).await?;
     let infos = keys
@@ -75,7 +76,7 @@ impl PlatformDkimInfo {
 
 async fn get_platform_dkim(State(state): State<AppState>, caller: Caller) -> AppResult<Json<PlatformDkimInfo>> {
     ensure_reads_platform(&caller)?;
-    let key = Dkims::new(state.store.as_ref())
+    let key = Dkims::new(state.store.as_ref(), state.cipher.as_ref())
         .platform_key()
         .await?
         .ok_or_else(|| AppError::NotFound("platform key".into()))?;
@@ -88,13 +89,11 @@ async fn update_platform_dkim(
     JsonBody(input): JsonBody<KeyInput>,
 ) -> AppResult<Json<PlatformDkimInfo>> {
     ensure_dkim_operator(&caller)?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
     let current = dkims.platform_key().await?;
     let valid = input.validate("", None, Violations::new())?;
-    let key = PlatformDkim {
-        key: valid.seal(state.cipher.as_ref(), &platform_key_context()).await?,
-        updated_at: state.clock.now(),
-    };
-    dkims.put_platform_key(&key, current.map(|current| current.version)).await?;
+    let key = dkims
+        .put_platform_key(valid, current.map(|current| current.version), state.clock.now())
+        .await?;
     Ok(Json(PlatformDkimInfo::of(&key, &caller)))
 }

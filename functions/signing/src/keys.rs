@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use shared::app::AppState;
+use shared::domain::dkim::records::{Fbl, StoredKey, customer_key_context, fbl_key_context, platform_key_context};
 use shared::domain::dkim::sign::SigningKey;
 use shared::domain::ids::GroupPk;
 use shared::error::{AppError, AppResult};
 use shared::ports::cipher::EncryptionContext;
 use shared::repositories::customers::Customers;
-use shared::repositories::dkims::{CustomerKeys, Dkims, Fbl, StoredKey, customer_key_context, fbl_key_context, platform_key_context};
+use shared::repositories::dkims::{CustomerKeys, Dkims};
 
 /// How long what the store says is trusted, at most.
 pub const MAX_TTL: Duration = Duration::from_secs(30);
@@ -122,7 +123,7 @@ impl KeyCache {
         self.fresh(&self.customers, group, async {
             let exists = Customers::new(state.store.as_ref()).get(group).await?.is_some();
             let keys = if exists {
-                Dkims::new(state.store.as_ref()).customer_keys(group).await?
+                Dkims::new(state.store.as_ref(), state.cipher.as_ref()).customer_keys(group).await?
             } else {
                 CustomerKeys::default()
             };
@@ -134,13 +135,16 @@ impl KeyCache {
     /// The platform key, if it is set.
     pub async fn platform(&self, state: &AppState) -> AppResult<Option<Arc<SealedKey>>> {
         self.fresh(&self.platform, (), async {
-            Ok(Dkims::new(state.store.as_ref()).platform_key().await?.map(|key| {
-                Arc::new(SealedKey {
-                    key: key.value.key,
-                    context: platform_key_context(),
-                    version: key.version,
-                })
-            }))
+            Ok(Dkims::new(state.store.as_ref(), state.cipher.as_ref())
+                .platform_key()
+                .await?
+                .map(|key| {
+                    Arc::new(SealedKey {
+                        key: key.value.key,
+                        context: platform_key_context(),
+                        version: key.version,
+                    })
+                }))
         })
         .await
     }
@@ -148,7 +152,7 @@ impl KeyCache {
     /// The FBL of `recipient_domain`, if it has one.
     pub async fn fbl(&self, state: &AppState, recipient_domain: &str) -> AppResult<Option<Arc<FblEntry>>> {
         self.fresh(&self.fbls, recipient_domain.to_owned(), async {
-            let dkims = Dkims::new(state.store.as_ref());
+            let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
             let Some(found) = dkims.fbl_for_recipient(recipient_domain).await? else {
                 return Ok(None);
             };

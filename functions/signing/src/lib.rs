@@ -16,13 +16,13 @@ use shared::auth::caller::Caller;
 use shared::domain::dkim::Algorithm;
 use shared::domain::dkim::message::{MAX_MESSAGE_BYTES, Message, MessageError};
 use shared::domain::dkim::names;
+use shared::domain::dkim::records::StoredKey;
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::dkim::sign::{HeaderSet, SignatureSpec};
 use shared::domain::ids::GroupPk;
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
 use shared::http::extract::{GroupPkPath, JsonBody};
-use shared::repositories::dkims::StoredKey;
 
 use crate::keys::{CustomerDirectory, KeyCache, SealedKey};
 

@@ -4,6 +4,7 @@ mod canon;
 pub mod key;
 pub mod message;
 pub mod names;
+pub mod records;
 mod scan;
 pub mod selection;
 pub mod sign;
