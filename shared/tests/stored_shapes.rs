@@ -6,8 +6,7 @@
 //!
 //! A missing snapshot is written and the test fails, so that it is reviewed and
 //! committed; `UPDATE_SNAPSHOTS=1` rewrites them all after an intended change of the
-//! stored shape. Sealed key material
-//! and public keys, which are random, are masked.
+//! stored shape. Sealed key material and public keys, which are random, are masked.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -118,9 +117,11 @@ fn check(name: &str, items: &[Item]) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
         .join(format!("{name}.json"));
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
+    let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+    if update || !path.exists() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, serde_json::to_string_pretty(&actual).unwrap() + "\n").unwrap();
+        assert!(update, "{name}: no snapshot yet; wrote {}: review it and commit it", path.display());
         return;
     }
     let expected: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
