@@ -2,11 +2,11 @@
 
 use std::sync::OnceLock;
 
+use dkim_engine::Algorithm;
+use dkim_engine::key::KeyPair;
 use serde_json::{Value, json};
 
 use crate::TestApp;
-use shared::domain::dkim::Algorithm;
-use shared::domain::dkim::key::KeyPair;
 use shared::domain::secret::ExposeSecret;
 
 /// A message the signing tests send: From acme.test, To gmail.com (which has the demo FBL).

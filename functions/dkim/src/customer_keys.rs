@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use dkim_engine::names::{self, Alignment};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +12,6 @@ use shared::api::action::ActionResult;
 use shared::api::dkim::{KeyInput, KeyView, SecretText};
 use shared::app::AppState;
 use shared::auth::caller::Caller;
-use shared::domain::dkim::names::{self, Alignment};
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
 use shared::domain::validation::{FieldError, Violations};

@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use dkim_engine::names;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use shared::api::dkim::{KeyInput, KeyView};
 use shared::app::AppState;
 use shared::auth::caller::Caller;
-use shared::domain::dkim::names;
 use shared::domain::validation::{FieldError, Violations};
 use shared::error::{AppError, AppResult};
 use shared::http::created;

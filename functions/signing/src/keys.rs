@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use dkim_engine::sign::SigningKey;
 use shared::app::AppState;
-use shared::domain::dkim::sign::SigningKey;
 use shared::domain::ids::GroupPk;
 use shared::error::{AppError, AppResult};
 use shared::ports::cipher::EncryptionContext;

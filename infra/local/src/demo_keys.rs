@@ -1,11 +1,11 @@
 //! The demo tenant's DKIM keys (demo-data.md, "Keys"): the platform key, Acme Group's
 //! two keys and one FBL. Generated at first start, sealed by the key vault, never shipped.
 
+use dkim_engine::Algorithm;
+use dkim_engine::key::KeyPair;
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use shared::domain::dkim::Algorithm;
-use shared::domain::dkim::key::KeyPair;
 use shared::domain::ids::GroupPk;
 use shared::error::AppError;
 use shared::ports::cipher::{EncryptionContext, EnvelopeCipher};

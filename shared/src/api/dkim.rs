@@ -3,11 +3,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use dkim_engine::Algorithm;
+use dkim_engine::key::{KeyError, KeyPair, PublicKey};
+use dkim_engine::names;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::dkim::Algorithm;
-use crate::domain::dkim::key::{KeyError, KeyPair, PublicKey};
-use crate::domain::dkim::names;
 use crate::domain::secret::{ExposeSecret, SecretString};
 use crate::domain::validation::{FieldError, Violations};
 use crate::ports::cipher::{CipherError, EncryptionContext, Envelope, EnvelopeCipher};

@@ -3,13 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use dkim_engine::Algorithm;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Versioned;
 use super::record::{add, delete, from_item, put, to_item, transact, versioned};
-use crate::domain::dkim::Algorithm;
 use crate::domain::dkim::selection::Candidate;
 use crate::domain::ids::GroupPk;
 use crate::error::AppError;

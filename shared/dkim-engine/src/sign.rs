@@ -13,9 +13,10 @@ use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use sha2::{Digest as _, Sha256};
 
-use super::Algorithm;
-use super::canon;
-use super::message::Message;
+use crate::Algorithm;
+use crate::canon;
+use crate::header_set::{FROM, HeaderSet, RECOMMENDED};
+use crate::message::Message;
 
 /// A private key that signs DKIM signatures; shareable between threads.
 pub struct SigningKey {
@@ -80,67 +81,6 @@ pub struct SignatureSpec<'a> {
     /// The signing time, `t=`, in Unix seconds.
     pub timestamp: i64,
     pub headers: HeaderSet<'a>,
-}
-
-/// Which header fields a signature covers: every instance present of each name, and
-/// From always, once more than present, so that no From can be added.
-#[derive(Debug, Clone, Copy)]
-pub enum HeaderSet<'a> {
-    /// From, To, Cc, Subject, Date, Message-ID, MIME-Version, Content-Type,
-    /// Content-Transfer-Encoding, Reply-To, In-Reply-To, References, List-Unsubscribe,
-    /// List-Unsubscribe-Post, Feedback-ID.
-    Recommended,
-    /// The given names (case-insensitive), e.g. a feedback loop's signable headers.
-    Listed(&'a [String]),
-}
-
-/// The recommended set, lowercase, From first.
-const RECOMMENDED: [&str; 15] = [
-    "from",
-    "to",
-    "cc",
-    "subject",
-    "date",
-    "message-id",
-    "mime-version",
-    "content-type",
-    "content-transfer-encoding",
-    "reply-to",
-    "in-reply-to",
-    "references",
-    "list-unsubscribe",
-    "list-unsubscribe-post",
-    "feedback-id",
-];
-
-/// From's index in `RECOMMENDED`.
-pub(super) const FROM: u8 = 0;
-
-/// For each name length, the indices in `RECOMMENDED` of the names that long, so
-/// that a field name is compared with two names at most.
-const BY_LENGTH: [[u8; 2]; 26] = {
-    let mut table = [[u8::MAX; 2]; 26];
-    let mut i = 0;
-    while i < RECOMMENDED.len() {
-        let slot = &mut table[RECOMMENDED[i].len()];
-        let free = if slot[0] == u8::MAX { 0 } else { 1 };
-        assert!(slot[free] == u8::MAX, "at most two recommended names of one length");
-        slot[free] = i as u8;
-        i += 1;
-    }
-    table
-};
-
-/// The index in the recommended set of a field name, in any case. `name` is printable
-/// ASCII (the parser checks), where setting bit 5 lowercases a letter and turns no
-/// other byte into a lowercase letter or a hyphen: one OR per byte compares it with
-/// the lowercase names.
-pub(super) fn recommended_index(name: &[u8]) -> Option<u8> {
-    let candidates = BY_LENGTH.get(name.len())?;
-    candidates.iter().copied().filter(|&i| i != u8::MAX).find(|&i| {
-        let recommended = RECOMMENDED[usize::from(i)].as_bytes();
-        name.iter().zip(recommended).fold(0, |diff, (&b, &r)| diff | ((b | 0x20) ^ r)) == 0
-    })
 }
 
 /// Folded lines of the generated field stay within this many characters (RFC 5322 asks for 78).
@@ -217,8 +157,15 @@ impl SigningKey {
     }
 }
 
+impl Message<'_> {
+    /// One DKIM-Signature header field, folded, ending in CRLF, ready to prepend.
+    pub fn sign(&self, key: &SigningKey, spec: &SignatureSpec<'_>) -> Result<String, SignError> {
+        signature_field(self, key, spec)
+    }
+}
+
 /// Builds one DKIM-Signature field for `message`: see `Message::sign`.
-pub(super) fn signature_field(message: &Message<'_>, key: &SigningKey, spec: &SignatureSpec<'_>) -> Result<String, SignError> {
+fn signature_field(message: &Message<'_>, key: &SigningKey, spec: &SignatureSpec<'_>) -> Result<String, SignError> {
     check(spec)?;
     let signature_len = key.signature_len();
     let mut digits = [0u8; 20];
@@ -236,13 +183,7 @@ pub(super) fn signature_field(message: &Message<'_>, key: &SigningKey, spec: &Si
     // signed data fits 1000 bytes; under 1 KiB the allocator is fastest.)
     let mut data = Vec::with_capacity(1000);
     for header in message.fields().iter().rev() {
-        let signed = match spec.headers {
-            HeaderSet::Recommended => header.recommended.is_some(),
-            HeaderSet::Listed(listed) => {
-                header.recommended == Some(FROM) || listed.iter().any(|name| header.name.eq_ignore_ascii_case(name.as_bytes()))
-            }
-        };
-        if signed {
+        if spec.headers.covers(header.name, header.recommended) {
             field.list_item("h", header.name, header.recommended);
             canon::relaxed_header(header.name, header.value, header.folded, &mut data);
         }
@@ -553,25 +494,6 @@ mod tests {
         UnparsedPublicKey::new(&ED25519, public)
             .verify(&Sha256::digest(&data), &signature)
             .unwrap();
-    }
-
-    #[test]
-    fn recommended_names_are_found_in_any_case() {
-        for (index, name) in RECOMMENDED.iter().enumerate() {
-            assert_eq!(recommended_index(name.as_bytes()), Some(index as u8));
-            assert_eq!(recommended_index(name.to_ascii_uppercase().as_bytes()), Some(index as u8));
-        }
-        for name in [
-            "",
-            "X-Mailer",
-            "Received",
-            "froM2",
-            "Fr0m",
-            "Reply_To",
-            "content-transfer-encodings",
-        ] {
-            assert_eq!(recommended_index(name.as_bytes()), None, "{name}");
-        }
     }
 
     #[test]

@@ -14,9 +14,9 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use rsa::pkcs1::{self, RsaPrivateKeyRef, RsaPublicKeyRef};
 use rsa::pkcs8::der::Decode;
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, ObjectIdentifier, PrivateKeyInfoRef, SubjectPublicKeyInfoRef};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
-use super::Algorithm;
-use crate::domain::secret::{ExposeSecret, SecretBytes, SecretString};
+use crate::Algorithm;
 
 /// RFC 8301 forbids RSA keys below 1024 bits; above 4096 the record outgrows what DNS hosts take.
 const MIN_RSA_BITS: u32 = 1024;
@@ -73,7 +73,7 @@ pub struct KeyPair {
     algorithm: Algorithm,
     bits: u32,
     public: PublicKey,
-    private: SecretBytes,
+    private: SecretSlice<u8>,
 }
 
 impl KeyPair {
@@ -92,9 +92,9 @@ impl KeyPair {
         let pkcs8 = match algorithm {
             Algorithm::RsaSha256 => {
                 let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(failed)?;
-                SecretBytes::from(pair.as_der().map_err(failed)?.as_ref().to_vec())
+                SecretSlice::from(pair.as_der().map_err(failed)?.as_ref().to_vec())
             }
-            Algorithm::Ed25519Sha256 => SecretBytes::from(
+            Algorithm::Ed25519Sha256 => SecretSlice::from(
                 Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
                     .map_err(failed)?
                     .as_ref()
@@ -136,7 +136,7 @@ impl KeyPair {
     }
 
     /// The private key as PKCS#8 DER (PKCS#1 input is re-encoded as PKCS#8).
-    pub fn private_pkcs8(&self) -> &SecretBytes {
+    pub fn private_pkcs8(&self) -> &SecretSlice<u8> {
         &self.private
     }
 
@@ -224,10 +224,10 @@ struct PemBlock<'a> {
 }
 
 impl PemBlock<'_> {
-    fn der(&self) -> Result<SecretBytes, String> {
+    fn der(&self) -> Result<SecretSlice<u8>, String> {
         BASE64
             .decode(&self.base64)
-            .map(SecretBytes::from)
+            .map(SecretSlice::from)
             .map_err(|_| "is not valid PEM: its body is not base64".into())
     }
 }
@@ -315,7 +315,7 @@ fn private_from_pkcs1(der: &[u8]) -> Result<KeyPair, String> {
     // Decoding validates as well today; checked here so a stored key does not depend on that.
     private.validate().map_err(|_| INCONSISTENT)?;
     let pkcs8 = private.to_pkcs8_der().map_err(|_| "could not be re-encoded as PKCS#8")?;
-    let pkcs8 = SecretBytes::from(pkcs8.as_bytes().to_vec());
+    let pkcs8 = SecretSlice::from(pkcs8.as_bytes().to_vec());
     if bits >= MIN_AWS_LC_RSA_BITS {
         RsaKeyPair::from_pkcs8(pkcs8.expose_secret()).map_err(|e| format!("is refused by the signing library ({e})"))?;
     }
@@ -335,7 +335,7 @@ fn private_from_ed25519_pkcs8(der: &[u8]) -> Result<KeyPair, String> {
         algorithm: Algorithm::Ed25519Sha256,
         bits: ED25519_BITS,
         public: PublicKey::ed25519(pair.public_key().as_ref()),
-        private: SecretBytes::from(pkcs8.as_ref().to_vec()),
+        private: SecretSlice::from(pkcs8.as_ref().to_vec()),
     })
 }
 
