@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use dkim_engine::Algorithm;
 use dkim_engine::header_set::HeaderSet;
-use dkim_engine::key::KeyPair as DkimKeyPair;
+use dkim_engine::key::DkimKeyPair;
 use dkim_engine::message::Message;
 use dkim_engine::sign::{SignatureSpec, SigningKey};
 use shared::domain::secret::ExposeSecret;

@@ -12,7 +12,7 @@ use accountcentral_e2e::{TestApp, error_paths, on_both_backends};
 use accountcentral_signing::keys::KeyCache;
 use async_trait::async_trait;
 use axum::response::IntoResponse;
-use dkim_engine::key::KeyPair;
+use dkim_engine::key::DkimKeyPair;
 use serde_json::{Value, json};
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
@@ -260,7 +260,7 @@ async fn cached_keys_keep_signing_while_the_key_vault_is_down(app: TestApp) {
 
 /// Keys below 2048 bits are accepted (RFC 8301 allows 1024 and up) and sign like the others.
 async fn legacy_rsa_keys_of_1024_to_2047_bits_sign_too(app: TestApp) {
-    let legacy = KeyPair::generate_rsa(1024).expect("a 1024-bit key");
+    let legacy = DkimKeyPair::generate_rsa(1024).expect("a 1024-bit key");
     let (status, key) = app
         .post_as(
             "care",

@@ -2,7 +2,7 @@
 //! two keys and one FBL. Generated at first start, sealed by the key vault, never shipped.
 
 use dkim_engine::Algorithm;
-use dkim_engine::key::KeyPair;
+use dkim_engine::key::DkimKeyPair;
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -22,7 +22,7 @@ async fn new_key(
     selector: &str,
     context: &EncryptionContext,
 ) -> Result<StoredKey, AppError> {
-    let pair = KeyPair::generate(algorithm).map_err(|error| AppError::Internal(error.to_string()))?;
+    let pair = DkimKeyPair::generate(algorithm).map_err(|error| AppError::Internal(error.to_string()))?;
     Ok(StoredKey {
         domain: domain.into(),
         selector: selector.into(),

@@ -20,10 +20,11 @@ use crate::message::Message;
 
 /// A private key that signs DKIM signatures; shareable between threads.
 pub struct SigningKey {
-    pair: KeyPair,
+    signer: Signer,
 }
 
-enum KeyPair {
+/// The library object that signs with the key.
+enum Signer {
     Rsa(RsaKeyPair),
     /// RSA of 1024 to 2047 bits, which aws-lc-rs refuses to sign with: legacy keys
     /// customers still publish, signed by the rsa crate (about ten times slower).
@@ -91,7 +92,7 @@ impl SigningKey {
     /// Ed25519 (PKCS#8 v1 or v2).
     pub fn from_pkcs8(der: &[u8]) -> Result<SigningKey, InvalidKey> {
         let rsa = match RsaKeyPair::from_pkcs8(der) {
-            Ok(pair) => return Ok(SigningKey { pair: KeyPair::Rsa(pair) }),
+            Ok(pair) => return Ok(SigningKey { signer: Signer::Rsa(pair) }),
             Err(rejected) => rejected.description_(),
         };
         if rsa == "TooSmall"
@@ -100,13 +101,13 @@ impl SigningKey {
             && key.validate().is_ok()
         {
             return Ok(SigningKey {
-                pair: KeyPair::LegacyRsa(Box::new(key)),
+                signer: Signer::LegacyRsa(Box::new(key)),
             });
         }
         let ed25519 = match Ed25519KeyPair::from_pkcs8(der) {
             Ok(pair) => {
                 return Ok(SigningKey {
-                    pair: KeyPair::Ed25519(pair),
+                    signer: Signer::Ed25519(pair),
                 });
             }
             Err(rejected) => rejected.description_(),
@@ -125,34 +126,34 @@ impl SigningKey {
 
     /// The signature algorithm, fixed by the key type.
     pub fn algorithm(&self) -> Algorithm {
-        match self.pair {
-            KeyPair::Rsa(_) | KeyPair::LegacyRsa(_) => Algorithm::RsaSha256,
-            KeyPair::Ed25519(_) => Algorithm::Ed25519Sha256,
+        match self.signer {
+            Signer::Rsa(_) | Signer::LegacyRsa(_) => Algorithm::RsaSha256,
+            Signer::Ed25519(_) => Algorithm::Ed25519Sha256,
         }
     }
 
     /// The signature's length in bytes.
     fn signature_len(&self) -> usize {
-        match &self.pair {
-            KeyPair::Rsa(pair) => pair.public_modulus_len(),
-            KeyPair::LegacyRsa(key) => key.size(),
-            KeyPair::Ed25519(_) => 64,
+        match &self.signer {
+            Signer::Rsa(pair) => pair.public_modulus_len(),
+            Signer::LegacyRsa(key) => key.size(),
+            Signer::Ed25519(_) => 64,
         }
     }
 
     /// Signs the SHA-256 `digest` of the canonical header data: PKCS#1 v1.5 for RSA,
     /// pure Ed25519 over the digest for Ed25519 (RFC 8463).
     fn sign_digest(&self, digest: [u8; 32]) -> Result<Vec<u8>, SignError> {
-        match &self.pair {
-            KeyPair::Rsa(pair) => {
+        match &self.signer {
+            Signer::Rsa(pair) => {
                 let digest = LcDigest::import_less_safe(&digest, &SHA256).map_err(|_| SignError::Crypto)?;
                 let mut signature = vec![0; pair.public_modulus_len()];
                 pair.sign_digest(&RSA_PKCS1_SHA256, &digest, &mut signature)
                     .map_err(|_| SignError::Crypto)?;
                 Ok(signature)
             }
-            KeyPair::LegacyRsa(key) => key.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).map_err(|_| SignError::Crypto),
-            KeyPair::Ed25519(pair) => Ok(pair.try_sign(&digest).map_err(|_| SignError::Crypto)?.as_ref().to_vec()),
+            Signer::LegacyRsa(key) => key.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).map_err(|_| SignError::Crypto),
+            Signer::Ed25519(pair) => Ok(pair.try_sign(&digest).map_err(|_| SignError::Crypto)?.as_ref().to_vec()),
         }
     }
 }

@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use dkim_engine::Algorithm;
-use dkim_engine::key::{KeyError, KeyPair, PublicKey};
+use dkim_engine::key::{DkimKeyPair, KeyError, PublicKey};
 use dkim_engine::names;
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +39,7 @@ pub struct KeyInput {
 /// The private key of a valid input: a new one, or the stored one kept.
 #[derive(Debug)]
 pub enum KeyMaterial {
-    New(KeyPair),
+    New(DkimKeyPair),
     /// The stored private key (sealed) and the public key, which matches it.
     Kept(PublicKey, Envelope),
 }
@@ -60,7 +60,7 @@ impl KeyInput {
         let domain = names::domain_name(&self.domain).map_err(|reason| violations.body(format!("{pointer}/domain"), reason));
         let selector = names::selector(&self.selector).map_err(|reason| violations.body(format!("{pointer}/selector"), reason));
         let material = match (self.private_key, stored) {
-            (Some(private), _) => KeyPair::from_pem(private.0.expose_secret(), &self.public_key).map(KeyMaterial::New),
+            (Some(private), _) => DkimKeyPair::from_pem(private.0.expose_secret(), &self.public_key).map(KeyMaterial::New),
             (None, Some(stored)) => PublicKey::parse(&self.public_key).and_then(|public| {
                 if public.algorithm() == stored.algorithm && public.p_value() == stored.public_key {
                     Ok(KeyMaterial::Kept(public, stored.private_key.clone()))
