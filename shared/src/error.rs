@@ -2,7 +2,7 @@
 //! layer maps it to a status and the error format in one place (`http::error`).
 
 use crate::domain::validation::FieldError;
-use crate::ports::cipher::CipherError;
+use crate::ports::key_vault::KeyVaultError;
 use crate::ports::queue::QueueError;
 use crate::ports::sms::SmsError;
 use crate::ports::store::StoreError;
@@ -48,7 +48,7 @@ pub enum AppError {
     #[error(transparent)]
     Queue(#[from] QueueError),
     #[error(transparent)]
-    Cipher(#[from] CipherError),
+    KeyVault(#[from] KeyVaultError),
     #[error(transparent)]
     Sms(#[from] SmsError),
 }

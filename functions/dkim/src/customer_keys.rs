@@ -158,7 +158,7 @@ async fn create_customer_dkim(
     ensure_unique(&keys, None, &valid.domain, &valid.selector)?;
     let dkims = Dkims::new(state.store.as_ref());
     let id = dkims.next_id().await?;
-    let key = valid.seal(state.cipher.as_ref(), &customer_key_context(group, id)).await?;
+    let key = valid.seal(state.key_vault.as_ref(), &customer_key_context(group, id)).await?;
     let now = state.clock.now();
     let record = CustomerDkim {
         id,
@@ -206,7 +206,7 @@ async fn update_customer_dkim(
     }
     let valid = input.validate("", Some(&current.value.key), violations)?;
     ensure_unique(&keys, Some(id), &valid.domain, &valid.selector)?;
-    let key = valid.seal(state.cipher.as_ref(), &customer_key_context(group, id)).await?;
+    let key = valid.seal(state.key_vault.as_ref(), &customer_key_context(group, id)).await?;
     let now = state.clock.now();
     let record = CustomerDkim {
         key,

@@ -123,7 +123,7 @@ impl ValidFbl {
             esp: self.esp,
             recipient_domain: self.recipient_domain,
             signable_headers: self.signable_headers,
-            dkim: self.dkim.seal(state.cipher.as_ref(), &fbl_key_context(id)).await?,
+            dkim: self.dkim.seal(state.key_vault.as_ref(), &fbl_key_context(id)).await?,
             created_at: stored.map_or(now, |fbl| fbl.created_at),
             updated_at: now,
         })

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::secret::{ExposeSecret, SecretString};
 use crate::domain::validation::{FieldError, Violations};
-use crate::ports::cipher::{CipherError, EncryptionContext, Envelope, EnvelopeCipher};
+use crate::ports::key_vault::{EncryptionContext, Envelope, KeyVault, KeyVaultError};
 use crate::repositories::dkims::StoredKey;
 
 /// Text that is a secret from the moment it is read: it never prints.
@@ -84,10 +84,10 @@ impl KeyInput {
 
 impl ValidKey {
     /// The key to store; a new private key is sealed under `context` first.
-    pub async fn seal(self, cipher: &dyn EnvelopeCipher, context: &EncryptionContext) -> Result<StoredKey, CipherError> {
+    pub async fn seal(self, key_vault: &dyn KeyVault, context: &EncryptionContext) -> Result<StoredKey, KeyVaultError> {
         let (public, algorithm, private_key) = match self.material {
             KeyMaterial::New(pair) => {
-                let envelope = cipher.encrypt(pair.private_pkcs8(), context).await?;
+                let envelope = key_vault.seal(pair.private_pkcs8(), context).await?;
                 (pair.public_key().p_value().to_owned(), pair.algorithm(), envelope)
             }
             KeyMaterial::Kept(public, envelope) => (public.p_value().to_owned(), public.algorithm(), envelope),

@@ -13,7 +13,7 @@ use super::record::{add, delete, from_item, put, to_item, transact, versioned};
 use crate::domain::dkim::selection::Candidate;
 use crate::domain::ids::GroupPk;
 use crate::error::AppError;
-use crate::ports::cipher::{EncryptionContext, Envelope};
+use crate::ports::key_vault::{EncryptionContext, Envelope};
 use crate::ports::store::{Condition, Index, Item, ItemStore, Key, Query, StoreError, WriteOp, query_all};
 
 const KEY: &str = "DKIM#KEY#";
