@@ -1,5 +1,6 @@
-//! The header set: which header fields a signature covers, and the recommended
-//! names, found in a field name once, when the message is parsed.
+//! The header set: which header fields a signature covers, and the recommended names.
+//! It is a module of its own so that the parser, which marks each field's recommended
+//! name once, does not depend on the signer, which builds on the parsed message.
 
 /// Which header fields a signature covers: every instance present of each name, and
 /// From always, once more than present, so that no From can be added.
