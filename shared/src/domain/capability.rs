@@ -126,10 +126,11 @@ impl CapabilityRequest {
         self.application == ACCOUNTCENTRAL && self.role == "SERVICE"
     }
 
-    /// SERVICE is held by APPLICATION users (client credentials) only: a person never
-    /// signs the platform's mail. Named on `/role` when the holder is not one.
+    /// SERVICE on a customer is held by APPLICATION users (client credentials) only: a
+    /// person never signs a tenant's mail. Named on `/role` when the holder is not one.
     pub fn check_holder(&self, holder: UserType) -> Result<(), FieldError> {
-        if self.application == ACCOUNTCENTRAL && self.role == "SERVICE" && holder != UserType::Application {
+        let on_customer = matches!(Resource::parse(&self.resource), Some(Resource::Customer { .. }));
+        if on_customer && self.is_tenant_service() && holder != UserType::Application {
             return Err(FieldError::body("/role", "SERVICE is granted to APPLICATION users only"));
         }
         Ok(())
