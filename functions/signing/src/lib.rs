@@ -109,7 +109,7 @@ fn message_error(error: MessageError) -> AppError {
     }
 }
 
-/// The key that signs for `sender_domain` among the customer's (routes.md's selection),
+/// The key that signs for `sender_domain` among the customer's (the selection rule of `domain::dkim::selection`),
 /// else the platform's.
 async fn dkim_key(
     state: &AppState,
