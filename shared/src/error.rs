@@ -2,8 +2,9 @@
 //! layer maps it to a status and the error format in one place (`http::error`).
 
 use crate::domain::dkim::records::NameTaken;
+use crate::domain::user::SuspensionRefused;
 use crate::domain::validation::FieldError;
-use crate::ports::cipher::CipherError;
+use crate::ports::key_vault::KeyVaultError;
 use crate::ports::queue::QueueError;
 use crate::ports::sms::SmsError;
 use crate::ports::store::StoreError;
@@ -51,7 +52,7 @@ pub enum AppError {
     #[error(transparent)]
     Queue(#[from] QueueError),
     #[error(transparent)]
-    Cipher(#[from] CipherError),
+    KeyVault(#[from] KeyVaultError),
     #[error(transparent)]
     Sms(#[from] SmsError),
 }
@@ -65,6 +66,12 @@ impl AppError {
     /// One bad field.
     pub fn field(error: FieldError) -> Self {
         AppError::Invalid(vec![error])
+    }
+}
+
+impl From<SuspensionRefused> for AppError {
+    fn from(refused: SuspensionRefused) -> Self {
+        AppError::Conflict(refused.to_string())
     }
 }
 
@@ -85,7 +92,7 @@ impl From<RepositoryError> for AppError {
             }
             RepositoryError::NotFound(what) => AppError::NotFound(what),
             RepositoryError::Store(error) => AppError::Store(error),
-            RepositoryError::KeyVault(error) => AppError::Cipher(error),
+            RepositoryError::KeyVault(error) => AppError::KeyVault(error),
         }
     }
 }

@@ -11,12 +11,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use dkim_engine::Algorithm;
+use dkim_engine::key::DkimKeyPair;
 use jiff::Timestamp;
 use jiff::civil::date;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use shared::adapters::embedded::cipher::LocalKeyVault;
+use shared::adapters::embedded::key_vault::LocalKeyVault;
 use shared::adapters::embedded::store::EmbeddedStore;
 use shared::domain::capability::Capability;
 use shared::domain::configuration::{
@@ -24,8 +26,6 @@ use shared::domain::configuration::{
     HubSource, HubWorkspace, SftpAccount, SftpAuthentication, SftpPassword,
 };
 use shared::domain::customer::Customer;
-use shared::domain::dkim::Algorithm;
-use shared::domain::dkim::key::KeyPair;
 use shared::domain::dkim::records::{KeyMaterial, ValidFbl, ValidKey};
 use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::password::PasswordRecord;
@@ -60,7 +60,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(&dir.path().join("store.sqlite"), Arc::new(FixedClock)).unwrap();
-    let key_vault = LocalKeyVault::open(&dir.path().join("master.key")).unwrap();
+    let key_vault = LocalKeyVault::from_key_file(&dir.path().join("master.key")).unwrap();
     Fixture {
         _dir: dir,
         store,
@@ -349,7 +349,7 @@ fn new_key(algorithm: Algorithm, domain: &str, selector: &str) -> ValidKey {
     ValidKey {
         domain: domain.into(),
         selector: selector.into(),
-        material: KeyMaterial::New(KeyPair::generate(algorithm).unwrap()),
+        material: KeyMaterial::New(DkimKeyPair::generate(algorithm).unwrap()),
     }
 }
 

@@ -1,39 +1,27 @@
 //! A customer's DKIM keys, its default key, and the key that signs for a sender domain.
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, put};
-use axum::{Json, Router};
+use dkim_engine::names::{self, Alignment};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use shared::api::action::ActionResult;
 use shared::api::dkim::KeyView;
 use shared::app::AppState;
-use shared::auth::caller::Caller;
-use shared::domain::dkim::names::{self, Alignment};
+use shared::domain::access::Access;
 use shared::domain::dkim::records::{CustomerDkim, KeyInput, SecretText, ensure_unique};
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
 use shared::domain::validation::{FieldError, Violations};
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::created;
 use shared::http::extract::{DkimIdPath, GroupPkPath, JsonBody, QueryParams};
 use shared::http::paging::{Page, PageRequest};
 use shared::repositories::Versioned;
 use shared::repositories::dkims::{CustomerKeys, Dkims};
-
-/// The customer key routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/customers/{groupPk}/dkims", get(list_customer_dkims).post(create_customer_dkim))
-        .route("/v1/customers/{groupPk}/dkims/default", put(set_customer_default_dkim))
-        .route(
-            "/v1/customers/{groupPk}/dkims/{dkimId}",
-            get(get_customer_dkim).put(update_customer_dkim).delete(delete_customer_dkim),
-        )
-        .route("/v1/customers/{groupPk}/signing-dkim", get(get_signing_dkim))
-}
 
 /// A customer key as shown (`Dkim`).
 #[derive(Debug, Serialize)]
@@ -56,7 +44,7 @@ impl DkimInfo {
         Self {
             id: key.id,
             group_pk: key.group_pk,
-            key: KeyView::of(&key.key, caller.is_dkim_operator()),
+            key: KeyView::of(&key.key, caller.grants().is_dkim()),
             alignment: Alignment::Exact,
             default,
             active: key.active,
@@ -69,7 +57,7 @@ impl DkimInfo {
 /// `DkimRequest`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DkimRequest {
+pub(crate) struct DkimRequest {
     domain: String,
     selector: String,
     public_key: String,
@@ -90,24 +78,19 @@ impl DkimRequest {
     }
 }
 
-/// The customer's keys, if the caller is admin(g) or holds the DKIM role.
-async fn keys_in_reach(state: &AppState, caller: &Caller, group: GroupPk) -> AppResult<CustomerKeys> {
-    caller.customer_as_admin_or(state, group, Caller::is_dkim_operator).await?;
-    Ok(Dkims::new(state.store.as_ref(), state.cipher.as_ref()).customer_keys(group).await?)
-}
-
 /// The key `id` among `keys`, or 404.
 fn key_of(keys: &CustomerKeys, group: GroupPk, id: i64) -> AppResult<&Versioned<CustomerDkim>> {
     keys.get(id)
         .ok_or_else(|| AppError::NotFound(format!("key {id} of customer {group}")))
 }
 
-async fn list_customer_dkims(
+pub(crate) async fn list_customer_dkims(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     query: QueryParams,
 ) -> AppResult<Json<Page<DkimInfo>>> {
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
     let request = PageRequest::from_query(&query)?;
     let domain = query
         .one("domain")?
@@ -115,7 +98,9 @@ async fn list_customer_dkims(
         .transpose()?;
     let default = query.parsed::<bool>("default", "true or false")?;
     let active = query.parsed::<bool>("active", "true or false")?;
-    let keys = keys_in_reach(&state, &caller, group).await?;
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
     let default_id = keys.default_id();
     let mut listed: Vec<&CustomerDkim> = keys
         .keys
@@ -133,17 +118,20 @@ async fn list_customer_dkims(
     Ok(Json(Page::slice(request, infos)))
 }
 
-async fn create_customer_dkim(
+pub(crate) async fn create_customer_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     JsonBody(request): JsonBody<DkimRequest>,
 ) -> AppResult<Response> {
-    let keys = keys_in_reach(&state, &caller, group).await?;
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
     let (input, active) = request.split();
     let valid = input.validate("", None, Violations::new())?;
     ensure_unique(keys.records(), None, &valid.domain, &valid.selector)?;
-    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let (record, default) = dkims.create(group, valid, active, state.clock.now()).await?;
     created(
         &format!("/v1/customers/{group}/dkims/{}", record.id),
@@ -151,26 +139,32 @@ async fn create_customer_dkim(
     )
 }
 
-async fn get_customer_dkim(
+pub(crate) async fn get_customer_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     DkimIdPath(id): DkimIdPath,
 ) -> AppResult<Json<DkimInfo>> {
-    let keys = keys_in_reach(&state, &caller, group).await?;
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
     let key = key_of(&keys, group, id)?;
     Ok(Json(DkimInfo::of(&key.value, keys.default_id() == Some(id), &caller)))
 }
 
-async fn update_customer_dkim(
+pub(crate) async fn update_customer_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     DkimIdPath(id): DkimIdPath,
     JsonBody(request): JsonBody<DkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
-    let keys = keys_in_reach(&state, &caller, group).await?;
-    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let current = key_of(&keys, group, id)?;
     let (input, active) = request.split();
     let mut violations = Violations::new();
@@ -187,14 +181,17 @@ async fn update_customer_dkim(
     Ok(Json(ActionResult::ok(now, "DKIM_UPDATED")))
 }
 
-async fn delete_customer_dkim(
+pub(crate) async fn delete_customer_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     DkimIdPath(id): DkimIdPath,
 ) -> AppResult<Json<ActionResult>> {
-    let keys = keys_in_reach(&state, &caller, group).await?;
-    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let current = key_of(&keys, group, id)?;
     if keys.default_id() == Some(id) && keys.keys.len() > 1 {
         return Err(AppError::Conflict(format!(
@@ -207,18 +204,21 @@ async fn delete_customer_dkim(
 
 /// `DefaultDkimRequest`.
 #[derive(Debug, Deserialize)]
-struct DefaultDkimRequest {
+pub(crate) struct DefaultDkimRequest {
     id: i64,
 }
 
-async fn set_customer_default_dkim(
+pub(crate) async fn set_customer_default_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     JsonBody(request): JsonBody<DefaultDkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
-    let keys = keys_in_reach(&state, &caller, group).await?;
-    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let key = key_of(&keys, group, request.id)?;
     if !key.value.active {
         return Err(AppError::field(FieldError::body("/id", "the key is inactive; activate it first")));
@@ -230,7 +230,7 @@ async fn set_customer_default_dkim(
 /// `SigningDkim`: the key that signs, customer's or platform's.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SigningDkim {
+pub(crate) struct SigningDkim {
     id: Option<i64>,
     group_pk: Option<GroupPk>,
     #[serde(flatten)]
@@ -240,22 +240,22 @@ struct SigningDkim {
     platform: bool,
 }
 
-async fn get_signing_dkim(
+pub(crate) async fn get_signing_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     query: QueryParams,
 ) -> AppResult<Json<SigningDkim>> {
+    caller
+        .require(&state, Access::ADMIN | Access::DKIM | Access::SERVICE_OF, group)
+        .await?;
     let domain = query
         .one("domain")?
         .map(|domain| names::domain_name(domain).map_err(|reason| AppError::field(FieldError::query("domain", reason))))
         .transpose()?;
-    caller
-        .customer_as_admin_or(&state, group, |caller| caller.is_dkim_operator() || caller.is_service())
-        .await?;
-    let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let keys = dkims.customer_keys(group).await?;
-    let reveal = caller.is_dkim_operator();
+    let reveal = caller.grants().is_dkim();
     let signing = match select(&keys.keys, keys.default_id(), domain.as_deref()) {
         Selection::Customer { key, alignment } => SigningDkim {
             id: Some(key.value.id),

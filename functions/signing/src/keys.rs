@@ -8,12 +8,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use dkim_engine::sign::SigningKey;
 use shared::app::AppState;
+use shared::domain::access::Target;
+use shared::domain::customer::Customer;
 use shared::domain::dkim::records::{Fbl, StoredKey, customer_key_context, fbl_key_context, platform_key_context};
-use shared::domain::dkim::sign::SigningKey;
 use shared::domain::ids::GroupPk;
 use shared::error::{AppError, AppResult};
-use shared::ports::cipher::EncryptionContext;
+use shared::http::caller::Subject;
+use shared::ports::key_vault::EncryptionContext;
 use shared::repositories::customers::Customers;
 use shared::repositories::dkims::{CustomerKeys, Dkims};
 
@@ -30,10 +33,10 @@ pub struct SealedKey {
     version: u64,
 }
 
-/// What the store says about a customer's keys.
+/// What the store says about a customer and its keys; no customer when it does not exist.
 #[derive(Debug, Default)]
 pub struct CustomerDirectory {
-    pub exists: bool,
+    pub customer: Option<Customer>,
     pub keys: CustomerKeys,
 }
 
@@ -53,6 +56,30 @@ impl CustomerDirectory {
 pub struct FblEntry {
     pub fbl: Fbl,
     pub sealed: SealedKey,
+}
+
+/// Customer `g` as the cache knows it, for [`Caller::require`]: the signing path
+/// decides `service(g)` without a store read per request.
+pub struct CachedCustomer<'a> {
+    pub keys: &'a KeyCache,
+    pub group: GroupPk,
+}
+
+impl Subject for CachedCustomer<'_> {
+    type Reached = Arc<CustomerDirectory>;
+
+    async fn load(self, state: &AppState) -> AppResult<Option<Arc<CustomerDirectory>>> {
+        let directory = self.keys.customer(state, self.group).await?;
+        Ok(directory.customer.is_some().then_some(directory))
+    }
+
+    fn target(directory: &Arc<CustomerDirectory>) -> Target<'_> {
+        directory.customer.as_ref().map_or(Target::Missing, Target::Customer)
+    }
+
+    fn describe(&self) -> String {
+        format!("customer {}", self.group)
+    }
 }
 
 struct Fresh<T> {
@@ -118,16 +145,18 @@ impl KeyCache {
         Ok(value)
     }
 
-    /// Whether the customer exists, and its keys.
+    /// The customer, if it exists, and its keys.
     pub async fn customer(&self, state: &AppState, group: GroupPk) -> AppResult<Arc<CustomerDirectory>> {
         self.fresh(&self.customers, group, async {
-            let exists = Customers::new(state.store.as_ref()).get(group).await?.is_some();
-            let keys = if exists {
-                Dkims::new(state.store.as_ref(), state.cipher.as_ref()).customer_keys(group).await?
+            let customer = Customers::new(state.store.as_ref()).get(group).await?;
+            let keys = if customer.is_some() {
+                Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+                    .customer_keys(group)
+                    .await?
             } else {
                 CustomerKeys::default()
             };
-            Ok(Arc::new(CustomerDirectory { exists, keys }))
+            Ok(Arc::new(CustomerDirectory { customer, keys }))
         })
         .await
     }
@@ -135,7 +164,7 @@ impl KeyCache {
     /// The platform key, if it is set.
     pub async fn platform(&self, state: &AppState) -> AppResult<Option<Arc<SealedKey>>> {
         self.fresh(&self.platform, (), async {
-            Ok(Dkims::new(state.store.as_ref(), state.cipher.as_ref())
+            Ok(Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
                 .platform_key()
                 .await?
                 .map(|key| {
@@ -152,7 +181,7 @@ impl KeyCache {
     /// The FBL of `recipient_domain`, if it has one.
     pub async fn fbl(&self, state: &AppState, recipient_domain: &str) -> AppResult<Option<Arc<FblEntry>>> {
         self.fresh(&self.fbls, recipient_domain.to_owned(), async {
-            let dkims = Dkims::new(state.store.as_ref(), state.cipher.as_ref());
+            let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
             let Some(found) = dkims.fbl_for_recipient(recipient_domain).await? else {
                 return Ok(None);
             };
@@ -180,7 +209,7 @@ impl KeyCache {
         {
             return Ok(signer.clone());
         }
-        let plaintext = state.cipher.decrypt(&sealed.key.private_key, &sealed.context).await?;
+        let plaintext = state.key_vault.open(&sealed.key.private_key, &sealed.context).await?;
         let signer = Arc::new(
             SigningKey::from_pkcs8(shared::domain::secret::ExposeSecret::expose_secret(&plaintext))
                 .map_err(|error| AppError::internal(format!("a stored key does not parse: {error}")))?,

@@ -1,15 +1,15 @@
 //! The demo tenant's DKIM keys (demo-data.md, "Keys"): the platform key, Acme Group's
 //! two keys and one FBL. Generated at first start, sealed by the key vault, never shipped.
 
+use dkim_engine::Algorithm;
+use dkim_engine::key::DkimKeyPair;
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use shared::domain::dkim::Algorithm;
-use shared::domain::dkim::key::KeyPair;
 use shared::domain::dkim::records::{KeyMaterial, ValidFbl, ValidKey};
 use shared::domain::ids::GroupPk;
 use shared::error::AppError;
-use shared::ports::cipher::EnvelopeCipher;
+use shared::ports::key_vault::KeyVault;
 use shared::ports::store::ItemStore;
 use shared::repositories::dkims::Dkims;
 
@@ -18,13 +18,13 @@ fn new_key(algorithm: Algorithm, domain: &str, selector: &str) -> Result<ValidKe
     Ok(ValidKey {
         domain: domain.into(),
         selector: selector.into(),
-        material: KeyMaterial::New(KeyPair::generate(algorithm).map_err(AppError::internal)?),
+        material: KeyMaterial::New(DkimKeyPair::generate(algorithm).map_err(AppError::internal)?),
     })
 }
 
 /// Writes the demo keys (the store must have none yet).
-pub async fn seed(store: &dyn ItemStore, cipher: &dyn EnvelopeCipher, now: Timestamp) -> Result<(), AppError> {
-    let dkims = Dkims::new(store, cipher);
+pub async fn seed(store: &dyn ItemStore, key_vault: &dyn KeyVault, now: Timestamp) -> Result<(), AppError> {
+    let dkims = Dkims::new(store, key_vault);
     dkims
         .put_platform_key(new_key(Algorithm::RsaSha256, "mail.platform.test", "pf1")?, None, now)
         .await?;

@@ -3,9 +3,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use dkim_engine::Algorithm;
 use serde::Serialize;
 
-use crate::domain::dkim::Algorithm;
 use crate::domain::dkim::records::StoredKey;
 
 /// The DNS record that publishes a key.

@@ -17,7 +17,8 @@ pub struct UserInfo {
     pub surname: String,
     pub username: String,
     pub email: String,
-    pub group_name: String,
+    /// The name of the customer the user was created in; `None` where the reader does not reach it.
+    pub group_name: Option<String>,
     pub phone: Option<String>,
     pub cell_phone: Option<String>,
     pub date_of_birth: Option<Date>,
@@ -28,8 +29,7 @@ pub struct UserInfo {
 }
 
 impl UserInfo {
-    /// The representation of `user`, whose creation customer is called `group_name`
-    /// (`None`: it no longer exists, shown as an empty name).
+    /// The representation of `user`, whose creation customer is called `group_name`.
     pub fn new(user: &User, group_name: Option<String>) -> Self {
         Self {
             user_pk: user.user_pk,
@@ -37,7 +37,7 @@ impl UserInfo {
             surname: user.surname.clone(),
             username: user.username.clone(),
             email: user.email.clone(),
-            group_name: group_name.unwrap_or_default(),
+            group_name,
             phone: user.phone.clone(),
             cell_phone: user.cell_phone.clone(),
             date_of_birth: user.date_of_birth,

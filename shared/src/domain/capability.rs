@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::catalogue::Catalogue;
 use super::customer::Customer;
 use super::ids::{GroupPk, UserPk};
-use super::validation::Violations;
+use super::user::UserType;
+use super::validation::{FieldError, Violations};
 
 /// This service's application name in capabilities.
 pub const ACCOUNTCENTRAL: &str = "accountcentral";
@@ -28,8 +29,12 @@ pub struct Capability {
     pub granted_by: Option<UserPk>,
 }
 
-/// Roles of this service that exist platform-wide only, never on a customer.
-const PLATFORM_ROLES: [&str; 3] = ["CUSTOMER_CARE", "DKIM", "SERVICE"];
+/// Roles of this service held platform-wide: staff and the platform's own services.
+pub const PLATFORM_ROLES: [AccountCentralRole; 3] = [
+    AccountCentralRole::CustomerCare,
+    AccountCentralRole::Dkim,
+    AccountCentralRole::Service,
+];
 
 /// What a capability is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +95,7 @@ impl CapabilityRequest {
     /// Checks the request against the catalogue: a known application, a resource this
     /// service understands, and a role the application offers (platform roles only
     /// platform-wide). Each bad field is named.
-    pub fn validate(&self, catalogue: &Catalogue) -> Result<Resource, Vec<super::validation::FieldError>> {
+    pub fn validate(&self, catalogue: &Catalogue) -> Result<Resource, Vec<FieldError>> {
         let mut violations = Violations::new();
         if self.version == 0 {
             violations.body("/version", "must be at least 1");
@@ -102,13 +107,13 @@ impl CapabilityRequest {
         match &resource {
             None => violations.body("/resource", r#"must be ["platform"] or ["customers", "<groupPk>", ...]"#),
             Some(Resource::Platform) => {
-                if self.application != ACCOUNTCENTRAL || !PLATFORM_ROLES.contains(&self.role.as_str()) {
-                    violations.body(
-                        "/role",
-                        format!("platform-wide roles are {} of accountcentral", PLATFORM_ROLES.join(", ")),
-                    );
+                if self.application != ACCOUNTCENTRAL
+                    || !AccountCentralRole::parse(&self.role).is_some_and(|role| PLATFORM_ROLES.contains(&role))
+                {
+                    violations.body("/role", "platform-wide roles are CUSTOMER_CARE, DKIM and SERVICE of accountcentral");
                 }
             }
+            Some(Resource::Customer { .. }) if self.is_tenant_service() => {}
             Some(Resource::Customer { .. }) => {
                 if catalogue.app_roles.contains_key(&self.application) && !catalogue.offers_role(&self.application, &self.role) {
                     violations.body("/role", format!("{} offers no role {:?}", self.application, self.role));
@@ -120,12 +125,31 @@ impl CapabilityRequest {
     }
 }
 
+impl CapabilityRequest {
+    /// SERVICE of accountcentral on a customer: a tenant's own machine caller, limited to
+    /// the customer's subtree (`service(g)`).
+    fn is_tenant_service(&self) -> bool {
+        self.application == ACCOUNTCENTRAL && self.role == "SERVICE"
+    }
+
+    /// SERVICE on a customer is held by APPLICATION users (client credentials) only: a
+    /// person never signs a tenant's mail. Named on `/role` when the holder is not one.
+    pub fn check_holder(&self, holder: UserType) -> Result<(), FieldError> {
+        let on_customer = matches!(Resource::parse(&self.resource), Some(Resource::Customer { .. }));
+        if on_customer && self.is_tenant_service() && holder != UserType::Application {
+            return Err(FieldError::body("/role", "SERVICE is granted to APPLICATION users only"));
+        }
+        Ok(())
+    }
+}
+
 /// Whether a caller holding `held` (with `grants` read from them) may grant or revoke
 /// `wanted` on `target`, the customer the wanted resource names (`None` for platform-wide).
 ///
 /// Nobody hands out more than they hold: platform-wide capabilities need customer care;
-/// on a customer, an accountcentral ADMIN of it or an ancestor administers every
-/// application's roles there, and otherwise the caller must hold the same role, or ADMIN,
+/// SERVICE on a customer, which lets a machine sign the customer's mail, needs customer
+/// care too; on a customer, an accountcentral ADMIN of it or an ancestor administers every
+/// other role there, and otherwise the caller must hold the same role, or ADMIN,
 /// of the same application on the same resource or an ancestor of it.
 pub fn may_delegate(held: &[Capability], grants: &Grants, wanted: &Capability, target: Option<&Customer>) -> bool {
     if grants.is_care() {
@@ -134,7 +158,10 @@ pub fn may_delegate(held: &[Capability], grants: &Grants, wanted: &Capability, t
     let (Some(target), Some(Resource::Customer { within, .. })) = (target, wanted.resource()) else {
         return false;
     };
-    if grants.holds_on(target, Role::Admin) {
+    if wanted.application == ACCOUNTCENTRAL && wanted.role == "SERVICE" {
+        return false;
+    }
+    if grants.holds_on(target, AccountCentralRole::Admin) {
         return true;
     }
     held.iter().any(|capability| {
@@ -150,10 +177,11 @@ pub fn may_delegate(held: &[Capability], grants: &Grants, wanted: &Capability, t
     })
 }
 
-/// The roles of this service.
+/// The roles of this service (application `accountcentral`), as the rules read them.
+/// Other applications' roles are plain names from the catalogue (`Capability::role`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Role {
+pub enum AccountCentralRole {
     User,
     Admin,
     CustomerCare,
@@ -161,15 +189,15 @@ pub enum Role {
     Service,
 }
 
-impl Role {
+impl AccountCentralRole {
     /// Parses a role name as stored in capabilities.
-    pub fn parse(name: &str) -> Option<Role> {
+    pub fn parse(name: &str) -> Option<AccountCentralRole> {
         match name {
-            "USER" => Some(Role::User),
-            "ADMIN" => Some(Role::Admin),
-            "CUSTOMER_CARE" => Some(Role::CustomerCare),
-            "DKIM" => Some(Role::Dkim),
-            "SERVICE" => Some(Role::Service),
+            "USER" => Some(AccountCentralRole::User),
+            "ADMIN" => Some(AccountCentralRole::Admin),
+            "CUSTOMER_CARE" => Some(AccountCentralRole::CustomerCare),
+            "DKIM" => Some(AccountCentralRole::Dkim),
+            "SERVICE" => Some(AccountCentralRole::Service),
             _ => None,
         }
     }
@@ -178,8 +206,8 @@ impl Role {
 /// What this service's capabilities of one user amount to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
-    platform: BTreeSet<Role>,
-    customers: BTreeMap<GroupPk, BTreeSet<Role>>,
+    platform: BTreeSet<AccountCentralRole>,
+    customers: BTreeMap<GroupPk, BTreeSet<AccountCentralRole>>,
     associations: BTreeSet<GroupPk>,
 }
 
@@ -191,7 +219,9 @@ impl Grants {
             ..Grants::default()
         };
         for capability in capabilities.into_iter().filter(|c| c.application == ACCOUNTCENTRAL) {
-            let Some(role) = Role::parse(&capability.role) else { continue };
+            let Some(role) = AccountCentralRole::parse(&capability.role) else {
+                continue;
+            };
             match capability.resource.as_slice() {
                 [platform] if platform == "platform" => {
                     grants.platform.insert(role);
@@ -208,18 +238,23 @@ impl Grants {
     }
 
     /// Holds `role` platform-wide.
-    pub fn has_platform_role(&self, role: Role) -> bool {
+    pub fn has_platform_role(&self, role: AccountCentralRole) -> bool {
         self.platform.contains(&role)
     }
 
     /// CUSTOMER_CARE: platform-wide support staff.
     pub fn is_care(&self) -> bool {
-        self.has_platform_role(Role::CustomerCare)
+        self.has_platform_role(AccountCentralRole::CustomerCare)
+    }
+
+    /// DKIM: the platform's mail operator.
+    pub fn is_dkim(&self) -> bool {
+        self.has_platform_role(AccountCentralRole::Dkim)
     }
 
     /// Customer care or the DKIM operator: staff who may look at any customer.
     pub fn is_staff(&self) -> bool {
-        self.is_care() || self.has_platform_role(Role::Dkim)
+        self.is_care() || self.has_platform_role(AccountCentralRole::Dkim)
     }
 
     /// Customers the user is associated with.
@@ -228,7 +263,7 @@ impl Grants {
     }
 
     /// Holds `role` on the customer or one of its ancestors.
-    pub fn holds_on(&self, customer: &Customer, role: Role) -> bool {
+    pub fn holds_on(&self, customer: &Customer, role: AccountCentralRole) -> bool {
         customer
             .lineage()
             .any(|g| self.customers.get(&g).is_some_and(|roles| roles.contains(&role)))
@@ -247,19 +282,33 @@ impl Grants {
 
     /// admin(g): ADMIN on the customer or an ancestor, or customer care.
     pub fn is_admin_of(&self, customer: &Customer) -> bool {
-        self.is_care() || self.holds_on(customer, Role::Admin)
+        self.is_care() || self.holds_on(customer, AccountCentralRole::Admin)
+    }
+
+    /// Whether a capability's resource lies in these grants' reach, for answers that show
+    /// only what the caller reaches: customers it is a member of (`customers` holds those
+    /// the resources name, as read), the platform for customer care only. Resources of
+    /// other applications' own shapes name no customer and are in reach.
+    pub fn reaches(&self, resource: &[String], customers: &BTreeMap<GroupPk, Customer>) -> bool {
+        match Resource::parse(resource) {
+            Some(Resource::Customer { group, .. }) => {
+                self.is_care() || customers.get(&group).is_some_and(|customer| self.is_member_of(customer))
+            }
+            Some(Resource::Platform) => self.is_care(),
+            None => !resource.first().is_some_and(|head| head == "customers" || head == "platform"),
+        }
     }
 
     /// The caller's role in this service for a customer, strongest first; `None` when it has no access.
-    pub fn role_on(&self, customer: &Customer) -> Option<Role> {
+    pub fn role_on(&self, customer: &Customer) -> Option<AccountCentralRole> {
         if self.is_care() {
-            Some(Role::CustomerCare)
-        } else if self.holds_on(customer, Role::Admin) {
-            Some(Role::Admin)
-        } else if self.has_platform_role(Role::Dkim) {
-            Some(Role::Dkim)
+            Some(AccountCentralRole::CustomerCare)
+        } else if self.holds_on(customer, AccountCentralRole::Admin) {
+            Some(AccountCentralRole::Admin)
+        } else if self.has_platform_role(AccountCentralRole::Dkim) {
+            Some(AccountCentralRole::Dkim)
         } else if self.is_member_of(customer) {
-            Some(Role::User)
+            Some(AccountCentralRole::User)
         } else {
             None
         }
@@ -317,14 +366,14 @@ mod tests {
         let grants = Grants::new(&[capability(&["customers", "101"], "ADMIN")], [GroupPk(101)]);
         assert!(!grants.is_admin_of(&customer(100, &[])));
         assert!(!grants.is_member_of(&customer(100, &[])));
-        assert_eq!(grants.role_on(&customer(101, &[100])), Some(Role::Admin));
+        assert_eq!(grants.role_on(&customer(101, &[100])), Some(AccountCentralRole::Admin));
     }
 
     #[test]
     fn care_reaches_every_customer_and_other_applications_do_not_count() {
         let care = Grants::new(&[capability(&["platform"], "CUSTOMER_CARE")], []);
         assert!(care.is_admin_of(&customer(200, &[])));
-        assert_eq!(care.role_on(&customer(200, &[])), Some(Role::CustomerCare));
+        assert_eq!(care.role_on(&customer(200, &[])), Some(AccountCentralRole::CustomerCare));
 
         let mut hub = capability(&["customers", "200"], "ADMIN");
         hub.application = "hub".into();
@@ -404,9 +453,56 @@ mod tests {
     }
 
     #[test]
+    fn service_on_a_customer_is_for_application_users_and_granted_by_care_only() {
+        let catalogue = Catalogue::get();
+        let request = CapabilityRequest {
+            application: ACCOUNTCENTRAL.into(),
+            version: 1,
+            resource: vec!["customers".into(), "100".into()],
+            role: "SERVICE".into(),
+        };
+        assert!(request.validate(catalogue).is_ok());
+        assert!(request.check_holder(UserType::Application).is_ok());
+        assert_eq!(request.check_holder(UserType::Interactive).unwrap_err().path.to_string(), "/role");
+
+        let admin_100 = [capability(&["customers", "100"], "ADMIN")];
+        let wanted = capability(&["customers", "100"], "SERVICE");
+        let acme = customer(100, &[]);
+        assert!(!may_delegate(
+            &admin_100,
+            &Grants::new(&admin_100, [GroupPk(100)]),
+            &wanted,
+            Some(&acme)
+        ));
+        let care = [capability(&["platform"], "CUSTOMER_CARE")];
+        assert!(may_delegate(&care, &Grants::new(&care, []), &wanted, Some(&acme)));
+    }
+
+    #[test]
+    fn answers_show_what_the_caller_reaches() {
+        let admin_100 = Grants::new(&[capability(&["customers", "100"], "ADMIN")], [GroupPk(100)]);
+        let customers: BTreeMap<GroupPk, Customer> = [customer(101, &[100]), customer(200, &[])]
+            .into_iter()
+            .map(|c| (c.group_pk, c))
+            .collect();
+        let path = |parts: &[&str]| -> Vec<String> { parts.iter().map(|s| s.to_string()).collect() };
+        assert!(admin_100.reaches(&path(&["customers", "101"]), &customers));
+        assert!(!admin_100.reaches(&path(&["customers", "200"]), &customers));
+        assert!(
+            !admin_100.reaches(&path(&["customers", "300"]), &customers),
+            "unknown customers are out of reach"
+        );
+        assert!(!admin_100.reaches(&path(&["platform"]), &customers));
+        assert!(admin_100.reaches(&path(&["workspaces", "7"]), &customers));
+        let care = Grants::new(&[capability(&["platform"], "CUSTOMER_CARE")], []);
+        assert!(care.reaches(&path(&["platform"]), &customers));
+        assert!(care.reaches(&path(&["customers", "300"]), &customers));
+    }
+
+    #[test]
     fn a_plain_association_is_a_user_role() {
         let grants = Grants::new(&[], [GroupPk(101)]);
-        assert_eq!(grants.role_on(&customer(101, &[100])), Some(Role::User));
+        assert_eq!(grants.role_on(&customer(101, &[100])), Some(AccountCentralRole::User));
         assert_eq!(grants.role_on(&customer(100, &[])), None);
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Secret bytes (keys, plaintext private keys), zeroed on drop.
 pub type SecretBytes = SecretSlice<u8>;
 
-/// Name/value pairs bound to a ciphertext: decryption with other values fails.
+/// Name/value pairs bound to a ciphertext: opening with other values fails.
 pub type EncryptionContext = BTreeMap<String, String>;
 
 /// An encrypted secret: the wrapped data key and the AES-256-GCM ciphertext it protects.

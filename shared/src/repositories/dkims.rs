@@ -16,7 +16,7 @@ use crate::domain::dkim::records::{
 };
 use crate::domain::dkim::selection::Candidate;
 use crate::domain::ids::GroupPk;
-use crate::ports::cipher::{CipherError, EncryptionContext, EnvelopeCipher};
+use crate::ports::key_vault::{EncryptionContext, KeyVault, KeyVaultError};
 use crate::ports::store::{Condition, Index, Item, ItemStore, Key, Query, StoreError, WriteOp, query_all};
 
 const KEY: &str = "DKIM#KEY#";
@@ -182,20 +182,20 @@ fn changed_meanwhile_or_store(failure: TransactionFailure<Write>, what: &str) ->
 /// The DKIM repository.
 pub struct Dkims<'a> {
     store: &'a dyn ItemStore,
-    key_vault: &'a dyn EnvelopeCipher,
+    key_vault: &'a dyn KeyVault,
 }
 
 impl<'a> Dkims<'a> {
     /// The repository over `store`, sealing private keys with `key_vault`.
-    pub fn new(store: &'a dyn ItemStore, key_vault: &'a dyn EnvelopeCipher) -> Self {
+    pub fn new(store: &'a dyn ItemStore, key_vault: &'a dyn KeyVault) -> Self {
         Self { store, key_vault }
     }
 
     /// The key to store: a new private key is sealed under `context`, a kept one stays sealed.
-    async fn seal(&self, key: ValidKey, context: &EncryptionContext) -> Result<StoredKey, CipherError> {
+    async fn seal(&self, key: ValidKey, context: &EncryptionContext) -> Result<StoredKey, KeyVaultError> {
         let (public_key, algorithm, private_key) = match key.material {
             KeyMaterial::New(pair) => {
-                let envelope = self.key_vault.encrypt(pair.private_pkcs8(), context).await?;
+                let envelope = self.key_vault.seal(pair.private_pkcs8(), context).await?;
                 (pair.public_key().p_value().to_owned(), pair.algorithm(), envelope)
             }
             KeyMaterial::Kept(public, envelope) => (public.p_value().to_owned(), public.algorithm(), envelope),

@@ -1,7 +1,7 @@
 //! What a repository write can end in, in the store's terms: the HTTP layer maps it to
 //! the error format in one place (`From<RepositoryError> for AppError`).
 
-use crate::ports::cipher::CipherError;
+use crate::ports::key_vault::KeyVaultError;
 use crate::ports::store::StoreError;
 
 /// Why a repository operation did not happen. Each message names the record for the client.
@@ -23,5 +23,5 @@ pub enum RepositoryError {
     Store(#[from] StoreError),
     /// The key vault could not seal a private key.
     #[error(transparent)]
-    KeyVault(#[from] CipherError),
+    KeyVault(#[from] KeyVaultError),
 }

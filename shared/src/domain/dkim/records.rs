@@ -7,12 +7,12 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Algorithm;
-use super::key::{KeyError, KeyPair, PublicKey};
-use super::names;
 use crate::domain::ids::GroupPk;
 use crate::domain::secret::{EncryptionContext, Envelope, ExposeSecret, SecretString};
 use crate::domain::validation::{FieldError, Violations};
+use dkim_engine::Algorithm;
+use dkim_engine::key::{DkimKeyPair, KeyError, PublicKey};
+use dkim_engine::names;
 
 /// A signing identity: domain, selector, public key and the sealed private key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,7 +166,7 @@ pub struct KeyInput {
 /// The private key of a valid input: a new one, or the stored one kept.
 #[derive(Debug)]
 pub enum KeyMaterial {
-    New(KeyPair),
+    New(DkimKeyPair),
     /// The stored private key (sealed) and the public key, which matches it.
     Kept(PublicKey, Envelope),
 }
@@ -187,7 +187,7 @@ impl KeyInput {
         let domain = names::domain_name(&self.domain).map_err(|reason| violations.body(format!("{pointer}/domain"), reason));
         let selector = names::selector(&self.selector).map_err(|reason| violations.body(format!("{pointer}/selector"), reason));
         let material = match (self.private_key, stored) {
-            (Some(private), _) => KeyPair::from_pem(private.0.expose_secret(), &self.public_key).map(KeyMaterial::New),
+            (Some(private), _) => DkimKeyPair::from_pem(private.0.expose_secret(), &self.public_key).map(KeyMaterial::New),
             (None, Some(stored)) => PublicKey::parse(&self.public_key).and_then(|public| {
                 if public.algorithm() == stored.algorithm && public.p_value() == stored.public_key {
                     Ok(KeyMaterial::Kept(public, stored.private_key.clone()))
@@ -302,7 +302,7 @@ mod tests {
     }
 
     fn ed25519_input(domain: &str, selector: &str) -> KeyInput {
-        let pair = KeyPair::generate(Algorithm::Ed25519Sha256).unwrap();
+        let pair = DkimKeyPair::generate(Algorithm::Ed25519Sha256).unwrap();
         KeyInput {
             domain: domain.into(),
             selector: selector.into(),
@@ -418,7 +418,7 @@ mod tests {
 
     #[test]
     fn a_null_private_key_keeps_the_stored_one_when_the_public_key_matches() {
-        let pair = KeyPair::generate(Algorithm::Ed25519Sha256).unwrap();
+        let pair = DkimKeyPair::generate(Algorithm::Ed25519Sha256).unwrap();
         let stored = StoredKey {
             public_key: pair.public_key().p_value().to_owned(),
             ..customer_key(1, "acme.test", "s1").key

@@ -1,6 +1,6 @@
 //! Which key signs a customer's message (routes.md, "Signing key selection").
 
-use super::names::{Alignment, alignment};
+use dkim_engine::names::{Alignment, alignment};
 
 /// What selection needs to know of a customer's key.
 pub trait Candidate {

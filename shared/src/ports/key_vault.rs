@@ -8,19 +8,19 @@ pub use crate::domain::secret::{EncryptionContext, Envelope};
 
 /// What can go wrong with the key vault.
 #[derive(Debug, thiserror::Error)]
-pub enum CipherError {
+pub enum KeyVaultError {
     #[error("key vault unavailable: {0}")]
     Unavailable(String),
     #[error("ciphertext rejected: wrong key, wrong context or tampered data")]
     Rejected,
 }
 
-/// The envelope-cipher port.
+/// The key vault port: seals secrets into envelopes and opens them again.
 #[async_trait]
-pub trait EnvelopeCipher: Send + Sync {
+pub trait KeyVault: Send + Sync {
     /// Encrypts `plaintext` under a new data key bound to `context`.
-    async fn encrypt(&self, plaintext: &SecretBytes, context: &EncryptionContext) -> Result<Envelope, CipherError>;
+    async fn seal(&self, plaintext: &SecretBytes, context: &EncryptionContext) -> Result<Envelope, KeyVaultError>;
 
-    /// Decrypts an envelope made by [`EnvelopeCipher::encrypt`] with the same context.
-    async fn decrypt(&self, envelope: &Envelope, context: &EncryptionContext) -> Result<SecretBytes, CipherError>;
+    /// Decrypts an envelope made by [`KeyVault::seal`] with the same context.
+    async fn open(&self, envelope: &Envelope, context: &EncryptionContext) -> Result<SecretBytes, KeyVaultError>;
 }
