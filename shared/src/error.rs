@@ -1,6 +1,7 @@
 //! The application's error type: what went wrong, in the domain's words. The HTTP
 //! layer maps it to a status and the error format in one place (`http::error`).
 
+use crate::domain::user::SuspensionRefused;
 use crate::domain::validation::FieldError;
 use crate::ports::cipher::CipherError;
 use crate::ports::queue::QueueError;
@@ -57,6 +58,12 @@ impl AppError {
     /// One bad field.
     pub fn field(error: FieldError) -> Self {
         AppError::Invalid(vec![error])
+    }
+}
+
+impl From<SuspensionRefused> for AppError {
+    fn from(refused: SuspensionRefused) -> Self {
+        AppError::Conflict(refused.to_string())
     }
 }
 

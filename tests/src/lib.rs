@@ -9,9 +9,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use accountcentral_local::{AwsNames, Backend, Environment};
+use jiff::Timestamp;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use shared::domain::catalogue::Stage;
+use shared::domain::ids::GroupPk;
+use shared::domain::password::PasswordRecord;
+use shared::domain::preferences::Preferences;
+use shared::domain::user::{User, UserStatus, UserType};
+use shared::repositories::accounts::{Accounts, NewAccount};
 
 /// The demo users of the seed.
 pub const DEMO_USERS: [&str; 7] = ["care", "dkimops", "acme.admin", "acme.it.admin", "acme.user", "globex.admin", "mta"];
@@ -194,6 +200,47 @@ impl TestApp {
         assert_eq!(status, 201, "{admin} creating {body} in {group}: {created}");
         created["userPk"].as_i64().unwrap_or_else(|| panic!("no userPk in {created}"))
     }
+}
+
+/// Stores an APPLICATION user directly (no operation creates one), with a client secret set at `secret`.
+pub async fn application_user(app: &TestApp, username: &str, name: &str, group: i64, secret: Option<Timestamp>) -> i64 {
+    let accounts = Accounts::new(app.environment.state.store.as_ref());
+    let user_pk = accounts.next_user_pk().await.unwrap();
+    let now = Timestamp::now();
+    accounts
+        .create(NewAccount {
+            user: User {
+                user_pk,
+                username: username.into(),
+                name: name.into(),
+                surname: "Robot".into(),
+                email: format!("{username}@robots.test"),
+                phone: None,
+                cell_phone: None,
+                date_of_birth: None,
+                sex: None,
+                cell_phone_verified: false,
+                status: UserStatus::Active,
+                user_type: UserType::Application,
+                creation_group_pk: GroupPk(group),
+                picture: None,
+                external: false,
+                suspension: None,
+                locked_until: None,
+                created_at: now,
+            },
+            preferences: Preferences::defaults(),
+            password: secret.map(|updated_at| PasswordRecord {
+                hash: "not-a-real-hash".into(),
+                updated_at,
+                expires_at: now,
+            }),
+            associations: vec![GroupPk(group)],
+            capabilities: Vec::new(),
+        })
+        .await
+        .unwrap();
+    user_pk.0
 }
 
 /// A valid createCustomerUser body for `username`, with e-mail `<username>@e2e.test`

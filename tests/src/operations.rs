@@ -83,6 +83,36 @@ pub const DEMO: [DemoUser; 7] = [
     },
 ];
 
+/// Callers the matrix adds to the demo users, made by customer care before it runs
+/// ([`Tokens::of_matrix_callers`]): a user of two tenants, a user of a customer and its
+/// ancestor, and a tenant's own mail system.
+pub const SHARED_CALLERS: [DemoUser; 3] = [
+    DemoUser {
+        username: "two.tenants",
+        user_pk: 0,
+        application: false,
+        associated: &[100, 200],
+        role: "ADMIN",
+        on: Some(100),
+    },
+    DemoUser {
+        username: "italia.and.acme",
+        user_pk: 0,
+        application: false,
+        associated: &[101, 100],
+        role: "ADMIN",
+        on: Some(101),
+    },
+    DemoUser {
+        username: "acme.mailer",
+        user_pk: 0,
+        application: true,
+        associated: &[100],
+        role: "SERVICE",
+        on: Some(100),
+    },
+];
+
 /// The demo customers of demo-data.md: (groupPk, parent).
 pub const DEMO_CUSTOMERS: [(i64, Option<i64>); 5] = [(1, None), (100, None), (101, Some(100)), (102, Some(100)), (200, None)];
 
@@ -100,9 +130,10 @@ pub fn lineage(group: i64) -> Vec<i64> {
     chain
 }
 
-/// The demo user called `username`.
+/// The demo user (or matrix caller) called `username`.
 pub fn demo_user(username: &str) -> &'static DemoUser {
     DEMO.iter()
+        .chain(SHARED_CALLERS.iter())
         .find(|u| u.username == username)
         .unwrap_or_else(|| panic!("{username} is not a demo user"))
 }
@@ -156,6 +187,16 @@ impl DemoUser {
     pub fn is_admin_of_user(&self, associations: &[i64]) -> bool {
         self.is_care() || associations.iter().any(|g| self.is_admin_of(*g))
     }
+
+    /// admin(every u), for a user associated with `associations` (holding a platform role or not).
+    pub fn is_admin_of_every_user(&self, associations: &[i64], platform_role: bool) -> bool {
+        self.is_care() || (!platform_role && !associations.is_empty() && associations.iter().all(|g| self.is_admin_of(*g)))
+    }
+
+    /// service(g): `service`, or an APPLICATION user holding SERVICE on the customer or an ancestor.
+    pub fn is_service_of(&self, group: i64) -> bool {
+        self.is_service() || (self.application && self.holds_on("SERVICE", group))
+    }
 }
 
 /// Who may call an operation: one variant per auth rule of routes.md, naming the
@@ -174,6 +215,8 @@ pub enum Access {
     AdminOf(i64),
     /// `admin(u)`, for a user associated with these customers (none: a user that does not exist).
     AdminOfUser(&'static [i64]),
+    /// `admin(every u)`, for a user associated with these customers and holding no platform role.
+    AdminOfEveryUser(&'static [i64]),
     /// `admin(u) + admin(g) for each g`: the user's customers, then the customers named.
     AdminOfUserAndOf(&'static [i64], &'static [i64]),
     /// `admin(u)`, and the caller holds what it grants or revokes: the accountcentral `role`
@@ -191,8 +234,10 @@ pub enum Access {
     Service,
     /// `admin(g) or dkim`.
     KeysOf(i64),
-    /// `admin(g) or dkim or service`.
+    /// `admin(g) or dkim or service(g)`.
     SigningKeyOf(i64),
+    /// `service(g)`.
+    ServiceOf(i64),
     /// `care or dkim`.
     CareOrDkim,
     /// `dkim`: the DKIM role.
@@ -211,6 +256,7 @@ impl Access {
             Access::MemberOf(group) => caller.is_member_of(group),
             Access::AdminOf(group) => caller.is_admin_of(group),
             Access::AdminOfUser(associations) => caller.is_admin_of_user(associations),
+            Access::AdminOfEveryUser(associations) => caller.is_admin_of_every_user(associations, false),
             Access::AdminOfUserAndOf(associations, groups) => {
                 caller.is_admin_of_user(associations) && groups.iter().all(|g| caller.is_admin_of(*g))
             }
@@ -222,7 +268,8 @@ impl Access {
             Access::Care => caller.is_care(),
             Access::Service => caller.is_service(),
             Access::KeysOf(group) => caller.is_admin_of(group) || caller.is_dkim(),
-            Access::SigningKeyOf(group) => caller.is_admin_of(group) || caller.is_dkim() || caller.is_service(),
+            Access::SigningKeyOf(group) => caller.is_admin_of(group) || caller.is_dkim() || caller.is_service_of(group),
+            Access::ServiceOf(group) => caller.is_service_of(group),
             Access::CareOrDkim => caller.is_care() || caller.is_dkim(),
             Access::Dkim => caller.is_dkim(),
         }
@@ -449,7 +496,7 @@ fn dkim_operations() -> Vec<Operation> {
                 format!("/v1/customers/{group}/signing-dkim?domain=acme.test"),
                 SigningKeyOf(group),
             ),
-            Operation::new("signMessage", Method::POST, format!("/v1/customers/{group}/sign"), Service)
+            Operation::new("signMessage", Method::POST, format!("/v1/customers/{group}/sign"), ServiceOf(group))
                 .with_body(|_| json!({"message": crate::dkim::SAMPLE_MESSAGE, "data": {"recipient": "someone@gmail.com"}})),
         ]);
     }
@@ -462,9 +509,14 @@ fn dkim_operations() -> Vec<Operation> {
             SigningKeyOf(missing),
         )
         .answering(404),
-        Operation::new("signMessage", Method::POST, format!("/v1/customers/{missing}/sign"), Service)
-            .with_body(|_| json!({"message": crate::dkim::SAMPLE_MESSAGE, "data": {}}))
-            .answering(404),
+        Operation::new(
+            "signMessage",
+            Method::POST,
+            format!("/v1/customers/{missing}/sign"),
+            ServiceOf(missing),
+        )
+        .with_body(|_| json!({"message": crate::dkim::SAMPLE_MESSAGE, "data": {}}))
+        .answering(404),
         get("getCustomerDkim", "/v1/customers/100/dkims/999999", KeysOf(100)).answering(404),
         get("listAllDkims", "/v1/dkims", CareOrDkim),
         get("getPlatformDkim", "/v1/platform/dkim", CareOrDkim),
@@ -515,23 +567,65 @@ fn users_operations() -> Vec<Operation> {
     operations.extend([
         get("getUser", missing.clone(), AdminOfUser(&[])).answering(404),
         get("getUserRoles", format!("{missing}/roles"), AdminOfUser(&[])).answering(404),
-        Operation::new("setUserSuspension", Method::PUT, format!("{missing}/suspension"), AdminOfUser(&[]))
-            .with_body(|_| json!({"suspended": true}))
-            .answering(404),
+        Operation::new(
+            "setUserSuspension",
+            Method::PUT,
+            format!("{missing}/suspension"),
+            AdminOfEveryUser(&[]),
+        )
+        .with_body(|_| json!({"suspended": true}))
+        .answering(404),
     ]);
     // Changes, each on a user created for the call.
     operations.extend([
-        Operation::new("updateUser", Method::PUT, "/v1/users/{userPk}", AdminOfUser(&[101]))
+        Operation::new("updateUser", Method::PUT, "/v1/users/{userPk}", AdminOfEveryUser(&[101]))
             .on(NEW_USER_OF_101)
             .with_body(|c| user_update(&c.target)),
         Operation::new(
             "setUserSuspension",
             Method::PUT,
             "/v1/users/{userPk}/suspension",
-            AdminOfUser(&[101]),
+            AdminOfEveryUser(&[101]),
         )
         .on(NEW_USER_OF_101)
         .with_body(|_| json!({"suspended": true})),
+        // A user that two tenants rely on: each tenant's admin reads it, only care changes it.
+        Operation::new("updateUser", Method::PUT, "/v1/users/{userPk}", AdminOfEveryUser(&[100, 200]))
+            .on(Fixture::NewUser { home: 100, also: &[200] })
+            .with_body(|c| user_update(&c.target)),
+        Operation::new(
+            "updateUserPreferences",
+            Method::PUT,
+            "/v1/users/{userPk}/preferences",
+            AdminOfEveryUser(&[100, 200]),
+        )
+        .on(Fixture::NewUser { home: 100, also: &[200] })
+        .with_body(|_| preferences_body()),
+        get("getUserPreferences", "/v1/users/{userPk}/preferences", AdminOfUser(&[100, 200]))
+            .on(Fixture::NewUser { home: 100, also: &[200] }),
+        // A user of a sub-customer and of its ancestor: the sub-customer's admin does not change it.
+        Operation::new(
+            "setUserSuspension",
+            Method::PUT,
+            "/v1/users/{userPk}/suspension",
+            AdminOfEveryUser(&[101, 100]),
+        )
+        .on(Fixture::NewUser { home: 101, also: &[100] })
+        .with_body(|_| json!({"suspended": true})),
+        get("getUser", "/v1/users/{userPk}", AdminOfUser(&[101, 100])).on(Fixture::NewUser { home: 101, also: &[100] }),
+        // A user holding a platform role is changed by customer care only, even where its admin reads it.
+        Operation::new("setUserSuspension", Method::PUT, "/v1/users/{userPk}/suspension", Care)
+            .on(Fixture::Granted {
+                home: 101,
+                role: "DKIM",
+                on: None,
+            })
+            .with_body(|_| json!({"suspended": true})),
+        get("getUserRoles", "/v1/users/{userPk}/roles", AdminOfUser(&[101])).on(Fixture::Granted {
+            home: 101,
+            role: "DKIM",
+            on: None,
+        }),
         // An admin of 101 administers the user, but not 102 (nor 200).
         Operation::new(
             "associateUserCustomers",
@@ -577,7 +671,7 @@ fn users_operations() -> Vec<Operation> {
             "updateUserPreferences",
             Method::PUT,
             "/v1/users/{userPk}/preferences",
-            AdminOfUser(&[101]),
+            AdminOfEveryUser(&[101]),
         )
         .on(NEW_USER_OF_101)
         .with_body(|_| preferences_body()),
@@ -880,10 +974,13 @@ impl Operation {
 pub struct Tokens(BTreeMap<String, String>);
 
 impl Tokens {
-    /// A token for each demo user.
-    pub async fn of_demo_users(app: &TestApp) -> Self {
+    /// Makes the [`SHARED_CALLERS`] (as customer care), then reads a token for each caller.
+    pub async fn of_matrix_callers(app: &TestApp) -> Self {
+        for caller in &SHARED_CALLERS {
+            make_shared_caller(app, caller).await;
+        }
         let mut tokens = BTreeMap::new();
-        for user in DEMO_USERS {
+        for user in callers().flatten() {
             tokens.insert(user.to_owned(), app.token(user).await);
         }
         Tokens(tokens)
@@ -895,7 +992,38 @@ impl Tokens {
     }
 }
 
-/// Every caller of a matrix: anonymous, then each demo user.
+/// Every caller of a matrix: anonymous, each demo user, then the shared callers.
 pub fn callers() -> impl Iterator<Item = Option<&'static str>> {
-    std::iter::once(None).chain(DEMO_USERS.iter().copied().map(Some))
+    std::iter::once(None)
+        .chain(DEMO_USERS.iter().copied().map(Some))
+        .chain(SHARED_CALLERS.iter().map(|caller| Some(caller.username)))
+}
+
+/// Makes `caller` as customer care would: the user in its first customer, associated with
+/// the others, holding its role there. An APPLICATION user is stored directly, since no
+/// operation creates one; care grants it SERVICE through the API.
+async fn make_shared_caller(app: &TestApp, caller: &DemoUser) {
+    let (home, also) = caller.associated.split_first().expect("a shared caller has a customer");
+    let user_pk = if caller.application {
+        crate::application_user(app, caller.username, "Mailer", *home, None).await
+    } else {
+        let user_pk = app.create_user("care", *home, &crate::new_user(caller.username)).await;
+        if !also.is_empty() {
+            let (status, answer) = app.post_as("care", &format!("/v1/users/{user_pk}/customers"), &json!(also)).await;
+            assert_eq!(status, 200, "care associates {also:?} with {}: {answer}", caller.username);
+        }
+        user_pk
+    };
+    let (status, granted) = app
+        .post_as(
+            "care",
+            &format!("/v1/users/{user_pk}/capabilities"),
+            &grant_body(caller.role, caller.on),
+        )
+        .await;
+    assert_eq!(
+        status, 201,
+        "care grants {} on {:?} to {}: {granted}",
+        caller.role, caller.on, caller.username
+    );
 }

@@ -10,7 +10,7 @@ on_both_backends!(every_operation_as_every_caller);
 
 async fn every_operation_as_every_caller(app: TestApp) {
     let mut failures = Vec::new();
-    let tokens = Tokens::of_demo_users(&app).await;
+    let tokens = Tokens::of_matrix_callers(&app).await;
     for operation in implemented_operations() {
         for user in callers() {
             let (status, answer) = operation.call_with(&app, &tokens, user).await;

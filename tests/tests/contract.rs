@@ -57,7 +57,7 @@ fn check(contract: &Value, operation_id: &str, status: u16, body: &Value, failur
 async fn answers_match_the_served_contract(app: TestApp) {
     let (_, contract) = read(app.request(Method::GET, "/v1/openapi.json").send().await.unwrap()).await;
     let mut failures = Vec::new();
-    let tokens = Tokens::of_demo_users(&app).await;
+    let tokens = Tokens::of_matrix_callers(&app).await;
     for operation in implemented_operations() {
         for user in callers() {
             let (status, body) = operation.call_with(&app, &tokens, user).await;

@@ -1,15 +1,12 @@
 //! A customer's team: creating users (createCustomerUser), the users of a customer's
 //! subtree (listCustomerUsers) and its application users (listCustomerApplicationUsers).
 
-use accountcentral_e2e::{TestApp, error_paths, new_user, on_both_backends, read};
+use accountcentral_e2e::{TestApp, application_user, error_paths, new_user, on_both_backends, read};
 use jiff::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
-use shared::domain::ids::{GroupPk, UserPk};
-use shared::domain::password::PasswordRecord;
-use shared::domain::preferences::Preferences;
-use shared::domain::user::{User, UserStatus, UserType};
-use shared::repositories::accounts::{Accounts, NewAccount};
+use shared::domain::ids::UserPk;
+use shared::repositories::accounts::Accounts;
 
 on_both_backends!(
     a_created_user_is_an_active_interactive_member_with_the_roles_asked_for,
@@ -772,47 +769,6 @@ async fn only_an_admin_of_the_customer_lists_its_users(app: TestApp) {
     assert!(matches!(status, 403 | 404), "care on a missing customer: {status}");
     let anonymous = app.request(Method::GET, "/v1/customers/100/users").send().await.unwrap();
     assert_eq!(read(anonymous).await.0, 401);
-}
-
-/// Stores an APPLICATION user directly (no operation creates one), with a client secret set at `secret`.
-async fn application_user(app: &TestApp, username: &str, name: &str, group: i64, secret: Option<Timestamp>) -> i64 {
-    let accounts = Accounts::new(app.environment.state.store.as_ref());
-    let user_pk = accounts.next_user_pk().await.unwrap();
-    let now = Timestamp::now();
-    accounts
-        .create(NewAccount {
-            user: User {
-                user_pk,
-                username: username.into(),
-                name: name.into(),
-                surname: "Robot".into(),
-                email: format!("{username}@robots.test"),
-                phone: None,
-                cell_phone: None,
-                date_of_birth: None,
-                sex: None,
-                cell_phone_verified: false,
-                status: UserStatus::Active,
-                user_type: UserType::Application,
-                creation_group_pk: GroupPk(group),
-                picture: None,
-                external: false,
-                suspension: None,
-                locked_until: None,
-                created_at: now,
-            },
-            preferences: Preferences::defaults(),
-            password: secret.map(|updated_at| PasswordRecord {
-                hash: "not-a-real-hash".into(),
-                updated_at,
-                expires_at: now,
-            }),
-            associations: vec![GroupPk(group)],
-            capabilities: Vec::new(),
-        })
-        .await
-        .unwrap();
-    user_pk.0
 }
 
 async fn application_users_are_listed_with_their_secret_date(app: TestApp) {

@@ -19,6 +19,9 @@ on_both_backends!(
     the_capability_log_is_append_only_and_paged_newest_first,
     the_authorization_server_reads_capabilities_through_the_service_user,
     an_admin_manages_a_members_preferences_as_the_member_would,
+    a_user_two_tenants_rely_on_is_read_by_each_and_changed_by_care_only,
+    an_admin_sees_a_shared_users_roles_and_log_only_where_it_reaches,
+    service_on_a_customer_is_for_application_users_and_granted_by_care,
 );
 
 fn column(page: &Value, field: &str) -> Vec<Value> {
@@ -855,4 +858,117 @@ async fn an_admin_manages_a_members_preferences_as_the_member_would(app: TestApp
         wanted,
         "refused writes wrote nothing"
     );
+}
+
+/// A user created in Acme (100) and also associated with Globex (200), holding a hub
+/// role in each, granted by care: the capability ids, Acme's first.
+async fn user_of_two_tenants(app: &TestApp, username: &str) -> (i64, [i64; 2]) {
+    let user_pk = app.create_user("care", 100, &new_user(username)).await;
+    let (status, answer) = app.post_as("care", &format!("/v1/users/{user_pk}/customers"), &json!([200])).await;
+    assert_eq!(status, 200, "{answer}");
+    let mut ids = [0; 2];
+    for (id, (group, role)) in ids.iter_mut().zip([("100", "EDITOR"), ("200", "VIEWER")]) {
+        let hub = json!({"application": "hub", "version": 1, "resource": ["customers", group], "role": role});
+        let (status, granted) = grant_as(app, "care", user_pk, &hub).await;
+        assert_eq!(status, 201, "{granted}");
+        *id = granted["id"].as_i64().unwrap();
+    }
+    (user_pk, ids)
+}
+
+async fn a_user_two_tenants_rely_on_is_read_by_each_and_changed_by_care_only(app: TestApp) {
+    let (user_pk, _) = user_of_two_tenants(&app, "shared.member").await;
+    let path = format!("/v1/users/{user_pk}");
+    let before = user_info(&app, "care", user_pk).await;
+    for admin in ["acme.admin", "globex.admin"] {
+        assert_eq!(app.get_as(admin, &path).await.0, 200, "{admin} reads the user");
+        let mut renamed = before.clone();
+        renamed["name"] = json!(format!("Renamed by {admin}"));
+        assert_eq!(app.put_as(admin, &path, &renamed).await.0, 403, "{admin} does not change it");
+        assert_eq!(suspend(&app, admin, user_pk, true).await.0, 403, "{admin} does not suspend it");
+        let preferences = json!({"timezone": "UTC", "language": "it", "weekBegin": "MONDAY", "numberFormat": {"pattern": "#,##0.00"},
+                                 "dateFormat": {"pattern": "yyyy-MM-dd"}, "hourFormat": {"pattern": "HH:mm"}});
+        let (status, _) = app.put_as(admin, &format!("{path}/preferences"), &preferences).await;
+        assert_eq!(status, 403, "{admin} does not change its preferences");
+    }
+    assert_eq!(user_info(&app, "care", user_pk).await, before, "nothing was written");
+    assert_eq!(suspend(&app, "care", user_pk, true).await.0, 200, "care does");
+    assert_eq!(app.get_as("care", &path).await.1["status"], "SUSPENDED");
+
+    // A user of a sub-customer and of its ancestor: the ancestor's admin changes it, the sub-customer's does not.
+    let nested = app.create_user("care", 101, &new_user("nested.member")).await;
+    let (status, _) = app.post_as("care", &format!("/v1/users/{nested}/customers"), &json!([100])).await;
+    assert_eq!(status, 200);
+    assert_eq!(suspend(&app, "acme.it.admin", nested, true).await.0, 403);
+    assert_eq!(suspend(&app, "acme.admin", nested, true).await.0, 200);
+}
+
+async fn an_admin_sees_a_shared_users_roles_and_log_only_where_it_reaches(app: TestApp) {
+    let (user_pk, [acme_id, globex_id]) = user_of_two_tenants(&app, "seen.in.part").await;
+    let roles = |caller: &'static str| {
+        let app = &app;
+        async move {
+            let (status, roles) = app.get_as(caller, &format!("/v1/users/{user_pk}/roles")).await;
+            assert_eq!(status, 200, "{caller}: {roles}");
+            roles
+        }
+    };
+    assert_eq!(roles("care").await["hub"], json!(["EDITOR", "VIEWER"]));
+    assert_eq!(roles("acme.admin").await["hub"], json!(["EDITOR"]));
+    assert_eq!(roles("globex.admin").await["hub"], json!(["VIEWER"]));
+
+    let logged = |caller: &'static str| {
+        let app = &app;
+        async move {
+            let (status, page) = app.get_as(caller, &format!("/v1/users/{user_pk}/capabilities/log?size=100")).await;
+            assert_eq!(status, 200, "{caller}: {page}");
+            let ids: Vec<i64> = column(&page, "capabilityId").iter().map(|id| id.as_i64().unwrap()).collect();
+            (ids, page["page"]["totalElements"].clone())
+        }
+    };
+    let (all, total) = logged("care").await;
+    assert!(all.contains(&acme_id) && all.contains(&globex_id), "{all:?}");
+    assert_eq!(total, json!(all.len()));
+    let (acme, acme_total) = logged("acme.admin").await;
+    assert!(acme.contains(&acme_id) && !acme.contains(&globex_id), "{acme:?}");
+    assert_eq!(acme_total, json!(acme.len()), "the page counts what the caller sees");
+    let (globex, _) = logged("globex.admin").await;
+    assert!(globex.contains(&globex_id) && !globex.contains(&acme_id), "{globex:?}");
+
+    // The customer the user was created in (Acme) is named to Acme's admin only.
+    let (status, as_globex) = app.get_as("globex.admin", &format!("/v1/users/{user_pk}")).await;
+    assert_eq!(status, 200, "{as_globex}");
+    assert_eq!(as_globex["groupName"], Value::Null);
+    let (_, as_acme) = app.get_as("acme.admin", &format!("/v1/users/{user_pk}")).await;
+    assert_eq!(as_acme["groupName"], "Acme Group");
+}
+
+async fn service_on_a_customer_is_for_application_users_and_granted_by_care(app: TestApp) {
+    let service_on_100 = json!({"application": "accountcentral", "version": 1, "resource": ["customers", "100"], "role": "SERVICE"});
+    let person = app.create_user("care", 100, &new_user("not.a.machine")).await;
+    let (status, error) = grant_as(&app, "care", person, &service_on_100).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error_paths(&error), ["/role"]);
+
+    let machine = accountcentral_e2e::application_user(&app, "acme.sender", "Sender", 100, None).await;
+    let (status, _) = grant_as(&app, "acme.admin", machine, &service_on_100).await;
+    assert_eq!(status, 403, "an admin of the customer does not hand out SERVICE");
+    let (status, granted) = grant_as(&app, "care", machine, &service_on_100).await;
+    assert_eq!(status, 201, "{granted}");
+
+    let message = json!({"message": "From: news@acme.test\r\nTo: x@example.test\r\nSubject: Hi\r\n\r\nHello\r\n", "data": {}});
+    let (status, signed) = app.post_as("acme.sender", "/v1/customers/100/sign", &message).await;
+    assert_eq!(status, 200, "signs for the customer: {signed}");
+    assert_eq!(signed["dkim"]["domain"], "acme.test");
+    let (status, signed) = app.post_as("acme.sender", "/v1/customers/101/sign", &message).await;
+    assert_eq!(status, 200, "and for its subtree: {signed}");
+    assert_eq!(app.post_as("acme.sender", "/v1/customers/200/sign", &message).await.0, 403);
+    assert_eq!(
+        app.post_as("acme.sender", "/v1/customers/999/sign", &message).await.0,
+        403,
+        "missing is no news"
+    );
+    let (status, key) = app.get_as("acme.sender", "/v1/customers/100/signing-dkim?domain=acme.test").await;
+    assert_eq!((status, &key["privateKey"]), (200, &Value::Null), "{key}");
+    assert_eq!(app.get_as("acme.sender", "/v1/customers/200/signing-dkim").await.0, 403);
 }

@@ -8,10 +8,11 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::capability::Capability;
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::extract::QueryParams;
 use shared::repositories::accounts::Accounts;
 
@@ -54,9 +55,7 @@ async fn get_auth_server_capabilities(
     caller: Caller,
     query: QueryParams,
 ) -> AppResult<Json<BTreeMap<String, ApplicationCapabilities>>> {
-    if !caller.is_service() {
-        return Err(AppError::Forbidden);
-    }
+    caller.require(&state, Access::SERVICE, ()).await?;
     let username: String = query.required("username", "a username")?;
     if username.trim().is_empty() {
         return Err(AppError::field(FieldError::query("username", "must not be empty")));

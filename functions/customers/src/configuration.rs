@@ -3,38 +3,25 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json;
 use axum::extract::{FromRequestParts, RawPathParams, State};
 use axum::http::request::Parts;
-use axum::routing::get;
-use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::Serialize;
 
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::configuration::{
     ApiKey, Application, ApplicationName, CounterKind, DataExchange, GenericUser, HubCounter, HubWorkspace, SftpAccount, SftpAuthentication,
 };
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::extract::{GroupPkPath, QueryParams, path_param};
 use shared::repositories::configuration::Configurations;
 
-/// The configuration routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/customers/{groupPk}/configuration", get(get_configuration))
-        .route("/v1/customers/{groupPk}/configuration/sftp", get(get_sftp_configuration))
-        .route("/v1/customers/{groupPk}/applications", get(get_applications))
-        .route("/v1/customers/{groupPk}/applications/{application}", get(get_application))
-        .route(
-            "/v1/customers/{groupPk}/applications/hub/workspaces/{workspaceId}/counters",
-            get(get_hub_workspace_counters),
-        )
-}
-
 /// The path parameters besides `{groupPk}`, read with [`path_param`] so that a bad one is a 400 naming it.
-struct PathParams(RawPathParams);
+pub(crate) struct PathParams(RawPathParams);
 
 impl<S: Send + Sync> FromRequestParts<S> for PathParams {
     type Rejection = AppError;
@@ -49,7 +36,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParams {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ConfigurationInfo {
+pub(crate) struct ConfigurationInfo {
     gid: Option<String>,
     api_key: Option<ApiKeyInfo>,
     smart_relay_enable: bool,
@@ -80,12 +67,12 @@ impl From<ApiKey> for ApiKeyInfo {
     }
 }
 
-async fn get_configuration(
+pub(crate) async fn get_customer_configuration(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
 ) -> AppResult<Json<ConfigurationInfo>> {
-    let customer = caller.customer_as_admin(&state, group).await?;
+    let customer = caller.require(&state, Access::ADMIN, group).await?.value;
     let configuration = Configurations::new(state.store.as_ref())
         .configuration(group)
         .await?
@@ -102,7 +89,7 @@ async fn get_configuration(
 /// An SFTP account with its password's dates, never the password or its hash.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SftpInfo {
+pub(crate) struct SftpInfo {
     username: String,
     host: String,
     port: u16,
@@ -138,19 +125,19 @@ impl From<SftpAccount> for SftpInfo {
     }
 }
 
-async fn get_sftp_configuration(
+pub(crate) async fn get_customer_sftp_configuration(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
 ) -> AppResult<Json<Vec<SftpInfo>>> {
-    caller.customer_as_admin(&state, group).await?;
+    caller.require(&state, Access::ADMIN, group).await?;
     let accounts = Configurations::new(state.store.as_ref()).sftp_accounts(group).await?;
     Ok(Json(accounts.into_iter().map(SftpInfo::from).collect()))
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ApplicationInfo {
+pub(crate) struct ApplicationInfo {
     application: ApplicationName,
     enabled: bool,
     activation_date: Option<Timestamp>,
@@ -205,18 +192,18 @@ impl From<HubWorkspace> for WorkspaceInfo {
 }
 
 #[derive(Serialize)]
-struct ApplicationsInfo {
+pub(crate) struct ApplicationsInfo {
     hub: Option<ApplicationInfo>,
     plan: Option<ApplicationInfo>,
     send: Option<ApplicationInfo>,
 }
 
-async fn get_applications(
+pub(crate) async fn get_customer_applications(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
 ) -> AppResult<Json<ApplicationsInfo>> {
-    caller.customer_as_member(&state, group).await?;
+    caller.require(&state, Access::MEMBER, group).await?;
     let mut applications = Configurations::new(state.store.as_ref()).applications(group).await?;
     let mut take = |app| {
         applications
@@ -230,14 +217,14 @@ async fn get_applications(
     }))
 }
 
-async fn get_application(
+pub(crate) async fn get_customer_application(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     PathParams(params): PathParams,
 ) -> AppResult<Json<ApplicationInfo>> {
     let application: ApplicationName = path_param(&params, "application", "hub, plan or send")?;
-    caller.customer_as_member(&state, group).await?;
+    caller.require(&state, Access::MEMBER, group).await?;
     let configuration = Configurations::new(state.store.as_ref())
         .application(group, application)
         .await?
@@ -246,7 +233,7 @@ async fn get_application(
 }
 
 #[derive(Serialize)]
-struct Counters {
+pub(crate) struct Counters {
     data: Vec<CounterInfo>,
 }
 
@@ -272,7 +259,7 @@ impl From<HubCounter<'_>> for CounterInfo {
     }
 }
 
-async fn get_hub_workspace_counters(
+pub(crate) async fn get_hub_workspace_counters(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
@@ -280,7 +267,7 @@ async fn get_hub_workspace_counters(
     query: QueryParams,
 ) -> AppResult<Json<Counters>> {
     let workspace_id: String = path_param(&params, "workspaceId", "a workspace id")?;
-    caller.customer_as_member(&state, group).await?;
+    caller.require(&state, Access::MEMBER, group).await?;
     let workspaces = Configurations::new(state.store.as_ref()).hub_workspaces(group).await?;
     let workspace = workspaces
         .iter()

@@ -2,33 +2,22 @@
 
 use std::collections::BTreeSet;
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 
 use shared::api::customers::{CustomerInfo, CustomerSummary};
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::catalogue::Catalogue;
 use shared::domain::customer::{Customer, CustomerStatus, RawCustomerUpdate};
 use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::extract::{GroupPkPath, JsonBody, QueryParams};
 use shared::http::paging::{Page, PageRequest};
 use shared::repositories::customers::Customers;
-
-/// The customer routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/customers", get(list_customers))
-        .route("/v1/customers/{groupPk}/parents", get(list_customer_parents))
-        .route(
-            "/v1/customers/{groupPk}",
-            get(get_customer).put(update_customer).patch(patch_customer_status),
-        )
-}
 
 const NAME: &str = "name";
 const EXCLUDE_USER_PK: &str = "excludeUserPk";
@@ -52,10 +41,10 @@ impl ListQuery {
         let excluded = match query.int_in(EXCLUDE_USER_PK, 1, i64::MAX)?.map(UserPk) {
             None => Vec::new(),
             Some(user) if user == caller.user_pk() => caller.account.associations.clone(),
-            Some(user) => match caller.user_as_admin(state, user).await {
+            Some(user) => match caller.require(state, Access::ADMIN_OF_USER, user).await {
                 // Only care learns that a user does not exist; to it that is bad input.
                 Err(AppError::NotFound(_)) => return Err(AppError::field(FieldError::query(EXCLUDE_USER_PK, "is not a user"))),
-                account => account?.associations,
+                target => target?.account.associations,
             },
         };
         Ok(Self {
@@ -81,10 +70,10 @@ impl ListQuery {
 /// or all of them for platform staff.
 async fn reachable(state: &AppState, caller: &Caller) -> AppResult<Vec<Customer>> {
     let customers = Customers::new(state.store.as_ref());
-    if caller.grants.is_staff() {
+    if caller.grants().is_staff() {
         return Ok(customers.all().await?);
     }
-    let associated = customers.get_many(caller.grants.associations().iter().copied()).await?;
+    let associated = customers.get_many(caller.grants().associations().iter().copied()).await?;
     let found: BTreeSet<GroupPk> = associated.iter().map(|c| c.group_pk).collect();
     let mut reached = Vec::new();
     for customer in &associated {
@@ -96,21 +85,25 @@ async fn reachable(state: &AppState, caller: &Caller) -> AppResult<Vec<Customer>
     Ok(reached)
 }
 
-async fn list_customers(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<Page<CustomerSummary>>> {
+pub(crate) async fn list_customers(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryParams,
+) -> AppResult<Json<Page<CustomerSummary>>> {
     let list = ListQuery::read(&state, &caller, &query).await?;
     let mut customers = reachable(&state, &caller).await?;
     customers.sort_by_cached_key(|c| (c.name.to_lowercase(), c.group_pk));
     Ok(Json(list.page(customers)))
 }
 
-async fn list_customer_parents(
+pub(crate) async fn list_customer_parents(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     query: QueryParams,
 ) -> AppResult<Json<Page<CustomerSummary>>> {
+    let customer = caller.require(&state, Access::MEMBER, group).await?.value;
     let list = ListQuery::read(&state, &caller, &query).await?;
-    let customer = caller.customer_as_member(&state, group).await?;
     let mut parents = Customers::new(state.store.as_ref())
         .get_many(customer.ancestors.iter().copied())
         .await?;
@@ -119,19 +112,23 @@ async fn list_customer_parents(
     Ok(Json(list.page(parents)))
 }
 
-async fn get_customer(State(state): State<AppState>, caller: Caller, GroupPkPath(group): GroupPkPath) -> AppResult<Json<CustomerInfo>> {
-    let customer = caller.customer_as_member(&state, group).await?;
-    Ok(Json(CustomerInfo::from(&customer)))
+pub(crate) async fn get_customer(
+    State(state): State<AppState>,
+    caller: Caller,
+    GroupPkPath(group): GroupPkPath,
+) -> AppResult<Json<CustomerInfo>> {
+    let customer = caller.require(&state, Access::MEMBER, group).await?;
+    Ok(Json(CustomerInfo::from(&customer.value)))
 }
 
-async fn update_customer(
+pub(crate) async fn update_customer(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     JsonBody(input): JsonBody<RawCustomerUpdate>,
 ) -> AppResult<Json<CustomerInfo>> {
-    let before = caller.customer_to_change(&state, group).await?;
-    let changes = input.validate(&before.value, caller.grants.is_care(), Catalogue::get())?;
+    let before = caller.require(&state, Access::ADMIN, group).await?;
+    let changes = input.validate(&before.value, caller.grants().is_care(), Catalogue::get())?;
     let mut after = before.value.clone();
     after.apply(changes);
     Customers::new(state.store.as_ref()).update(&before, &after).await?;
@@ -139,21 +136,17 @@ async fn update_customer(
 }
 
 #[derive(Deserialize)]
-struct StatusUpdate {
+pub(crate) struct StatusUpdate {
     status: CustomerStatus,
 }
 
-async fn patch_customer_status(
+pub(crate) async fn patch_customer_status(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     JsonBody(input): JsonBody<StatusUpdate>,
 ) -> AppResult<Json<CustomerInfo>> {
-    // Care only, whether or not the customer exists: nobody else may probe it.
-    if !caller.grants.is_care() {
-        return Err(AppError::Forbidden);
-    }
-    let before = caller.customer_to_change(&state, group).await?;
+    let before = caller.require(&state, Access::CARE, group).await?;
     let mut after = before.value.clone();
     after.status = input.status;
     Customers::new(state.store.as_ref()).update(&before, &after).await?;

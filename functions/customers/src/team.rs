@@ -3,16 +3,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::routing::get;
 use jiff::Timestamp;
 use serde::Serialize;
 
 use shared::api::action::ActionResult;
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::capability::{ACCOUNTCENTRAL, Capability, Resource};
 use shared::domain::catalogue::Catalogue;
 use shared::domain::ids::{GroupPk, UserPk};
@@ -20,22 +18,16 @@ use shared::domain::preferences::Preferences;
 use shared::domain::user::{RawNewUser, User, UserStatus, UserType};
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::extract::{GroupPkPath, JsonBody, QueryParams};
 use shared::http::paging::{Direction, Page, PageRequest, SortKey, sort_by_keys, sort_keys};
 use shared::repositories::accounts::{Accounts, NewAccount, RosterEntry};
 use shared::repositories::customers::Customers;
 
-/// The team routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/customers/{groupPk}/users", get(list_users).post(create_user))
-        .route("/v1/customers/{groupPk}/application-users", get(list_application_users))
-}
-
 /// A user in a customer's user list.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct UserSummary {
+pub(crate) struct UserSummary {
     user_pk: UserPk,
     username: String,
     name: String,
@@ -74,7 +66,7 @@ const USER_SORTS: [&str; 7] = ["name", "surname", "username", "email", "groupNam
 /// The users of the customer and its subtree, read from the customer's roster. Without
 /// search or filters, in username order, the page is read straight from the roster's
 /// key order; otherwise the roster is filtered and sorted whole.
-async fn list_users(
+pub(crate) async fn list_customer_users(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
@@ -88,7 +80,7 @@ async fn list_users(
     }
     let user_type: Option<UserType> = enum_param(&query, "userType", "INTERACTIVE, APPLICATION")?;
     let status: Option<UserStatus> = enum_param(&query, "status", "ACTIVE, SUSPENDED, DISABLED")?;
-    caller.customer_as_admin(&state, group).await?;
+    caller.require(&state, Access::ADMIN, group).await?;
 
     let accounts = Accounts::new(state.store.as_ref());
     let by_username = match sorts.as_slice() {
@@ -161,14 +153,14 @@ fn matches_search(user: &RosterEntry, needle: &str) -> bool {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Created {
+pub(crate) struct Created {
     user_pk: UserPk,
 }
 
 /// Creates an ACTIVE, INTERACTIVE user in the customer, with the roles asked for (and
 /// the accountcentral USER role there). The user has no usable password until an
 /// administrator resets it.
-async fn create_user(
+pub(crate) async fn create_customer_user(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
@@ -177,7 +169,7 @@ async fn create_user(
     let now = state.clock.now();
     let today = jiff::tz::TimeZone::UTC.to_datetime(now).date();
     let new = raw.validate(Catalogue::get(), today)?;
-    caller.customer_as_admin(&state, group).await?;
+    caller.require(&state, Access::ADMIN, group).await?;
     let accounts = Accounts::new(state.store.as_ref());
     let user_pk = accounts.next_user_pk().await?;
     let mut capabilities = Vec::new();
@@ -239,7 +231,7 @@ async fn create_user(
 /// An APPLICATION user with the creation date of its client secret.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ApplicationUser {
+pub(crate) struct ApplicationUser {
     user_pk: UserPk,
     username: String,
     name: String,
@@ -252,7 +244,7 @@ struct ApplicationUser {
 const APPLICATION_USER_SORTS: [&str; 4] = ["username", "name", "groupName", "secretCreationDate"];
 
 /// The APPLICATION users of the customer's subtree, by username unless sorted otherwise.
-async fn list_application_users(
+pub(crate) async fn list_customer_application_users(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
@@ -260,7 +252,7 @@ async fn list_application_users(
 ) -> AppResult<Json<Page<ApplicationUser>>> {
     let request = PageRequest::from_query(&query)?;
     let sorts = sort_keys(&query, &APPLICATION_USER_SORTS)?;
-    caller.customer_as_admin(&state, group).await?;
+    caller.require(&state, Access::ADMIN, group).await?;
     let accounts = Accounts::new(state.store.as_ref());
     let applications: Vec<RosterEntry> = accounts
         .roster(group)

@@ -1,38 +1,26 @@
 //! A customer's DKIM keys, its default key, and the key that signs for a sender domain.
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use shared::api::action::ActionResult;
 use shared::api::dkim::{KeyInput, KeyView, SecretText};
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::dkim::names::{self, Alignment};
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
 use shared::domain::validation::{FieldError, Violations};
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::created;
 use shared::http::extract::{DkimIdPath, GroupPkPath, JsonBody, QueryParams};
 use shared::http::paging::{Page, PageRequest};
 use shared::repositories::Versioned;
 use shared::repositories::dkims::{CustomerDkim, CustomerKeys, Dkims, customer_key_context};
-
-/// The customer key routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/customers/{groupPk}/dkims", get(list_customer_dkims).post(create_customer_dkim))
-        .route("/v1/customers/{groupPk}/dkims/default", put(set_customer_default_dkim))
-        .route(
-            "/v1/customers/{groupPk}/dkims/{dkimId}",
-            get(get_customer_dkim).put(update_customer_dkim).delete(delete_customer_dkim),
-        )
-        .route("/v1/customers/{groupPk}/signing-dkim", get(get_signing_dkim))
-}
 
 /// A customer key as shown (`Dkim`).
 #[derive(Debug, Serialize)]
@@ -55,7 +43,7 @@ impl DkimInfo {
         Self {
             id: key.id,
             group_pk: key.group_pk,
-            key: KeyView::of(&key.key, caller.is_dkim_operator()),
+            key: KeyView::of(&key.key, caller.grants().is_dkim()),
             alignment: Alignment::Exact,
             default,
             active: key.active,
@@ -68,7 +56,7 @@ impl DkimInfo {
 /// `DkimRequest`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DkimRequest {
+pub(crate) struct DkimRequest {
     domain: String,
     selector: String,
     public_key: String,
@@ -87,12 +75,6 @@ impl DkimRequest {
         };
         (key, self.active)
     }
-}
-
-/// The customer's keys, if the caller is admin(g) or holds the DKIM role.
-async fn keys_in_reach(state: &AppState, caller: &Caller, group: GroupPk) -> AppResult<CustomerKeys> {
-    caller.customer_as_admin_or(state, group, Caller::is_dkim_operator).await?;
-    Ok(Dkims::new(state.store.as_ref()).customer_keys(group).await?)
 }
 
 /// The key `id` among `keys`, or 404.
@@ -115,7 +97,7 @@ fn ensure_unique(keys: &CustomerKeys, except: Option<i64>, domain: &str, selecto
     }
 }
 
-async fn list_customer_dkims(
+pub(crate) async fn list_customer_dkims(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
@@ -128,7 +110,8 @@ async fn list_customer_dkims(
         .transpose()?;
     let default = query.parsed::<bool>("default", "true or false")?;
     let active = query.parsed::<bool>("active", "true or false")?;
-    let keys = keys_in_reach(&state, &caller, group).await?;
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
+    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
     let default_id = keys.default_id();
     let mut listed: Vec<&CustomerDkim> = keys
         .keys
@@ -146,13 +129,14 @@ async fn list_customer_dkims(
     Ok(Json(Page::slice(request, infos)))
 }
 
-async fn create_customer_dkim(
+pub(crate) async fn create_customer_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     JsonBody(request): JsonBody<DkimRequest>,
 ) -> AppResult<Response> {
-    let keys = keys_in_reach(&state, &caller, group).await?;
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
+    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
     let (input, active) = request.split();
     let valid = input.validate("", None, Violations::new())?;
     ensure_unique(&keys, None, &valid.domain, &valid.selector)?;
@@ -175,25 +159,27 @@ async fn create_customer_dkim(
     )
 }
 
-async fn get_customer_dkim(
+pub(crate) async fn get_customer_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     DkimIdPath(id): DkimIdPath,
 ) -> AppResult<Json<DkimInfo>> {
-    let keys = keys_in_reach(&state, &caller, group).await?;
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
+    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
     let key = key_of(&keys, group, id)?;
     Ok(Json(DkimInfo::of(&key.value, keys.default_id() == Some(id), &caller)))
 }
 
-async fn update_customer_dkim(
+pub(crate) async fn update_customer_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     DkimIdPath(id): DkimIdPath,
     JsonBody(request): JsonBody<DkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
-    let keys = keys_in_reach(&state, &caller, group).await?;
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
+    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
     let dkims = Dkims::new(state.store.as_ref());
     let current = key_of(&keys, group, id)?;
     let (input, active) = request.split();
@@ -218,13 +204,14 @@ async fn update_customer_dkim(
     Ok(Json(ActionResult::ok(now, "DKIM_UPDATED")))
 }
 
-async fn delete_customer_dkim(
+pub(crate) async fn delete_customer_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     DkimIdPath(id): DkimIdPath,
 ) -> AppResult<Json<ActionResult>> {
-    let keys = keys_in_reach(&state, &caller, group).await?;
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
+    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
     let dkims = Dkims::new(state.store.as_ref());
     let current = key_of(&keys, group, id)?;
     if keys.default_id() == Some(id) && keys.keys.len() > 1 {
@@ -238,17 +225,18 @@ async fn delete_customer_dkim(
 
 /// `DefaultDkimRequest`.
 #[derive(Debug, Deserialize)]
-struct DefaultDkimRequest {
+pub(crate) struct DefaultDkimRequest {
     id: i64,
 }
 
-async fn set_customer_default_dkim(
+pub(crate) async fn set_customer_default_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
     JsonBody(request): JsonBody<DefaultDkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
-    let keys = keys_in_reach(&state, &caller, group).await?;
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
+    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
     let dkims = Dkims::new(state.store.as_ref());
     let key = key_of(&keys, group, request.id)?;
     if !key.value.active {
@@ -261,7 +249,7 @@ async fn set_customer_default_dkim(
 /// `SigningDkim`: the key that signs, customer's or platform's.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SigningDkim {
+pub(crate) struct SigningDkim {
     id: Option<i64>,
     group_pk: Option<GroupPk>,
     #[serde(flatten)]
@@ -271,7 +259,7 @@ struct SigningDkim {
     platform: bool,
 }
 
-async fn get_signing_dkim(
+pub(crate) async fn get_signing_dkim(
     State(state): State<AppState>,
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
@@ -282,11 +270,11 @@ async fn get_signing_dkim(
         .map(|domain| names::domain_name(domain).map_err(|reason| AppError::field(FieldError::query("domain", reason))))
         .transpose()?;
     caller
-        .customer_as_admin_or(&state, group, |caller| caller.is_dkim_operator() || caller.is_service())
+        .require(&state, Access::ADMIN | Access::DKIM | Access::SERVICE_OF, group)
         .await?;
     let dkims = Dkims::new(state.store.as_ref());
     let keys = dkims.customer_keys(group).await?;
-    let reveal = caller.is_dkim_operator();
+    let reveal = caller.grants().is_dkim();
     let signing = match select(&keys.keys, keys.default_id(), domain.as_deref()) {
         Selection::Customer { key, alignment } => SigningDkim {
             id: Some(key.value.id),

@@ -1,34 +1,25 @@
 //! Feedback-loop (FBL) configurations: a second signature, with the FBL's own key,
 //! on messages to a recipient domain.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use shared::api::dkim::{KeyInput, KeyView};
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::dkim::names;
 use shared::domain::validation::{FieldError, Violations};
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::created;
 use shared::http::extract::{JsonBody, QueryParams, UuidPath};
 use shared::http::paging::{Page, PageRequest};
 use shared::repositories::Versioned;
 use shared::repositories::dkims::{Dkims, Fbl, fbl_key_context};
-
-use crate::platform::{ensure_dkim_operator, ensure_reads_platform};
-
-/// The FBL routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/fbls", get(list_fbls).post(create_fbl))
-        .route("/v1/fbls/{uuid}", put(update_fbl).delete(delete_fbl))
-}
 
 /// The longest ESP name accepted.
 const MAX_ESP_LEN: usize = 100;
@@ -36,7 +27,7 @@ const MAX_ESP_LEN: usize = 100;
 /// `Fbl`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct FblInfo {
+pub(crate) struct FblInfo {
     id: Uuid,
     esp: String,
     recipient_domain: String,
@@ -51,7 +42,7 @@ impl FblInfo {
             esp: fbl.esp.clone(),
             recipient_domain: fbl.recipient_domain.clone(),
             signable_headers: fbl.signable_headers.clone(),
-            dkim: KeyView::of(&fbl.dkim, caller.is_dkim_operator()),
+            dkim: KeyView::of(&fbl.dkim, caller.grants().is_dkim()),
         }
     }
 }
@@ -59,7 +50,7 @@ impl FblInfo {
 /// `FblRequest`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct FblRequest {
+pub(crate) struct FblRequest {
     esp: String,
     recipient_domain: String,
     signable_headers: Vec<String>,
@@ -130,16 +121,20 @@ impl ValidFbl {
     }
 }
 
-async fn list_fbls(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<Page<FblInfo>>> {
+pub(crate) async fn list_fbls(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<Page<FblInfo>>> {
     let request = PageRequest::from_query(&query)?;
-    ensure_reads_platform(&caller)?;
+    caller.require(&state, Access::CARE | Access::DKIM, ()).await?;
     let (fbls, total) = Dkims::new(state.store.as_ref()).fbls(request.offset(), request.size).await?;
     let infos = fbls.iter().map(|fbl| FblInfo::of(fbl, &caller)).collect();
     Ok(Json(Page::new(request, total, infos)))
 }
 
-async fn create_fbl(State(state): State<AppState>, caller: Caller, JsonBody(request): JsonBody<FblRequest>) -> AppResult<Response> {
-    ensure_dkim_operator(&caller)?;
+pub(crate) async fn create_fbl(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<FblRequest>,
+) -> AppResult<Response> {
+    caller.require(&state, Access::DKIM, ()).await?;
     let valid = request.validate(None)?;
     let fbl = valid.seal(&state, Uuid::new_v4(), None).await?;
     Dkims::new(state.store.as_ref()).create_fbl(&fbl).await?;
@@ -151,13 +146,13 @@ async fn fbl_of(dkims: &Dkims<'_>, id: Uuid) -> AppResult<Versioned<Fbl>> {
     dkims.fbl(id).await?.ok_or_else(|| AppError::NotFound(format!("FBL {id}")))
 }
 
-async fn update_fbl(
+pub(crate) async fn update_fbl(
     State(state): State<AppState>,
     caller: Caller,
     UuidPath(id): UuidPath,
     JsonBody(request): JsonBody<FblRequest>,
 ) -> AppResult<Json<FblInfo>> {
-    ensure_dkim_operator(&caller)?;
+    caller.require(&state, Access::DKIM, ()).await?;
     let dkims = Dkims::new(state.store.as_ref());
     let current = fbl_of(&dkims, id).await?;
     let valid = request.validate(Some(&current.value))?;
@@ -166,8 +161,8 @@ async fn update_fbl(
     Ok(Json(FblInfo::of(&fbl, &caller)))
 }
 
-async fn delete_fbl(State(state): State<AppState>, caller: Caller, UuidPath(id): UuidPath) -> AppResult<StatusCode> {
-    ensure_dkim_operator(&caller)?;
+pub(crate) async fn delete_fbl(State(state): State<AppState>, caller: Caller, UuidPath(id): UuidPath) -> AppResult<StatusCode> {
+    caller.require(&state, Access::DKIM, ()).await?;
     let dkims = Dkims::new(state.store.as_ref());
     let current = fbl_of(&dkims, id).await?;
     dkims.delete_fbl(&current).await?;

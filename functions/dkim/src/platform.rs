@@ -1,50 +1,25 @@
 //! The platform's view: every customer's keys, and the platform key.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::Serialize;
 
 use shared::api::dkim::{KeyInput, KeyView};
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::validation::Violations;
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams};
 use shared::http::paging::{Page, PageRequest};
 use shared::repositories::dkims::{Dkims, PlatformDkim, platform_key_context};
 
 use crate::customer_keys::DkimInfo;
 
-/// The platform routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/dkims", get(list_all_dkims))
-        .route("/v1/platform/dkim", get(get_platform_dkim).put(update_platform_dkim))
-}
-
-/// Customer care and the DKIM role read the platform's DKIM data.
-pub(crate) fn ensure_reads_platform(caller: &Caller) -> AppResult<()> {
-    if caller.grants.is_care() || caller.is_dkim_operator() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
-/// Only the DKIM role changes the platform's keys.
-pub(crate) fn ensure_dkim_operator(caller: &Caller) -> AppResult<()> {
-    if caller.is_dkim_operator() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
-async fn list_all_dkims(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<Page<DkimInfo>>> {
+pub(crate) async fn list_all_dkims(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<Page<DkimInfo>>> {
     let request = PageRequest::from_query(&query)?;
-    ensure_reads_platform(&caller)?;
+    caller.require(&state, Access::CARE | Access::DKIM, ()).await?;
     let dkims = Dkims::new(state.store.as_ref());
     let (keys, total) = dkims.all_keys(request.offset(), request.size).await?;
     let defaults = dkims.default_ids(keys.iter().map(|key| key.group_pk)).await?;
@@ -58,7 +33,7 @@ async fn list_all_dkims(State(state): State<AppState>, caller: Caller, query: Qu
 /// `PlatformDkim`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PlatformDkimInfo {
+pub(crate) struct PlatformDkimInfo {
     #[serde(flatten)]
     key: KeyView,
     update_date: Timestamp,
@@ -67,14 +42,14 @@ struct PlatformDkimInfo {
 impl PlatformDkimInfo {
     fn of(key: &PlatformDkim, caller: &Caller) -> Self {
         Self {
-            key: KeyView::of(&key.key, caller.is_dkim_operator()),
+            key: KeyView::of(&key.key, caller.grants().is_dkim()),
             update_date: key.updated_at,
         }
     }
 }
 
-async fn get_platform_dkim(State(state): State<AppState>, caller: Caller) -> AppResult<Json<PlatformDkimInfo>> {
-    ensure_reads_platform(&caller)?;
+pub(crate) async fn get_platform_dkim(State(state): State<AppState>, caller: Caller) -> AppResult<Json<PlatformDkimInfo>> {
+    caller.require(&state, Access::CARE | Access::DKIM, ()).await?;
     let key = Dkims::new(state.store.as_ref())
         .platform_key()
         .await?
@@ -82,12 +57,12 @@ async fn get_platform_dkim(State(state): State<AppState>, caller: Caller) -> App
     Ok(Json(PlatformDkimInfo::of(&key.value, &caller)))
 }
 
-async fn update_platform_dkim(
+pub(crate) async fn update_platform_dkim(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(input): JsonBody<KeyInput>,
 ) -> AppResult<Json<PlatformDkimInfo>> {
-    ensure_dkim_operator(&caller)?;
+    caller.require(&state, Access::DKIM, ()).await?;
     let dkims = Dkims::new(state.store.as_ref());
     let current = dkims.platform_key().await?;
     let valid = input.validate("", None, Violations::new())?;

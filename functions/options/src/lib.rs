@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use shared::app::AppState;
-use shared::auth::caller::Caller;
 use shared::domain::catalogue::{Catalogue, Country, FormatOptions, Language, Site};
 use shared::error::AppResult;
 use shared::http::cache::cached_json;
+use shared::http::caller::Caller;
 
 /// The OpenAPI document, converted from `openapi.yaml` by the build script.
 const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
@@ -21,15 +21,15 @@ const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"
 /// The function's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/options/user-preferences", get(user_preference_options))
-        .route("/v1/options/customer-preferences", get(customer_preference_options))
-        .route("/v1/options/sites", get(sites))
-        .route("/v1/options/applications", get(applications))
-        .route("/v1/options/network-sites", get(network_sites))
-        .route("/v1/options/social-sites", get(social_sites))
-        .route("/v1/options/app-roles", get(app_roles))
-        .route("/v1/openapi.json", get(openapi))
-        .route("/v1/health", get(health))
+        .route("/v1/options/user-preferences", get(get_user_preference_options))
+        .route("/v1/options/customer-preferences", get(get_customer_preference_options))
+        .route("/v1/options/sites", get(get_sites))
+        .route("/v1/options/applications", get(list_platform_applications))
+        .route("/v1/options/network-sites", get(list_network_sites))
+        .route("/v1/options/social-sites", get(list_social_sites))
+        .route("/v1/options/app-roles", get(get_app_roles))
+        .route("/v1/openapi.json", get(get_open_api))
+        .route("/v1/health", get(get_health))
 }
 
 #[derive(Serialize)]
@@ -43,7 +43,7 @@ struct UserPreferenceOptions<'a> {
     hour_format: &'a FormatOptions,
 }
 
-async fn user_preference_options(headers: HeaderMap) -> AppResult<Response> {
+async fn get_user_preference_options(headers: HeaderMap) -> AppResult<Response> {
     let catalogue = Catalogue::get();
     cached_json(
         &headers,
@@ -63,7 +63,7 @@ struct CustomerPreferenceOptions<'a> {
     countries: &'a [Country],
 }
 
-async fn customer_preference_options(headers: HeaderMap) -> AppResult<Response> {
+async fn get_customer_preference_options(headers: HeaderMap) -> AppResult<Response> {
     cached_json(
         &headers,
         &CustomerPreferenceOptions {
@@ -80,7 +80,7 @@ struct Sites<'a> {
     social_sites: &'a [Site],
 }
 
-async fn sites(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+async fn get_sites(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     let catalogue = Catalogue::get();
     cached_json(
         &headers,
@@ -92,27 +92,27 @@ async fn sites(State(state): State<AppState>, headers: HeaderMap) -> AppResult<R
     )
 }
 
-async fn applications(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+async fn list_platform_applications(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     cached_json(&headers, &Catalogue::get().applications(state.stage))
 }
 
-async fn network_sites(headers: HeaderMap) -> AppResult<Response> {
+async fn list_network_sites(headers: HeaderMap) -> AppResult<Response> {
     cached_json(&headers, &Catalogue::get().network_sites)
 }
 
-async fn social_sites(headers: HeaderMap) -> AppResult<Response> {
+async fn list_social_sites(headers: HeaderMap) -> AppResult<Response> {
     cached_json(&headers, &Catalogue::get().social_sites)
 }
 
-async fn app_roles(_caller: Caller, headers: HeaderMap) -> AppResult<Response> {
+async fn get_app_roles(_caller: Caller, headers: HeaderMap) -> AppResult<Response> {
     cached_json(&headers, &Catalogue::get().app_roles)
 }
 
-async fn openapi() -> Response {
+async fn get_open_api() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
-async fn health(State(state): State<AppState>) -> Response {
+async fn get_health(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => Json(json!({"status": "UP", "checks": {"store": "UP"}})).into_response(),
         Err(error) => {

@@ -10,12 +10,13 @@ use serde::Serialize;
 
 use shared::api::customers::CustomerSummary;
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::capability::roles_by_application;
 use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::preferences::Preferences;
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::extract::{GroupPkPath, QueryParams};
 use shared::repositories::configuration::Configurations;
 use shared::repositories::customers::Customers;
@@ -167,6 +168,6 @@ async fn check_service_customer(
     caller: Caller,
     GroupPkPath(group): GroupPkPath,
 ) -> AppResult<Json<CustomerSummary>> {
-    let customer = caller.customer_as_associate(&state, group).await?;
-    Ok(Json(CustomerSummary::from(&customer)))
+    let customer = caller.require(&state, Access::ASSOCIATE, group).await?;
+    Ok(Json(CustomerSummary::from(&customer.value)))
 }

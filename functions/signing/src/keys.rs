@@ -9,9 +9,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use shared::app::AppState;
+use shared::domain::access::Target;
+use shared::domain::customer::Customer;
 use shared::domain::dkim::sign::SigningKey;
 use shared::domain::ids::GroupPk;
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Subject;
 use shared::ports::cipher::EncryptionContext;
 use shared::repositories::customers::Customers;
 use shared::repositories::dkims::{CustomerKeys, Dkims, Fbl, StoredKey, customer_key_context, fbl_key_context, platform_key_context};
@@ -29,10 +32,10 @@ pub struct SealedKey {
     version: u64,
 }
 
-/// What the store says about a customer's keys.
+/// What the store says about a customer and its keys; no customer when it does not exist.
 #[derive(Debug, Default)]
 pub struct CustomerDirectory {
-    pub exists: bool,
+    pub customer: Option<Customer>,
     pub keys: CustomerKeys,
 }
 
@@ -52,6 +55,30 @@ impl CustomerDirectory {
 pub struct FblEntry {
     pub fbl: Fbl,
     pub sealed: SealedKey,
+}
+
+/// Customer `g` as the cache knows it, for [`Caller::require`]: the signing path
+/// decides `service(g)` without a store read per request.
+pub struct CachedCustomer<'a> {
+    pub keys: &'a KeyCache,
+    pub group: GroupPk,
+}
+
+impl Subject for CachedCustomer<'_> {
+    type Reached = Arc<CustomerDirectory>;
+
+    async fn load(self, state: &AppState) -> AppResult<Option<Arc<CustomerDirectory>>> {
+        let directory = self.keys.customer(state, self.group).await?;
+        Ok(directory.customer.is_some().then_some(directory))
+    }
+
+    fn target(directory: &Arc<CustomerDirectory>) -> Target<'_> {
+        directory.customer.as_ref().map_or(Target::Missing, Target::Customer)
+    }
+
+    fn describe(&self) -> String {
+        format!("customer {}", self.group)
+    }
 }
 
 struct Fresh<T> {
@@ -117,16 +144,16 @@ impl KeyCache {
         Ok(value)
     }
 
-    /// Whether the customer exists, and its keys.
+    /// The customer, if it exists, and its keys.
     pub async fn customer(&self, state: &AppState, group: GroupPk) -> AppResult<Arc<CustomerDirectory>> {
         self.fresh(&self.customers, group, async {
-            let exists = Customers::new(state.store.as_ref()).get(group).await?.is_some();
-            let keys = if exists {
+            let customer = Customers::new(state.store.as_ref()).get(group).await?;
+            let keys = if customer.is_some() {
                 Dkims::new(state.store.as_ref()).customer_keys(group).await?
             } else {
                 CustomerKeys::default()
             };
-            Ok(Arc::new(CustomerDirectory { exists, keys }))
+            Ok(Arc::new(CustomerDirectory { customer, keys }))
         })
         .await
     }

@@ -12,7 +12,7 @@ use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::dkim::Algorithm;
 use shared::domain::dkim::message::{MAX_MESSAGE_BYTES, Message, MessageError};
 use shared::domain::dkim::names;
@@ -21,10 +21,11 @@ use shared::domain::dkim::sign::{HeaderSet, SignatureSpec};
 use shared::domain::ids::GroupPk;
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::extract::{GroupPkPath, JsonBody};
 use shared::repositories::dkims::StoredKey;
 
-use crate::keys::{CustomerDirectory, KeyCache, SealedKey};
+use crate::keys::{CachedCustomer, CustomerDirectory, KeyCache, SealedKey};
 
 /// The largest request body: a message of the largest size, JSON-escaped.
 const MAX_BODY_BYTES: usize = 2 * MAX_MESSAGE_BYTES + 64 * 1024;
@@ -123,7 +124,7 @@ async fn dkim_key(
     chosen.ok_or_else(|| AppError::NotFound("signing key: the customer has none and the platform key is not set".into()))
 }
 
-/// Signs a message for a customer: an APPLICATION user holding SERVICE only.
+/// Signs a message for a customer: service(g), the platform's mail system or the customer's own.
 async fn sign_message(
     State(state): State<AppState>,
     Extension(keys): Extension<Arc<KeyCache>>,
@@ -131,13 +132,9 @@ async fn sign_message(
     GroupPkPath(group): GroupPkPath,
     JsonBody(request): JsonBody<SignRequest>,
 ) -> AppResult<Json<SignResponse>> {
-    if !caller.is_service() {
-        return Err(AppError::Forbidden);
-    }
-    let customer = keys.customer(&state, group).await?;
-    if !customer.exists {
-        return Err(AppError::NotFound(format!("customer {group}")));
-    }
+    let customer = caller
+        .require(&state, Access::SERVICE_OF, CachedCustomer { keys: &keys, group })
+        .await?;
     let message = Message::parse(request.message.as_bytes()).map_err(message_error)?;
     let sender_domain = match &request.data.sender {
         Some(sender) => domain_in(sender, "/data/sender")?,

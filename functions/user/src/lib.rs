@@ -8,12 +8,13 @@ use serde::Serialize;
 
 use shared::api::users::{StatusChange, UserInfo, UserInfoInput};
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::capability::Role;
 use shared::domain::catalogue::Catalogue;
 use shared::domain::ids::GroupPk;
 use shared::domain::preferences::{Preferences, RawPreferences};
-use shared::error::AppResult;
+use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams};
 use shared::repositories::accounts::{AccountChange, Accounts};
 
@@ -22,7 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/user", get(get_me).put(update_me))
         .route("/v1/user/preferences", get(get_my_preferences).put(update_my_preferences))
-        .route("/v1/user/role", get(get_my_role))
+        .route("/v1/user/role", get(get_my_account_central_role))
 }
 
 async fn get_me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<UserInfo>> {
@@ -61,8 +62,10 @@ struct RoleInfo {
     role: Role,
 }
 
-async fn get_my_role(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<RoleInfo>> {
+/// The caller's role on a customer it is a member of (403 for any other customer).
+async fn get_my_account_central_role(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<RoleInfo>> {
     let group = GroupPk(query.required("groupPk", "an integer")?);
-    let (_, role) = caller.customer_with_role(&state, group).await?;
+    let customer = caller.require(&state, Access::MEMBER, group).await?;
+    let role = caller.grants().role_on(&customer.value).ok_or(AppError::Forbidden)?;
     Ok(Json(RoleInfo { role }))
 }

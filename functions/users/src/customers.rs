@@ -8,12 +8,13 @@ use axum::extract::State;
 use shared::api::action::ActionResult;
 use shared::api::customers::CustomerSummary;
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::capability::{Capability, Resource};
 use shared::domain::customer::Customer;
 use shared::domain::ids::GroupPk;
 use shared::domain::validation::{FieldError, Violations};
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams, UserPkPath};
 use shared::http::paging::{Page, PageRequest};
 use shared::repositories::accounts::{Account, AccountChange, Accounts};
@@ -24,7 +25,7 @@ const MAX_CUSTOMERS: usize = 100;
 
 /// The user's customers that the caller reaches, by name; `groupName` filters on the
 /// name (`groupNameMode` `contains`, the default, or `startsWith`; case-insensitive).
-pub async fn list(
+pub async fn list_user_customers(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
@@ -45,12 +46,12 @@ pub async fn list(
             )));
         }
     };
-    let account = caller.user_as_admin(&state, user).await?;
-    let mut customers: Vec<Customer> = Customers::new(state.store.as_ref())
-        .get_many(account.associations.iter().copied())
-        .await?
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    let mut customers: Vec<Customer> = target
+        .facts
+        .associated
         .into_iter()
-        .filter(|customer| caller.grants.is_member_of(customer))
+        .filter(|customer| caller.grants().is_member_of(customer))
         .filter(|customer| {
             let candidate = customer.name.to_lowercase();
             name.as_deref().is_none_or(|name| {
@@ -67,17 +68,18 @@ pub async fn list(
 }
 
 /// Associates the customers with the user; those already associated stay as they are.
-pub async fn associate(
+pub async fn associate_user_customers(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
     JsonBody(groups): JsonBody<Vec<i64>>,
 ) -> AppResult<Json<ActionResult>> {
     let groups = distinct_groups(&groups)?;
-    let account = caller.user_as_admin(&state, user).await?;
-    administered(&state, &caller, &groups).await?;
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    caller.require(&state, Access::ADMIN, groups.clone()).await?;
+    let account = &target.account;
     let now = state.clock.now();
-    let mut change = AccountChange::of(&account, Some(caller.user_pk()), now);
+    let mut change = AccountChange::of(account, Some(caller.user_pk()), now);
     change.associations.extend(groups);
     if change.associations.len() != account.associations.len() {
         Accounts::new(state.store.as_ref()).save(change).await?;
@@ -87,7 +89,7 @@ pub async fn associate(
 
 /// Removes the associations; a user keeps at least one customer. Capabilities on
 /// customers the user no longer reaches go with them (recorded in the log).
-pub async fn remove(
+pub async fn remove_user_customers(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
@@ -102,16 +104,17 @@ pub async fn remove(
         .map(|value| value.trim().parse::<i64>().ok().filter(|g| *g >= 1).map(GroupPk))
         .collect::<Option<_>>()
         .ok_or_else(|| AppError::field(FieldError::query("groupPk", "each must be a positive integer")))?;
-    let account = caller.user_as_admin(&state, user).await?;
-    administered(&state, &caller, &groups).await?;
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    caller.require(&state, Access::ADMIN, groups.clone()).await?;
+    let account = &target.account;
     let now = state.clock.now();
-    let mut change = AccountChange::of(&account, Some(caller.user_pk()), now);
+    let mut change = AccountChange::of(account, Some(caller.user_pk()), now);
     change.associations.retain(|g| !groups.contains(g));
     if change.associations.is_empty() {
         return Err(AppError::Conflict(format!("user {user} must keep at least one customer")));
     }
     if change.associations.len() != account.associations.len() {
-        change.revoked = unreachable_capabilities(&state, &account, &change.associations).await?;
+        change.revoked = unreachable_capabilities(&state, account, &change.associations).await?;
         Accounts::new(state.store.as_ref()).save(change).await?;
     }
     Ok(Json(ActionResult::ok(now, "CUSTOMERS_REMOVED")))
@@ -132,19 +135,6 @@ fn distinct_groups(groups: &[i64]) -> AppResult<BTreeSet<GroupPk>> {
         }
     }
     Ok(violations.into_result(distinct)?)
-}
-
-/// 403 unless the caller administers every one of `groups` (an unknown one included).
-async fn administered(state: &AppState, caller: &Caller, groups: &BTreeSet<GroupPk>) -> AppResult<()> {
-    let customers = Customers::new(state.store.as_ref()).get_many(groups.iter().copied()).await?;
-    let all_known = customers.len() == groups.len();
-    if all_known && customers.iter().all(|customer| caller.grants.is_admin_of(customer)) {
-        Ok(())
-    } else if !all_known && caller.grants.is_care() {
-        Err(AppError::NotFound("customer".into()))
-    } else {
-        Err(AppError::Forbidden)
-    }
 }
 
 /// The user's capabilities on customers outside the subtrees of `remaining` associations.

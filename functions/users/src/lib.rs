@@ -14,17 +14,19 @@ use shared::app::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/users/{userPk}", get(profile::get_user).put(profile::update_user))
-        .route("/v1/users/{userPk}/suspension", put(profile::set_suspension))
+        .route("/v1/users/{userPk}/suspension", put(profile::set_user_suspension))
         .route(
             "/v1/users/{userPk}/preferences",
-            get(profile::get_preferences).put(profile::update_preferences),
+            get(profile::get_user_preferences).put(profile::update_user_preferences),
         )
         .route(
             "/v1/users/{userPk}/customers",
-            get(customers::list).post(customers::associate).delete(customers::remove),
+            get(customers::list_user_customers)
+                .post(customers::associate_user_customers)
+                .delete(customers::remove_user_customers),
         )
-        .route("/v1/users/{userPk}/roles", get(roles::get_roles).put(roles::assign_roles))
-        .route("/v1/users/{userPk}/capabilities", post(roles::grant))
-        .route("/v1/users/{userPk}/capabilities/log", get(roles::log))
-        .route("/v1/users/{userPk}/capabilities/{id}", delete(roles::revoke))
+        .route("/v1/users/{userPk}/roles", get(roles::get_user_roles).put(roles::assign_user_roles))
+        .route("/v1/users/{userPk}/capabilities", post(roles::grant_capability))
+        .route("/v1/users/{userPk}/capabilities/log", get(roles::list_capability_log))
+        .route("/v1/users/{userPk}/capabilities/{id}", delete(roles::revoke_capability))
 }

@@ -7,17 +7,25 @@ use serde::Deserialize;
 use shared::api::action::ActionResult;
 use shared::api::users::{StatusChange, UserDetails, UserInfo, UserInfoInput};
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::catalogue::Catalogue;
 use shared::domain::preferences::{Preferences, RawPreferences};
-use shared::domain::user::{Suspension, UserStatus};
-use shared::error::{AppError, AppResult};
+use shared::error::AppResult;
+use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, UserPkPath};
 use shared::repositories::accounts::{AccountChange, Accounts};
+use shared::repositories::customers::Customers;
 
+/// The user's personal information; the name of its creation customer only where the caller reaches it.
 pub async fn get_user(State(state): State<AppState>, caller: Caller, UserPkPath(user): UserPkPath) -> AppResult<Json<UserDetails>> {
-    let account = caller.user_as_admin(&state, user).await?;
-    Ok(Json(UserDetails::load(state.store.as_ref(), &account.user.value).await?))
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    let user = &target.account.user.value;
+    let group_name = Customers::new(state.store.as_ref())
+        .get(user.creation_group_pk)
+        .await?
+        .filter(|customer| caller.grants().is_member_of(customer))
+        .map(|customer| customer.name);
+    Ok(Json(UserDetails::new(user, group_name)))
 }
 
 pub async fn update_user(
@@ -26,11 +34,12 @@ pub async fn update_user(
     UserPkPath(user): UserPkPath,
     JsonBody(input): JsonBody<UserInfoInput>,
 ) -> AppResult<Json<UserInfo>> {
-    let account = caller.user_as_admin(&state, user).await?;
+    let target = caller.require(&state, Access::ADMIN_OF_EVERY_USER, user).await?;
+    let account = &target.account;
     let now = state.clock.now();
     let today = jiff::tz::TimeZone::UTC.to_datetime(now).date();
     let (profile, status) = input.validate(&account.user.value, today, StatusChange::EnableOrDisable)?;
-    let mut change = AccountChange::of(&account, Some(caller.user_pk()), now);
+    let mut change = AccountChange::of(account, Some(caller.user_pk()), now);
     change.user.apply_profile(profile);
     change.user.status = status;
     let after = change.user.clone();
@@ -43,54 +52,39 @@ pub struct SuspensionRequest {
     suspended: bool,
 }
 
-/// Suspends or reactivates a user. Asking for the state the user is already in
-/// changes nothing; a disabled user is neither suspended nor reactivated this way.
-pub async fn set_suspension(
+/// Suspends or reactivates a user (see `User::set_suspended` for what is refused).
+pub async fn set_user_suspension(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
     JsonBody(request): JsonBody<SuspensionRequest>,
 ) -> AppResult<Json<ActionResult>> {
-    let account = caller.user_as_admin(&state, user).await?;
+    let target = caller.require(&state, Access::ADMIN_OF_EVERY_USER, user).await?;
     let now = state.clock.now();
     let code = if request.suspended { "USER_SUSPENDED" } else { "USER_REACTIVATED" };
-    let (from, to) = if request.suspended {
-        (UserStatus::Active, UserStatus::Suspended)
-    } else {
-        (UserStatus::Suspended, UserStatus::Active)
-    };
-    let current = account.user.value.status;
-    if current == to {
-        return Ok(Json(ActionResult::ok(now, code)));
+    let mut change = AccountChange::of(&target.account, Some(caller.user_pk()), now);
+    if change.user.set_suspended(request.suspended, caller.user_pk(), now)? {
+        Accounts::new(state.store.as_ref()).save(change).await?;
     }
-    if current != from {
-        return Err(AppError::Conflict(format!("user {user} is {current:?}, not {from:?}")));
-    }
-    if user == caller.user_pk() {
-        return Err(AppError::Conflict("you cannot suspend yourself".into()));
-    }
-    let mut change = AccountChange::of(&account, Some(caller.user_pk()), now);
-    change.user.status = to;
-    change.user.suspension = Some(Suspension {
-        date: now,
-        by_user_pk: Some(caller.user_pk()),
-    });
-    Accounts::new(state.store.as_ref()).save(change).await?;
     Ok(Json(ActionResult::ok(now, code)))
 }
 
-pub async fn get_preferences(State(state): State<AppState>, caller: Caller, UserPkPath(user): UserPkPath) -> AppResult<Json<Preferences>> {
-    let account = caller.user_as_admin(&state, user).await?;
-    Ok(Json(account.preferences.unwrap_or_else(Preferences::defaults)))
+pub async fn get_user_preferences(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserPkPath(user): UserPkPath,
+) -> AppResult<Json<Preferences>> {
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    Ok(Json(target.account.preferences.unwrap_or_else(Preferences::defaults)))
 }
 
-pub async fn update_preferences(
+pub async fn update_user_preferences(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
     JsonBody(input): JsonBody<RawPreferences>,
 ) -> AppResult<Json<Preferences>> {
-    caller.user_as_admin(&state, user).await?;
+    caller.require(&state, Access::ADMIN_OF_EVERY_USER, user).await?;
     let preferences = input.validate(Catalogue::get())?;
     Accounts::new(state.store.as_ref()).put_preferences(user, &preferences).await?;
     Ok(Json(preferences))

@@ -1,6 +1,6 @@
 //! A team member's roles per application, capabilities and capability log.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
 use axum::extract::{RawPathParams, State};
@@ -10,13 +10,15 @@ use serde_json::{Map, Value};
 
 use shared::api::action::ActionResult;
 use shared::app::AppState;
-use shared::auth::caller::Caller;
+use shared::domain::access::Access;
 use shared::domain::capability::{Capability, CapabilityRequest, Resource, may_delegate, roles_by_application};
 use shared::domain::catalogue::Catalogue;
 use shared::domain::customer::Customer;
-use shared::domain::roles::parse_assignment;
+use shared::domain::ids::GroupPk;
+use shared::domain::roles::{diff_roles, parse_assignment};
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
+use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams, UserPkPath, key_path_param};
 use shared::http::paging::{Page, PageRequest};
 use shared::repositories::accounts::{Account, AccountChange, Accounts, CapabilityLogEntry};
@@ -25,54 +27,49 @@ use shared::repositories::customers::Customers;
 /// Version of the capabilities schema that role assignments write.
 const ROLE_SCHEMA_VERSION: u32 = 1;
 
-pub async fn get_roles(
+/// The user's roles per application, on what the caller reaches.
+pub async fn get_user_roles(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
 ) -> AppResult<Json<BTreeMap<String, Vec<String>>>> {
-    let account = caller.user_as_admin(&state, user).await?;
-    Ok(Json(roles_by_application(&account.capabilities)))
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    let capabilities = &target.account.capabilities;
+    let customers = named_customers(&state, capabilities.iter().map(|c| c.resource.as_slice())).await?;
+    Ok(Json(roles_by_application(
+        capabilities.iter().filter(|c| caller.grants().reaches(&c.resource, &customers)),
+    )))
 }
 
 /// Sets the user's role per application, on the customer the user was created in:
 /// the application's capabilities there are replaced by the new role (or removed for null).
-pub async fn assign_roles(
+pub async fn assign_user_roles(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> AppResult<Json<BTreeMap<String, Vec<String>>>> {
     let changes = parse_assignment(&body, Catalogue::get())?;
-    let account = caller.user_as_admin(&state, user).await?;
-    let home = caller.customer_as_admin(&state, account.user.value.creation_group_pk).await?;
-    let resource = Resource::customer(home.group_pk);
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    let home = caller
+        .require(&state, Access::ADMIN, target.account.user.value.creation_group_pk)
+        .await?;
+    let account = &target.account;
+    let resource = Resource::customer(home.value.group_pk);
+    let diff = diff_roles(&account.capabilities, &resource, changes);
     let accounts = Accounts::new(state.store.as_ref());
-    let mut change = AccountChange::of(&account, Some(caller.user_pk()), state.clock.now());
-    for assignment in changes {
-        let held: Vec<&Capability> = account
-            .capabilities
-            .iter()
-            .filter(|c| c.application == assignment.application && c.resource == resource)
-            .collect();
-        let unchanged = match &assignment.role {
-            Some(role) => held.len() == 1 && &held[0].role == role,
-            None => held.is_empty(),
-        };
-        if unchanged {
-            continue;
-        }
-        change.revoked.extend(held.into_iter().cloned());
-        if let Some(role) = assignment.role {
-            change.granted.push(Capability {
-                id: accounts.next_capability_id().await?,
-                application: assignment.application,
-                version: ROLE_SCHEMA_VERSION,
-                resource: resource.clone(),
-                role,
-                granted_at: change.at,
-                granted_by: change.by,
-            });
-        }
+    let mut change = AccountChange::of(account, Some(caller.user_pk()), state.clock.now());
+    change.revoked = diff.revoked;
+    for (application, role) in diff.granted {
+        change.granted.push(Capability {
+            id: accounts.next_capability_id().await?,
+            application,
+            version: ROLE_SCHEMA_VERSION,
+            resource: resource.clone(),
+            role,
+            granted_at: change.at,
+            granted_by: change.by,
+        });
     }
     let mut capabilities = account.capabilities.clone();
     if !change.granted.is_empty() || !change.revoked.is_empty() {
@@ -99,7 +96,7 @@ pub struct Granted {
 
 /// Grants a capability the caller itself holds (see `may_delegate`) on a customer the
 /// user reaches; a capability the user already has is a conflict.
-pub async fn grant(
+pub async fn grant_capability(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
@@ -112,7 +109,9 @@ pub async fn grant(
         role: body.role,
     };
     let resource = request.validate(Catalogue::get())?;
-    let account = caller.user_as_admin(&state, user).await?;
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    let holder = request.check_holder(target.account.user.value.user_type);
+    let account = &target.account;
     let accounts = Accounts::new(state.store.as_ref());
     let now = state.clock.now();
     let mut wanted = Capability {
@@ -124,8 +123,8 @@ pub async fn grant(
         granted_at: now,
         granted_by: Some(caller.user_pk()),
     };
-    let target = resource_customer(&state, &caller, &resource).await?;
-    if let Some(customer) = &target
+    let on = resource_customer(&state, &caller, &resource).await?;
+    if let Some(customer) = &on
         && !customer.lineage().any(|g| account.associations.contains(&g))
     {
         return Err(AppError::field(FieldError::body(
@@ -133,15 +132,16 @@ pub async fn grant(
             format!("user {user} is not associated with customer {} or an ancestor", customer.group_pk),
         )));
     }
-    if !may_delegate(&caller.account.capabilities, &caller.grants, &wanted, target.as_ref()) {
+    if !may_delegate(&caller.account.capabilities, caller.grants(), &wanted, on.as_ref()) {
         return Err(AppError::Forbidden);
     }
+    holder.map_err(AppError::field)?;
     if account.capabilities.iter().any(|held| held.same_grant(&wanted)) {
         return Err(AppError::Conflict(format!("user {user} already holds this capability")));
     }
     wanted.id = accounts.next_capability_id().await?;
     let id = wanted.id;
-    let mut change = AccountChange::of(&account, Some(caller.user_pk()), now);
+    let mut change = AccountChange::of(account, Some(caller.user_pk()), now);
     change.granted.push(wanted);
     accounts.save(change).await?;
     Ok((
@@ -151,24 +151,24 @@ pub async fn grant(
 }
 
 /// Revokes a capability, under the same rule as granting it.
-pub async fn revoke(
+pub async fn revoke_capability(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
     params: RawPathParams,
 ) -> AppResult<Json<ActionResult>> {
     let id = key_path_param(&params, "id")?;
-    let account = caller.user_as_admin(&state, user).await?;
-    let capability = held(&account, id)?;
-    let target = match capability.resource() {
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    let capability = held(&target.account, id)?;
+    let on = match capability.resource() {
         Some(resource) => resource_customer(&state, &caller, &resource).await?,
         None => None,
     };
-    if !may_delegate(&caller.account.capabilities, &caller.grants, &capability, target.as_ref()) {
+    if !may_delegate(&caller.account.capabilities, caller.grants(), &capability, on.as_ref()) {
         return Err(AppError::Forbidden);
     }
     let now = state.clock.now();
-    let mut change = AccountChange::of(&account, Some(caller.user_pk()), now);
+    let mut change = AccountChange::of(&target.account, Some(caller.user_pk()), now);
     change.revoked.push(capability);
     Accounts::new(state.store.as_ref()).save(change).await?;
     Ok(Json(ActionResult::ok(now, "CAPABILITY_REVOKED")))
@@ -190,8 +190,8 @@ async fn resource_customer(state: &AppState, caller: &Caller, resource: &Resourc
         return Ok(None);
     };
     match Customers::new(state.store.as_ref()).get(*group).await? {
-        Some(customer) if caller.grants.is_member_of(&customer) => Ok(Some(customer)),
-        None if caller.grants.is_care() => Err(AppError::field(FieldError::body(
+        Some(customer) if caller.grants().is_member_of(&customer) => Ok(Some(customer)),
+        None if caller.grants().is_care() => Err(AppError::field(FieldError::body(
             "/resource",
             format!("there is no customer {group}"),
         ))),
@@ -199,17 +199,37 @@ async fn resource_customer(state: &AppState, caller: &Caller, resource: &Resourc
     }
 }
 
-/// The user's capability history, newest first.
-pub async fn log(
+/// The user's capability history, newest first, of what the caller reaches.
+pub async fn list_capability_log(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
     query: QueryParams,
 ) -> AppResult<Json<Page<CapabilityLogEntry>>> {
     let request = PageRequest::from_query(&query)?;
-    caller.user_as_admin(&state, user).await?;
-    let (entries, total) = Accounts::new(state.store.as_ref())
-        .capability_log(user, request.offset(), request.size)
-        .await?;
-    Ok(Json(Page::new(request, total, entries)))
+    caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    let accounts = Accounts::new(state.store.as_ref());
+    if caller.grants().is_care() {
+        let (entries, total) = accounts.capability_log(user, request.offset(), request.size).await?;
+        return Ok(Json(Page::new(request, total, entries)));
+    }
+    let history = accounts.capability_history(user).await?;
+    let customers = named_customers(&state, history.iter().map(|entry| entry.resource.as_slice())).await?;
+    let in_reach = history
+        .into_iter()
+        .filter(|entry| caller.grants().reaches(&entry.resource, &customers))
+        .collect();
+    Ok(Json(Page::slice(request, in_reach)))
+}
+
+/// The customers that capability resources name, by key.
+async fn named_customers<'a>(state: &AppState, resources: impl Iterator<Item = &'a [String]>) -> AppResult<BTreeMap<GroupPk, Customer>> {
+    let groups: BTreeSet<GroupPk> = resources
+        .filter_map(|resource| match Resource::parse(resource) {
+            Some(Resource::Customer { group, .. }) => Some(group),
+            _ => None,
+        })
+        .collect();
+    let customers = Customers::new(state.store.as_ref()).get_many(groups).await?;
+    Ok(customers.into_iter().map(|customer| (customer.group_pk, customer)).collect())
 }

@@ -19,7 +19,8 @@ pub struct UserInfo {
     pub surname: String,
     pub username: String,
     pub email: String,
-    pub group_name: String,
+    /// The name of the customer the user was created in; `None` where the reader does not reach it.
+    pub group_name: Option<String>,
     pub phone: Option<String>,
     pub cell_phone: Option<String>,
     pub date_of_birth: Option<Date>,
@@ -32,16 +33,12 @@ pub struct UserInfo {
 impl UserInfo {
     /// The representation of `user`, with the name of the customer it was created in.
     pub async fn load(store: &dyn ItemStore, user: &User) -> Result<Self, StoreError> {
-        let group_name = Customers::new(store)
-            .get(user.creation_group_pk)
-            .await?
-            .map(|c| c.name)
-            .unwrap_or_default();
+        let group_name = Customers::new(store).get(user.creation_group_pk).await?.map(|c| c.name);
         Ok(Self::new(user, group_name))
     }
 
     /// The representation of `user`, whose creation customer is called `group_name`.
-    pub fn new(user: &User, group_name: String) -> Self {
+    pub fn new(user: &User, group_name: Option<String>) -> Self {
         Self {
             user_pk: user.user_pk,
             name: user.name.clone(),
@@ -155,15 +152,15 @@ pub struct UserDetails {
 }
 
 impl UserDetails {
-    /// The representation of `user`, as [`UserInfo::load`] reads it.
-    pub async fn load(store: &dyn ItemStore, user: &User) -> Result<Self, StoreError> {
-        Ok(Self {
-            info: UserInfo::load(store, user).await?,
+    /// The representation of `user`, whose creation customer is called `group_name`.
+    pub fn new(user: &User, group_name: Option<String>) -> Self {
+        Self {
+            info: UserInfo::new(user, group_name),
             suspension_info: SuspensionInfo {
                 suspended: user.status == UserStatus::Suspended,
                 date: user.suspension.as_ref().map(|s| s.date),
                 by_user_pk: user.suspension.as_ref().and_then(|s| s.by_user_pk),
             },
-        })
+        }
     }
 }

@@ -1,4 +1,3 @@
-//! Authentication (JWT access tokens) and the authenticated caller.
+//! Authentication: JWT access tokens, verified against the issuer's keys.
 
-pub mod caller;
 pub mod tokens;

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::catalogue::Catalogue;
 use super::customer::Customer;
 use super::ids::{GroupPk, UserPk};
-use super::validation::Violations;
+use super::user::UserType;
+use super::validation::{FieldError, Violations};
 
 /// This service's application name in capabilities.
 pub const ACCOUNTCENTRAL: &str = "accountcentral";
@@ -28,8 +29,8 @@ pub struct Capability {
     pub granted_by: Option<UserPk>,
 }
 
-/// Roles of this service that exist platform-wide only, never on a customer.
-const PLATFORM_ROLES: [&str; 3] = ["CUSTOMER_CARE", "DKIM", "SERVICE"];
+/// Roles of this service held platform-wide: staff and the platform's own services.
+pub const PLATFORM_ROLES: [Role; 3] = [Role::CustomerCare, Role::Dkim, Role::Service];
 
 /// What a capability is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +91,7 @@ impl CapabilityRequest {
     /// Checks the request against the catalogue: a known application, a resource this
     /// service understands, and a role the application offers (platform roles only
     /// platform-wide). Each bad field is named.
-    pub fn validate(&self, catalogue: &Catalogue) -> Result<Resource, Vec<super::validation::FieldError>> {
+    pub fn validate(&self, catalogue: &Catalogue) -> Result<Resource, Vec<FieldError>> {
         let mut violations = Violations::new();
         if self.version == 0 {
             violations.body("/version", "must be at least 1");
@@ -102,13 +103,11 @@ impl CapabilityRequest {
         match &resource {
             None => violations.body("/resource", r#"must be ["platform"] or ["customers", "<groupPk>", ...]"#),
             Some(Resource::Platform) => {
-                if self.application != ACCOUNTCENTRAL || !PLATFORM_ROLES.contains(&self.role.as_str()) {
-                    violations.body(
-                        "/role",
-                        format!("platform-wide roles are {} of accountcentral", PLATFORM_ROLES.join(", ")),
-                    );
+                if self.application != ACCOUNTCENTRAL || !Role::parse(&self.role).is_some_and(|role| PLATFORM_ROLES.contains(&role)) {
+                    violations.body("/role", "platform-wide roles are CUSTOMER_CARE, DKIM and SERVICE of accountcentral");
                 }
             }
+            Some(Resource::Customer { .. }) if self.is_tenant_service() => {}
             Some(Resource::Customer { .. }) => {
                 if catalogue.app_roles.contains_key(&self.application) && !catalogue.offers_role(&self.application, &self.role) {
                     violations.body("/role", format!("{} offers no role {:?}", self.application, self.role));
@@ -120,12 +119,31 @@ impl CapabilityRequest {
     }
 }
 
+impl CapabilityRequest {
+    /// SERVICE of accountcentral on a customer: a tenant's own machine caller, limited to
+    /// the customer's subtree (`service(g)`).
+    fn is_tenant_service(&self) -> bool {
+        self.application == ACCOUNTCENTRAL && self.role == "SERVICE"
+    }
+
+    /// SERVICE on a customer is held by APPLICATION users (client credentials) only: a
+    /// person never signs a tenant's mail. Named on `/role` when the holder is not one.
+    pub fn check_holder(&self, holder: UserType) -> Result<(), FieldError> {
+        let on_customer = matches!(Resource::parse(&self.resource), Some(Resource::Customer { .. }));
+        if on_customer && self.is_tenant_service() && holder != UserType::Application {
+            return Err(FieldError::body("/role", "SERVICE is granted to APPLICATION users only"));
+        }
+        Ok(())
+    }
+}
+
 /// Whether a caller holding `held` (with `grants` read from them) may grant or revoke
 /// `wanted` on `target`, the customer the wanted resource names (`None` for platform-wide).
 ///
 /// Nobody hands out more than they hold: platform-wide capabilities need customer care;
-/// on a customer, an accountcentral ADMIN of it or an ancestor administers every
-/// application's roles there, and otherwise the caller must hold the same role, or ADMIN,
+/// SERVICE on a customer, which lets a machine sign the customer's mail, needs customer
+/// care too; on a customer, an accountcentral ADMIN of it or an ancestor administers every
+/// other role there, and otherwise the caller must hold the same role, or ADMIN,
 /// of the same application on the same resource or an ancestor of it.
 pub fn may_delegate(held: &[Capability], grants: &Grants, wanted: &Capability, target: Option<&Customer>) -> bool {
     if grants.is_care() {
@@ -134,6 +152,9 @@ pub fn may_delegate(held: &[Capability], grants: &Grants, wanted: &Capability, t
     let (Some(target), Some(Resource::Customer { within, .. })) = (target, wanted.resource()) else {
         return false;
     };
+    if wanted.application == ACCOUNTCENTRAL && wanted.role == "SERVICE" {
+        return false;
+    }
     if grants.holds_on(target, Role::Admin) {
         return true;
     }
@@ -217,6 +238,11 @@ impl Grants {
         self.has_platform_role(Role::CustomerCare)
     }
 
+    /// DKIM: the platform's mail operator.
+    pub fn is_dkim(&self) -> bool {
+        self.has_platform_role(Role::Dkim)
+    }
+
     /// Customer care or the DKIM operator: staff who may look at any customer.
     pub fn is_staff(&self) -> bool {
         self.is_care() || self.has_platform_role(Role::Dkim)
@@ -248,6 +274,20 @@ impl Grants {
     /// admin(g): ADMIN on the customer or an ancestor, or customer care.
     pub fn is_admin_of(&self, customer: &Customer) -> bool {
         self.is_care() || self.holds_on(customer, Role::Admin)
+    }
+
+    /// Whether a capability's resource lies in these grants' reach, for answers that show
+    /// only what the caller reaches: customers it is a member of (`customers` holds those
+    /// the resources name, as read), the platform for customer care only. Resources of
+    /// other applications' own shapes name no customer and are in reach.
+    pub fn reaches(&self, resource: &[String], customers: &BTreeMap<GroupPk, Customer>) -> bool {
+        match Resource::parse(resource) {
+            Some(Resource::Customer { group, .. }) => {
+                self.is_care() || customers.get(&group).is_some_and(|customer| self.is_member_of(customer))
+            }
+            Some(Resource::Platform) => self.is_care(),
+            None => !resource.first().is_some_and(|head| head == "customers" || head == "platform"),
+        }
     }
 
     /// The caller's role in this service for a customer, strongest first; `None` when it has no access.
@@ -401,6 +441,53 @@ mod tests {
         assert_eq!(paths(request("hub", &["customers", "x"], "ADMIN")), ["/resource"]);
         assert_eq!(paths(request("nope", &["customers", "1"], "ADMIN")), ["/application"]);
         assert_eq!(paths(request(ACCOUNTCENTRAL, &["customers", "1"], "GOD")), ["/role"]);
+    }
+
+    #[test]
+    fn service_on_a_customer_is_for_application_users_and_granted_by_care_only() {
+        let catalogue = Catalogue::get();
+        let request = CapabilityRequest {
+            application: ACCOUNTCENTRAL.into(),
+            version: 1,
+            resource: vec!["customers".into(), "100".into()],
+            role: "SERVICE".into(),
+        };
+        assert!(request.validate(catalogue).is_ok());
+        assert!(request.check_holder(UserType::Application).is_ok());
+        assert_eq!(request.check_holder(UserType::Interactive).unwrap_err().path.to_string(), "/role");
+
+        let admin_100 = [capability(&["customers", "100"], "ADMIN")];
+        let wanted = capability(&["customers", "100"], "SERVICE");
+        let acme = customer(100, &[]);
+        assert!(!may_delegate(
+            &admin_100,
+            &Grants::new(&admin_100, [GroupPk(100)]),
+            &wanted,
+            Some(&acme)
+        ));
+        let care = [capability(&["platform"], "CUSTOMER_CARE")];
+        assert!(may_delegate(&care, &Grants::new(&care, []), &wanted, Some(&acme)));
+    }
+
+    #[test]
+    fn answers_show_what_the_caller_reaches() {
+        let admin_100 = Grants::new(&[capability(&["customers", "100"], "ADMIN")], [GroupPk(100)]);
+        let customers: BTreeMap<GroupPk, Customer> = [customer(101, &[100]), customer(200, &[])]
+            .into_iter()
+            .map(|c| (c.group_pk, c))
+            .collect();
+        let path = |parts: &[&str]| -> Vec<String> { parts.iter().map(|s| s.to_string()).collect() };
+        assert!(admin_100.reaches(&path(&["customers", "101"]), &customers));
+        assert!(!admin_100.reaches(&path(&["customers", "200"]), &customers));
+        assert!(
+            !admin_100.reaches(&path(&["customers", "300"]), &customers),
+            "unknown customers are out of reach"
+        );
+        assert!(!admin_100.reaches(&path(&["platform"]), &customers));
+        assert!(admin_100.reaches(&path(&["workspaces", "7"]), &customers));
+        let care = Grants::new(&[capability(&["platform"], "CUSTOMER_CARE")], []);
+        assert!(care.reaches(&path(&["platform"]), &customers));
+        assert!(care.reaches(&path(&["customers", "300"]), &customers));
     }
 
     #[test]

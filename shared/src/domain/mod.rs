@@ -1,5 +1,6 @@
 //! Plain types and rules: no I/O, no AWS types.
 
+pub mod access;
 pub mod capability;
 pub mod catalogue;
 pub mod configuration;

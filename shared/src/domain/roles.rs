@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use super::capability::Capability;
 use super::catalogue::Catalogue;
 use super::validation::Violations;
 
@@ -34,6 +35,39 @@ pub fn send_pattern_role(pattern: &str) -> Option<&'static str> {
 pub struct RoleChange {
     pub application: String,
     pub role: Option<String>,
+}
+
+/// What an assignment changes on one resource: the capabilities it takes away, and the
+/// (application, role) pairs it gives (each to be minted as a new capability).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleDiff {
+    pub revoked: Vec<Capability>,
+    pub granted: Vec<(String, String)>,
+}
+
+/// What `changes` do to the roles the user holds on `resource`: an application's
+/// capabilities there are replaced by its new role, or removed for none; an application
+/// already holding exactly the new role is left as it is.
+pub fn diff_roles(held: &[Capability], resource: &[String], changes: Vec<RoleChange>) -> RoleDiff {
+    let mut diff = RoleDiff::default();
+    for change in changes {
+        let current: Vec<&Capability> = held
+            .iter()
+            .filter(|c| c.application == change.application && c.resource == resource)
+            .collect();
+        let unchanged = match &change.role {
+            Some(role) => current.len() == 1 && &current[0].role == role,
+            None => current.is_empty(),
+        };
+        if unchanged {
+            continue;
+        }
+        diff.revoked.extend(current.into_iter().cloned());
+        if let Some(role) = change.role {
+            diff.granted.push((change.application, role));
+        }
+    }
+    diff
 }
 
 /// Reads a role assignment: each property an application of [`ASSIGNABLE_APPLICATIONS`],

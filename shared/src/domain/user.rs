@@ -20,6 +20,19 @@ pub enum UserStatus {
     Disabled,
 }
 
+/// Why a suspension or reactivation cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SuspensionRefused {
+    #[error("user {user} is {status:?}, not {expected:?}")]
+    NotIn {
+        user: UserPk,
+        status: UserStatus,
+        expected: UserStatus,
+    },
+    #[error("you cannot suspend yourself")]
+    Oneself,
+}
+
 /// A person, or an application's credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -72,6 +85,36 @@ impl User {
     /// Whether the user may act at `now`: active and not locked out.
     pub fn may_act(&self, now: Timestamp) -> bool {
         self.status == UserStatus::Active && self.locked_until.is_none_or(|until| until <= now)
+    }
+
+    /// Suspends (`suspended`) or reactivates the user, as `by` at `at`. Asking for the
+    /// state the user is already in changes nothing (`Ok(false)`); a disabled user is
+    /// neither suspended nor reactivated this way, and nobody suspends themselves.
+    pub fn set_suspended(&mut self, suspended: bool, by: UserPk, at: Timestamp) -> Result<bool, SuspensionRefused> {
+        let (from, to) = if suspended {
+            (UserStatus::Active, UserStatus::Suspended)
+        } else {
+            (UserStatus::Suspended, UserStatus::Active)
+        };
+        if self.status == to {
+            return Ok(false);
+        }
+        if self.status != from {
+            return Err(SuspensionRefused::NotIn {
+                user: self.user_pk,
+                status: self.status,
+                expected: from,
+            });
+        }
+        if by == self.user_pk {
+            return Err(SuspensionRefused::Oneself);
+        }
+        self.status = to;
+        self.suspension = Some(Suspension {
+            date: at,
+            by_user_pk: Some(by),
+        });
+        Ok(true)
     }
 
     /// Applies a validated profile change. A new cell phone number must be verified again.

@@ -2,6 +2,7 @@
 //! and the wrapper applying the platform's conventions.
 
 pub mod cache;
+pub mod caller;
 pub mod error;
 pub mod extract;
 pub mod paging;

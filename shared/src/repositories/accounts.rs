@@ -447,6 +447,12 @@ impl<'a> Accounts<'a> {
         Ok((page, total))
     }
 
+    /// The user's whole capability log, newest first.
+    pub async fn capability_history(&self, user: UserPk) -> Result<Vec<CapabilityLogEntry>, StoreError> {
+        let items = query_all(self.store, &Query::partition(log_partition(user)).backward()).await?;
+        items.iter().map(from_item).collect()
+    }
+
     /// The customers whose rosters list a user associated with `groups`: each of them and its ancestors.
     async fn reach(&self, groups: impl IntoIterator<Item = &GroupPk>) -> Result<BTreeSet<GroupPk>, StoreError> {
         let groups: BTreeSet<GroupPk> = groups.into_iter().copied().collect();
