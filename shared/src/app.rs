@@ -5,13 +5,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::adapters::aws::{self, dynamodb::DynamoStore, kms::KmsKeyVault, sns::SnsSms, sqs::SqsQueue};
-use crate::adapters::embedded::{cipher::LocalKeyVault, queue::LocalQueue, queue::QueueSettings, sms::SmsOutbox, store::EmbeddedStore};
+use crate::adapters::aws::{self, dynamodb::DynamoStore, key_vault::KmsKeyVault, sns::SnsSms, sqs::SqsQueue};
+use crate::adapters::embedded::{key_vault::LocalKeyVault, queue::LocalQueue, queue::QueueSettings, sms::SmsOutbox, store::EmbeddedStore};
 use crate::adapters::metered::MeteredStore;
 use crate::auth::tokens::TokenVerifier;
 use crate::domain::catalogue::Stage;
-use crate::ports::cipher::EnvelopeCipher;
 use crate::ports::clock::{Clock, SystemClock};
+use crate::ports::key_vault::KeyVault;
 use crate::ports::queue::MessageQueue;
 use crate::ports::sms::SmsSender;
 use crate::ports::store::ItemStore;
@@ -21,7 +21,7 @@ use crate::ports::store::ItemStore;
 pub struct AppState {
     pub store: Arc<dyn ItemStore>,
     pub queue: Arc<dyn MessageQueue>,
-    pub cipher: Arc<dyn EnvelopeCipher>,
+    pub key_vault: Arc<dyn KeyVault>,
     pub sms: Arc<dyn SmsSender>,
     pub clock: Arc<dyn Clock>,
     pub tokens: Arc<TokenVerifier>,
@@ -86,7 +86,7 @@ impl AppState {
                 clock.clone(),
             )))),
             queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(config), &resources.queue_url)),
-            cipher: Arc::new(KmsKeyVault::new(aws_sdk_kms::Client::new(config), &resources.kms_key_id)),
+            key_vault: Arc::new(KmsKeyVault::new(aws_sdk_kms::Client::new(config), &resources.kms_key_id)),
             sms: Arc::new(SnsSms::new(aws_sdk_sns::Client::new(config))),
             clock,
             tokens: Arc::new(tokens),
@@ -112,14 +112,14 @@ impl AppState {
             what: "the queue",
             reason: e.to_string(),
         })?;
-        let cipher = LocalKeyVault::open(&dir.join("master.key")).map_err(|e| StartupError::Open {
+        let key_vault = LocalKeyVault::from_key_file(&dir.join("master.key")).map_err(|e| StartupError::Open {
             what: "the key vault",
             reason: e.to_string(),
         })?;
         Ok(Self {
             store: Arc::new(MeteredStore::new(Arc::new(store))),
             queue: Arc::new(queue),
-            cipher: Arc::new(cipher),
+            key_vault: Arc::new(key_vault),
             sms: Arc::new(SmsOutbox::new(dir.join("sms-outbox.jsonl"), clock.clone())),
             clock,
             tokens: Arc::new(tokens),

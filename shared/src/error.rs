@@ -3,7 +3,7 @@
 
 use crate::domain::user::SuspensionRefused;
 use crate::domain::validation::FieldError;
-use crate::ports::cipher::CipherError;
+use crate::ports::key_vault::KeyVaultError;
 use crate::ports::queue::QueueError;
 use crate::ports::sms::SmsError;
 use crate::ports::store::StoreError;
@@ -49,7 +49,7 @@ pub enum AppError {
     #[error(transparent)]
     Queue(#[from] QueueError),
     #[error(transparent)]
-    Cipher(#[from] CipherError),
+    KeyVault(#[from] KeyVaultError),
     #[error(transparent)]
     Sms(#[from] SmsError),
 }

@@ -2,11 +2,11 @@
 
 use std::sync::OnceLock;
 
+use dkim_engine::Algorithm;
+use dkim_engine::key::DkimKeyPair;
 use serde_json::{Value, json};
 
 use crate::TestApp;
-use shared::domain::dkim::Algorithm;
-use shared::domain::dkim::key::KeyPair;
 use shared::domain::secret::ExposeSecret;
 
 /// A message the signing tests send: From acme.test, To gmail.com (which has the demo FBL).
@@ -14,14 +14,14 @@ pub const SAMPLE_MESSAGE: &str = "From: Acme News <news@acme.test>\r\nTo: someon
 Date: Sat, 28 Nov 2026 10:00:00 +0000\r\nMessage-ID: <hello-1@acme.test>\r\nFeedback-ID: 1:news:acme\r\n\r\nHello, world.\r\n";
 
 /// A key pair of `algorithm`, generated once per process.
-pub fn key_pair(algorithm: Algorithm) -> &'static KeyPair {
-    static RSA: OnceLock<KeyPair> = OnceLock::new();
-    static ED25519: OnceLock<KeyPair> = OnceLock::new();
+pub fn key_pair(algorithm: Algorithm) -> &'static DkimKeyPair {
+    static RSA: OnceLock<DkimKeyPair> = OnceLock::new();
+    static ED25519: OnceLock<DkimKeyPair> = OnceLock::new();
     let cell = match algorithm {
         Algorithm::RsaSha256 => &RSA,
         Algorithm::Ed25519Sha256 => &ED25519,
     };
-    cell.get_or_init(|| KeyPair::generate(algorithm).expect("a key pair"))
+    cell.get_or_init(|| DkimKeyPair::generate(algorithm).expect("a key pair"))
 }
 
 /// A `DkimRequest` with a new Ed25519 key for `domain` and `selector`.
@@ -30,7 +30,7 @@ pub fn key_body(domain: &str, selector: &str, active: bool) -> Value {
 }
 
 /// A `DkimRequest` with `pair` for `domain` and `selector`.
-pub fn key_body_of(pair: &KeyPair, domain: &str, selector: &str, active: bool) -> Value {
+pub fn key_body_of(pair: &DkimKeyPair, domain: &str, selector: &str, active: bool) -> Value {
     json!({
         "domain": domain,
         "selector": selector,

@@ -1,5 +1,5 @@
 //! The implemented operations, one or more representative calls each, with who may
-//! call them (the auth rule of routes.md), and the demo tenant that decides who that is.
+//! call them (the operation's auth rule, docs/authorization.md), and the demo tenant that decides who that is.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{DEMO_USERS, TestApp, read, unique};
 
-/// A demo user, as design/demo-data.md describes it.
+/// A demo user, as docs/demo-tenant.md describes it.
 #[derive(Debug)]
 pub struct DemoUser {
     pub username: &'static str,
@@ -23,7 +23,7 @@ pub struct DemoUser {
     pub on: Option<i64>,
 }
 
-/// The demo users of demo-data.md.
+/// The demo users the stand-in seeds.
 pub const DEMO: [DemoUser; 7] = [
     DemoUser {
         username: "care",
@@ -113,7 +113,7 @@ pub const SHARED_CALLERS: [DemoUser; 3] = [
     },
 ];
 
-/// The demo customers of demo-data.md: (groupPk, parent).
+/// The demo customers the stand-in seeds: (groupPk, parent).
 pub const DEMO_CUSTOMERS: [(i64, Option<i64>); 5] = [(1, None), (100, None), (101, Some(100)), (102, Some(100)), (200, None)];
 
 /// A customer key that no demo customer has.
@@ -199,7 +199,7 @@ impl DemoUser {
     }
 }
 
-/// Who may call an operation: one variant per auth rule of routes.md, naming the
+/// Who may call an operation: one variant per auth rule of the contract, naming the
 /// customer or user the call is about.
 #[derive(Clone, Copy, Debug)]
 pub enum Access {

@@ -4,9 +4,9 @@
 use accountcentral_e2e::dkim::{deactivate, fbl_body, kept_fbl_body, kept_key_body, key_body, key_body_of, key_pair};
 use accountcentral_e2e::{TestApp, error_paths, on_both_backends, unique};
 use base64::Engine;
+use dkim_engine::Algorithm;
 use reqwest::Method;
 use serde_json::{Value, json};
-use shared::domain::dkim::Algorithm;
 use shared::domain::secret::ExposeSecret;
 
 on_both_backends!(

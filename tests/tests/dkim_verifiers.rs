@@ -10,10 +10,11 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use shared::domain::dkim::Algorithm;
-use shared::domain::dkim::key::KeyPair as DkimKeyPair;
-use shared::domain::dkim::message::Message;
-use shared::domain::dkim::sign::{HeaderSet, SignatureSpec, SigningKey};
+use dkim_engine::Algorithm;
+use dkim_engine::header_set::HeaderSet;
+use dkim_engine::key::DkimKeyPair;
+use dkim_engine::message::Message;
+use dkim_engine::sign::{SignatureSpec, SigningKey};
 use shared::domain::secret::ExposeSecret;
 
 const DOMAIN: &str = "example.com";

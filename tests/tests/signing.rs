@@ -12,13 +12,13 @@ use accountcentral_e2e::{TestApp, error_paths, on_both_backends};
 use accountcentral_signing::keys::KeyCache;
 use async_trait::async_trait;
 use axum::response::IntoResponse;
+use dkim_engine::key::DkimKeyPair;
 use serde_json::{Value, json};
-use shared::domain::dkim::key::KeyPair;
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
 use shared::domain::secret::SecretBytes;
 use shared::error::AppError;
-use shared::ports::cipher::{CipherError, EncryptionContext, Envelope, EnvelopeCipher};
+use shared::ports::key_vault::{EncryptionContext, Envelope, KeyVault, KeyVaultError};
 
 on_both_backends!(
     signatures_verify_with_both_verifiers_and_tampering_breaks_them,
@@ -217,31 +217,31 @@ async fn key_changes_take_effect_within_the_cache_ttl(app: TestApp) {
 
 /// The key vault, or an outage of it.
 struct Outage {
-    vault: Arc<dyn EnvelopeCipher>,
+    vault: Arc<dyn KeyVault>,
     down: AtomicBool,
 }
 
 #[async_trait]
-impl EnvelopeCipher for Outage {
-    async fn encrypt(&self, plaintext: &SecretBytes, context: &EncryptionContext) -> Result<Envelope, CipherError> {
-        self.vault.encrypt(plaintext, context).await
+impl KeyVault for Outage {
+    async fn seal(&self, plaintext: &SecretBytes, context: &EncryptionContext) -> Result<Envelope, KeyVaultError> {
+        self.vault.seal(plaintext, context).await
     }
 
-    async fn decrypt(&self, envelope: &Envelope, context: &EncryptionContext) -> Result<SecretBytes, CipherError> {
+    async fn open(&self, envelope: &Envelope, context: &EncryptionContext) -> Result<SecretBytes, KeyVaultError> {
         if self.down.load(Ordering::SeqCst) {
-            return Err(CipherError::Unavailable("the key vault is down".into()));
+            return Err(KeyVaultError::Unavailable("the key vault is down".into()));
         }
-        self.vault.decrypt(envelope, context).await
+        self.vault.open(envelope, context).await
     }
 }
 
 async fn cached_keys_keep_signing_while_the_key_vault_is_down(app: TestApp) {
     let mut state = app.environment.state.clone();
     let outage = Arc::new(Outage {
-        vault: state.cipher.clone(),
+        vault: state.key_vault.clone(),
         down: AtomicBool::new(false),
     });
-    state.cipher = outage.clone();
+    state.key_vault = outage.clone();
     let keys = KeyCache::new(Duration::from_secs(15));
     let acme = keys.customer(&state, GroupPk(100)).await.unwrap();
     let default = acme.sealed(GroupPk(100), acme.keys.default_id().unwrap()).unwrap();
@@ -252,7 +252,7 @@ async fn cached_keys_keep_signing_while_the_key_vault_is_down(app: TestApp) {
     assert!(Arc::ptr_eq(&warm, &again), "no second parse");
     let platform = keys.platform(&state).await.unwrap().expect("the platform key");
     let refused = keys.signer(&state, &platform).await.expect_err("an unopened key needs the vault");
-    assert!(matches!(refused, AppError::Cipher(CipherError::Unavailable(_))));
+    assert!(matches!(refused, AppError::KeyVault(KeyVaultError::Unavailable(_))));
     let response = refused.into_response();
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
@@ -260,7 +260,7 @@ async fn cached_keys_keep_signing_while_the_key_vault_is_down(app: TestApp) {
 
 /// Keys below 2048 bits are accepted (RFC 8301 allows 1024 and up) and sign like the others.
 async fn legacy_rsa_keys_of_1024_to_2047_bits_sign_too(app: TestApp) {
-    let legacy = KeyPair::generate_rsa(1024).expect("a 1024-bit key");
+    let legacy = DkimKeyPair::generate_rsa(1024).expect("a 1024-bit key");
     let (status, key) = app
         .post_as(
             "care",

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
+use dkim_engine::names::{self, Alignment};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +11,6 @@ use shared::api::action::ActionResult;
 use shared::api::dkim::{KeyInput, KeyView, SecretText};
 use shared::app::AppState;
 use shared::domain::access::Access;
-use shared::domain::dkim::names::{self, Alignment};
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
 use shared::domain::validation::{FieldError, Violations};
@@ -142,7 +142,7 @@ pub(crate) async fn create_customer_dkim(
     ensure_unique(&keys, None, &valid.domain, &valid.selector)?;
     let dkims = Dkims::new(state.store.as_ref());
     let id = dkims.next_id().await?;
-    let key = valid.seal(state.cipher.as_ref(), &customer_key_context(group, id)).await?;
+    let key = valid.seal(state.key_vault.as_ref(), &customer_key_context(group, id)).await?;
     let now = state.clock.now();
     let record = CustomerDkim {
         id,
@@ -192,7 +192,7 @@ pub(crate) async fn update_customer_dkim(
     }
     let valid = input.validate("", Some(&current.value.key), violations)?;
     ensure_unique(&keys, Some(id), &valid.domain, &valid.selector)?;
-    let key = valid.seal(state.cipher.as_ref(), &customer_key_context(group, id)).await?;
+    let key = valid.seal(state.key_vault.as_ref(), &customer_key_context(group, id)).await?;
     let now = state.clock.now();
     let record = CustomerDkim {
         key,

@@ -5,13 +5,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use dkim_engine::names;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use shared::api::dkim::{KeyInput, KeyView};
 use shared::app::AppState;
 use shared::domain::access::Access;
-use shared::domain::dkim::names;
 use shared::domain::validation::{FieldError, Violations};
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
@@ -114,7 +114,7 @@ impl ValidFbl {
             esp: self.esp,
             recipient_domain: self.recipient_domain,
             signable_headers: self.signable_headers,
-            dkim: self.dkim.seal(state.cipher.as_ref(), &fbl_key_context(id)).await?,
+            dkim: self.dkim.seal(state.key_vault.as_ref(), &fbl_key_context(id)).await?,
             created_at: stored.map_or(now, |fbl| fbl.created_at),
             updated_at: now,
         })

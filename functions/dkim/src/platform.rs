@@ -67,7 +67,7 @@ pub(crate) async fn update_platform_dkim(
     let current = dkims.platform_key().await?;
     let valid = input.validate("", None, Violations::new())?;
     let key = PlatformDkim {
-        key: valid.seal(state.cipher.as_ref(), &platform_key_context()).await?,
+        key: valid.seal(state.key_vault.as_ref(), &platform_key_context()).await?,
         updated_at: state.clock.now(),
     };
     dkims.put_platform_key(&key, current.map(|current| current.version)).await?;

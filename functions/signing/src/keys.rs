@@ -8,14 +8,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use dkim_engine::sign::SigningKey;
 use shared::app::AppState;
 use shared::domain::access::Target;
 use shared::domain::customer::Customer;
-use shared::domain::dkim::sign::SigningKey;
 use shared::domain::ids::GroupPk;
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Subject;
-use shared::ports::cipher::EncryptionContext;
+use shared::ports::key_vault::EncryptionContext;
 use shared::repositories::customers::Customers;
 use shared::repositories::dkims::{CustomerKeys, Dkims, Fbl, StoredKey, customer_key_context, fbl_key_context, platform_key_context};
 
@@ -203,7 +203,7 @@ impl KeyCache {
         {
             return Ok(signer.clone());
         }
-        let plaintext = state.cipher.decrypt(&sealed.key.private_key, &sealed.context).await?;
+        let plaintext = state.key_vault.open(&sealed.key.private_key, &sealed.context).await?;
         let signer = Arc::new(
             SigningKey::from_pkcs8(shared::domain::secret::ExposeSecret::expose_secret(&plaintext))
                 .map_err(|error| AppError::Internal(format!("a stored key does not parse: {error}")))?,

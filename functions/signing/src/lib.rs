@@ -9,15 +9,16 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
+use dkim_engine::Algorithm;
+use dkim_engine::header_set::HeaderSet;
+use dkim_engine::message::{MAX_MESSAGE_BYTES, Message, MessageError};
+use dkim_engine::names;
+use dkim_engine::sign::SignatureSpec;
 use serde::{Deserialize, Serialize};
 
 use shared::app::AppState;
 use shared::domain::access::Access;
-use shared::domain::dkim::Algorithm;
-use shared::domain::dkim::message::{MAX_MESSAGE_BYTES, Message, MessageError};
-use shared::domain::dkim::names;
 use shared::domain::dkim::selection::{Selection, select};
-use shared::domain::dkim::sign::{HeaderSet, SignatureSpec};
 use shared::domain::ids::GroupPk;
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
@@ -108,7 +109,7 @@ fn message_error(error: MessageError) -> AppError {
     }
 }
 
-/// The key that signs for `sender_domain` among the customer's (routes.md's selection),
+/// The key that signs for `sender_domain` among the customer's (the selection rule of `domain::dkim::selection`),
 /// else the platform's.
 async fn dkim_key(
     state: &AppState,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use shared::api::users::{StatusChange, UserInfo, UserInfoInput};
 use shared::app::AppState;
 use shared::domain::access::Access;
-use shared::domain::capability::Role;
+use shared::domain::capability::AccountCentralRole;
 use shared::domain::catalogue::Catalogue;
 use shared::domain::ids::GroupPk;
 use shared::domain::preferences::{Preferences, RawPreferences};
@@ -59,7 +59,7 @@ async fn update_my_preferences(
 
 #[derive(Serialize)]
 struct RoleInfo {
-    role: Role,
+    role: AccountCentralRole,
 }
 
 /// The caller's role on a customer it is a member of (403 for any other customer).

@@ -31,6 +31,7 @@ pub async fn list_user_customers(
     UserPkPath(user): UserPkPath,
     query: QueryParams,
 ) -> AppResult<Json<Page<CustomerSummary>>> {
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
     let request = PageRequest::from_query(&query)?;
     let name = query.one("groupName")?.map(str::to_lowercase);
     if name.as_deref() == Some("") {
@@ -46,7 +47,6 @@ pub async fn list_user_customers(
             )));
         }
     };
-    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
     let mut customers: Vec<Customer> = target
         .facts
         .associated
@@ -74,8 +74,8 @@ pub async fn associate_user_customers(
     UserPkPath(user): UserPkPath,
     JsonBody(groups): JsonBody<Vec<i64>>,
 ) -> AppResult<Json<ActionResult>> {
-    let groups = distinct_groups(&groups)?;
     let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    let groups = distinct_groups(&groups)?;
     caller.require(&state, Access::ADMIN, groups.clone()).await?;
     let account = &target.account;
     let now = state.clock.now();
@@ -95,6 +95,7 @@ pub async fn remove_user_customers(
     UserPkPath(user): UserPkPath,
     query: QueryParams,
 ) -> AppResult<Json<ActionResult>> {
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
     let raw = query.all("groupPk");
     if raw.is_empty() {
         return Err(AppError::field(FieldError::query("groupPk", "is required, at least once")));
@@ -104,7 +105,6 @@ pub async fn remove_user_customers(
         .map(|value| value.trim().parse::<i64>().ok().filter(|g| *g >= 1).map(GroupPk))
         .collect::<Option<_>>()
         .ok_or_else(|| AppError::field(FieldError::query("groupPk", "each must be a positive integer")))?;
-    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
     caller.require(&state, Access::ADMIN, groups.clone()).await?;
     let account = &target.account;
     let now = state.clock.now();

@@ -49,8 +49,8 @@ pub async fn assign_user_roles(
     UserPkPath(user): UserPkPath,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> AppResult<Json<BTreeMap<String, Vec<String>>>> {
-    let changes = parse_assignment(&body, Catalogue::get())?;
     let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    let changes = parse_assignment(&body, Catalogue::get())?;
     let home = caller
         .require(&state, Access::ADMIN, target.account.user.value.creation_group_pk)
         .await?;
@@ -102,6 +102,7 @@ pub async fn grant_capability(
     UserPkPath(user): UserPkPath,
     JsonBody(body): JsonBody<CapabilityGrant>,
 ) -> AppResult<(StatusCode, Json<ActionResult<Granted>>)> {
+    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
     let request = CapabilityRequest {
         application: body.application,
         version: body.version,
@@ -109,7 +110,6 @@ pub async fn grant_capability(
         role: body.role,
     };
     let resource = request.validate(Catalogue::get())?;
-    let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
     let holder = request.check_holder(target.account.user.value.user_type);
     let account = &target.account;
     let accounts = Accounts::new(state.store.as_ref());
@@ -157,8 +157,8 @@ pub async fn revoke_capability(
     UserPkPath(user): UserPkPath,
     params: RawPathParams,
 ) -> AppResult<Json<ActionResult>> {
-    let id = key_path_param(&params, "id")?;
     let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    let id = key_path_param(&params, "id")?;
     let capability = held(&target.account, id)?;
     let on = match capability.resource() {
         Some(resource) => resource_customer(&state, &caller, &resource).await?,
@@ -206,8 +206,8 @@ pub async fn list_capability_log(
     UserPkPath(user): UserPkPath,
     query: QueryParams,
 ) -> AppResult<Json<Page<CapabilityLogEntry>>> {
-    let request = PageRequest::from_query(&query)?;
     caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    let request = PageRequest::from_query(&query)?;
     let accounts = Accounts::new(state.store.as_ref());
     if caller.grants().is_care() {
         let (entries, total) = accounts.capability_log(user, request.offset(), request.size).await?;

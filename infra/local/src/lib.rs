@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use shared::adapters::aws::dynamodb::DynamoStore;
-use shared::adapters::aws::kms::KmsKeyVault;
+use shared::adapters::aws::key_vault::KmsKeyVault;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::adapters::embedded::secret_file::read_or_create;
 use shared::app::{AppState, AwsResources, StartupError};
@@ -179,7 +179,7 @@ impl Environment {
 
     /// Seeds the demo tenant on an empty store.
     pub async fn seed(&self) -> Result<Option<seed::Seeded>, LocalError> {
-        Ok(seed::seed_if_empty(self.state.store.as_ref(), self.state.cipher.as_ref(), self.state.clock.now()).await?)
+        Ok(seed::seed_if_empty(self.state.store.as_ref(), self.state.key_vault.as_ref(), self.state.clock.now()).await?)
     }
 
     /// Binds `addr` and returns the bound address and the server, to be awaited.

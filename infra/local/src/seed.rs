@@ -11,7 +11,7 @@ use shared::domain::preferences::{Format, Preferences};
 use shared::domain::secret::{ExposeSecret, SecretString};
 use shared::domain::user::{User, UserStatus, UserType};
 use shared::error::AppError;
-use shared::ports::cipher::EnvelopeCipher;
+use shared::ports::key_vault::KeyVault;
 use shared::ports::store::{Condition, Item, ItemStore, Key};
 use shared::repositories::accounts::{Accounts, NewAccount};
 use shared::repositories::customers::Customers;
@@ -100,7 +100,7 @@ pub struct Seeded {
 }
 
 /// Seeds the demo tenant unless the store already holds it; `None` when it did.
-pub async fn seed_if_empty(store: &dyn ItemStore, cipher: &dyn EnvelopeCipher, now: Timestamp) -> Result<Option<Seeded>, AppError> {
+pub async fn seed_if_empty(store: &dyn ItemStore, key_vault: &dyn KeyVault, now: Timestamp) -> Result<Option<Seeded>, AppError> {
     let marker = Key::new(MARKER.0, MARKER.1);
     if store.get(&marker).await?.is_some() {
         return Ok(None);
@@ -110,7 +110,7 @@ pub async fn seed_if_empty(store: &dyn ItemStore, cipher: &dyn EnvelopeCipher, n
         customers.create(&customer).await?;
     }
     demo_configuration::seed(store, now).await?;
-    demo_keys::seed(store, cipher, now).await?;
+    demo_keys::seed(store, key_vault, now).await?;
 
     let accounts = Accounts::new(store);
     let mut passwords = Vec::new();

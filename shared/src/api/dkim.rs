@@ -3,14 +3,14 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use dkim_engine::Algorithm;
+use dkim_engine::key::{DkimKeyPair, KeyError, PublicKey};
+use dkim_engine::names;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::dkim::Algorithm;
-use crate::domain::dkim::key::{KeyError, KeyPair, PublicKey};
-use crate::domain::dkim::names;
 use crate::domain::secret::{ExposeSecret, SecretString};
 use crate::domain::validation::{FieldError, Violations};
-use crate::ports::cipher::{CipherError, EncryptionContext, Envelope, EnvelopeCipher};
+use crate::ports::key_vault::{EncryptionContext, Envelope, KeyVault, KeyVaultError};
 use crate::repositories::dkims::StoredKey;
 
 /// Text that is a secret from the moment it is read: it never prints.
@@ -39,7 +39,7 @@ pub struct KeyInput {
 /// The private key of a valid input: a new one, or the stored one kept.
 #[derive(Debug)]
 pub enum KeyMaterial {
-    New(KeyPair),
+    New(DkimKeyPair),
     /// The stored private key (sealed) and the public key, which matches it.
     Kept(PublicKey, Envelope),
 }
@@ -60,7 +60,7 @@ impl KeyInput {
         let domain = names::domain_name(&self.domain).map_err(|reason| violations.body(format!("{pointer}/domain"), reason));
         let selector = names::selector(&self.selector).map_err(|reason| violations.body(format!("{pointer}/selector"), reason));
         let material = match (self.private_key, stored) {
-            (Some(private), _) => KeyPair::from_pem(private.0.expose_secret(), &self.public_key).map(KeyMaterial::New),
+            (Some(private), _) => DkimKeyPair::from_pem(private.0.expose_secret(), &self.public_key).map(KeyMaterial::New),
             (None, Some(stored)) => PublicKey::parse(&self.public_key).and_then(|public| {
                 if public.algorithm() == stored.algorithm && public.p_value() == stored.public_key {
                     Ok(KeyMaterial::Kept(public, stored.private_key.clone()))
@@ -84,10 +84,10 @@ impl KeyInput {
 
 impl ValidKey {
     /// The key to store; a new private key is sealed under `context` first.
-    pub async fn seal(self, cipher: &dyn EnvelopeCipher, context: &EncryptionContext) -> Result<StoredKey, CipherError> {
+    pub async fn seal(self, key_vault: &dyn KeyVault, context: &EncryptionContext) -> Result<StoredKey, KeyVaultError> {
         let (public, algorithm, private_key) = match self.material {
             KeyMaterial::New(pair) => {
-                let envelope = cipher.encrypt(pair.private_pkcs8(), context).await?;
+                let envelope = key_vault.seal(pair.private_pkcs8(), context).await?;
                 (pair.public_key().p_value().to_owned(), pair.algorithm(), envelope)
             }
             KeyMaterial::Kept(public, envelope) => (public.p_value().to_owned(), public.algorithm(), envelope),

@@ -11,7 +11,7 @@
 use std::fmt;
 use std::ops::BitOr;
 
-use super::capability::{Capability, Grants, PLATFORM_ROLES, Role};
+use super::capability::{AccountCentralRole, Capability, Grants, PLATFORM_ROLES};
 use super::customer::Customer;
 use super::user::UserType;
 
@@ -83,13 +83,14 @@ impl Access {
         let grants = &caller.grants;
         match (self, target) {
             (Access::CARE, _) => grants.is_care(),
-            (Access::DKIM, _) => grants.has_platform_role(Role::Dkim),
+            (Access::DKIM, _) => grants.has_platform_role(AccountCentralRole::Dkim),
             (Access::SERVICE, _) => caller.is_platform_service(),
             (Access::MEMBER, Target::Customer(customer)) => grants.is_member_of(customer),
             (Access::ADMIN, Target::Customer(customer)) => grants.is_admin_of(customer),
             (Access::ASSOCIATE, Target::Customer(customer)) => grants.is_associated_with(customer),
             (Access::SERVICE_OF, Target::Customer(customer)) => {
-                caller.is_platform_service() || (caller.kind == UserType::Application && grants.holds_on(customer, Role::Service))
+                caller.is_platform_service()
+                    || (caller.kind == UserType::Application && grants.holds_on(customer, AccountCentralRole::Service))
             }
             (Access::ADMIN_OF_USER, Target::User(user)) => grants.is_care() || user.associated.iter().any(|c| grants.is_admin_of(c)),
             (Access::ADMIN_OF_EVERY_USER, Target::User(user)) => {
@@ -107,7 +108,7 @@ impl Access {
         match self {
             Access::MEMBER => grants.is_staff(),
             Access::ADMIN | Access::ADMIN_OF_USER | Access::ADMIN_OF_EVERY_USER | Access::CARE => grants.is_care(),
-            Access::DKIM => grants.has_platform_role(Role::Dkim),
+            Access::DKIM => grants.has_platform_role(AccountCentralRole::Dkim),
             Access::SERVICE | Access::SERVICE_OF => caller.is_platform_service(),
             _ => false,
         }
@@ -144,7 +145,7 @@ pub struct Principal {
 impl Principal {
     /// `service`: an APPLICATION user holding SERVICE platform-wide.
     pub fn is_platform_service(&self) -> bool {
-        self.kind == UserType::Application && self.grants.has_platform_role(Role::Service)
+        self.kind == UserType::Application && self.grants.has_platform_role(AccountCentralRole::Service)
     }
 }
 

@@ -30,7 +30,11 @@ pub struct Capability {
 }
 
 /// Roles of this service held platform-wide: staff and the platform's own services.
-pub const PLATFORM_ROLES: [Role; 3] = [Role::CustomerCare, Role::Dkim, Role::Service];
+pub const PLATFORM_ROLES: [AccountCentralRole; 3] = [
+    AccountCentralRole::CustomerCare,
+    AccountCentralRole::Dkim,
+    AccountCentralRole::Service,
+];
 
 /// What a capability is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +107,9 @@ impl CapabilityRequest {
         match &resource {
             None => violations.body("/resource", r#"must be ["platform"] or ["customers", "<groupPk>", ...]"#),
             Some(Resource::Platform) => {
-                if self.application != ACCOUNTCENTRAL || !Role::parse(&self.role).is_some_and(|role| PLATFORM_ROLES.contains(&role)) {
+                if self.application != ACCOUNTCENTRAL
+                    || !AccountCentralRole::parse(&self.role).is_some_and(|role| PLATFORM_ROLES.contains(&role))
+                {
                     violations.body("/role", "platform-wide roles are CUSTOMER_CARE, DKIM and SERVICE of accountcentral");
                 }
             }
@@ -155,7 +161,7 @@ pub fn may_delegate(held: &[Capability], grants: &Grants, wanted: &Capability, t
     if wanted.application == ACCOUNTCENTRAL && wanted.role == "SERVICE" {
         return false;
     }
-    if grants.holds_on(target, Role::Admin) {
+    if grants.holds_on(target, AccountCentralRole::Admin) {
         return true;
     }
     held.iter().any(|capability| {
@@ -171,10 +177,11 @@ pub fn may_delegate(held: &[Capability], grants: &Grants, wanted: &Capability, t
     })
 }
 
-/// The roles of this service.
+/// The roles of this service (application `accountcentral`), as the rules read them.
+/// Other applications' roles are plain names from the catalogue (`Capability::role`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Role {
+pub enum AccountCentralRole {
     User,
     Admin,
     CustomerCare,
@@ -182,15 +189,15 @@ pub enum Role {
     Service,
 }
 
-impl Role {
+impl AccountCentralRole {
     /// Parses a role name as stored in capabilities.
-    pub fn parse(name: &str) -> Option<Role> {
+    pub fn parse(name: &str) -> Option<AccountCentralRole> {
         match name {
-            "USER" => Some(Role::User),
-            "ADMIN" => Some(Role::Admin),
-            "CUSTOMER_CARE" => Some(Role::CustomerCare),
-            "DKIM" => Some(Role::Dkim),
-            "SERVICE" => Some(Role::Service),
+            "USER" => Some(AccountCentralRole::User),
+            "ADMIN" => Some(AccountCentralRole::Admin),
+            "CUSTOMER_CARE" => Some(AccountCentralRole::CustomerCare),
+            "DKIM" => Some(AccountCentralRole::Dkim),
+            "SERVICE" => Some(AccountCentralRole::Service),
             _ => None,
         }
     }
@@ -199,8 +206,8 @@ impl Role {
 /// What this service's capabilities of one user amount to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
-    platform: BTreeSet<Role>,
-    customers: BTreeMap<GroupPk, BTreeSet<Role>>,
+    platform: BTreeSet<AccountCentralRole>,
+    customers: BTreeMap<GroupPk, BTreeSet<AccountCentralRole>>,
     associations: BTreeSet<GroupPk>,
 }
 
@@ -212,7 +219,9 @@ impl Grants {
             ..Grants::default()
         };
         for capability in capabilities.into_iter().filter(|c| c.application == ACCOUNTCENTRAL) {
-            let Some(role) = Role::parse(&capability.role) else { continue };
+            let Some(role) = AccountCentralRole::parse(&capability.role) else {
+                continue;
+            };
             match capability.resource.as_slice() {
                 [platform] if platform == "platform" => {
                     grants.platform.insert(role);
@@ -229,23 +238,23 @@ impl Grants {
     }
 
     /// Holds `role` platform-wide.
-    pub fn has_platform_role(&self, role: Role) -> bool {
+    pub fn has_platform_role(&self, role: AccountCentralRole) -> bool {
         self.platform.contains(&role)
     }
 
     /// CUSTOMER_CARE: platform-wide support staff.
     pub fn is_care(&self) -> bool {
-        self.has_platform_role(Role::CustomerCare)
+        self.has_platform_role(AccountCentralRole::CustomerCare)
     }
 
     /// DKIM: the platform's mail operator.
     pub fn is_dkim(&self) -> bool {
-        self.has_platform_role(Role::Dkim)
+        self.has_platform_role(AccountCentralRole::Dkim)
     }
 
     /// Customer care or the DKIM operator: staff who may look at any customer.
     pub fn is_staff(&self) -> bool {
-        self.is_care() || self.has_platform_role(Role::Dkim)
+        self.is_care() || self.has_platform_role(AccountCentralRole::Dkim)
     }
 
     /// Customers the user is associated with.
@@ -254,7 +263,7 @@ impl Grants {
     }
 
     /// Holds `role` on the customer or one of its ancestors.
-    pub fn holds_on(&self, customer: &Customer, role: Role) -> bool {
+    pub fn holds_on(&self, customer: &Customer, role: AccountCentralRole) -> bool {
         customer
             .lineage()
             .any(|g| self.customers.get(&g).is_some_and(|roles| roles.contains(&role)))
@@ -273,7 +282,7 @@ impl Grants {
 
     /// admin(g): ADMIN on the customer or an ancestor, or customer care.
     pub fn is_admin_of(&self, customer: &Customer) -> bool {
-        self.is_care() || self.holds_on(customer, Role::Admin)
+        self.is_care() || self.holds_on(customer, AccountCentralRole::Admin)
     }
 
     /// Whether a capability's resource lies in these grants' reach, for answers that show
@@ -291,15 +300,15 @@ impl Grants {
     }
 
     /// The caller's role in this service for a customer, strongest first; `None` when it has no access.
-    pub fn role_on(&self, customer: &Customer) -> Option<Role> {
+    pub fn role_on(&self, customer: &Customer) -> Option<AccountCentralRole> {
         if self.is_care() {
-            Some(Role::CustomerCare)
-        } else if self.holds_on(customer, Role::Admin) {
-            Some(Role::Admin)
-        } else if self.has_platform_role(Role::Dkim) {
-            Some(Role::Dkim)
+            Some(AccountCentralRole::CustomerCare)
+        } else if self.holds_on(customer, AccountCentralRole::Admin) {
+            Some(AccountCentralRole::Admin)
+        } else if self.has_platform_role(AccountCentralRole::Dkim) {
+            Some(AccountCentralRole::Dkim)
         } else if self.is_member_of(customer) {
-            Some(Role::User)
+            Some(AccountCentralRole::User)
         } else {
             None
         }
@@ -357,14 +366,14 @@ mod tests {
         let grants = Grants::new(&[capability(&["customers", "101"], "ADMIN")], [GroupPk(101)]);
         assert!(!grants.is_admin_of(&customer(100, &[])));
         assert!(!grants.is_member_of(&customer(100, &[])));
-        assert_eq!(grants.role_on(&customer(101, &[100])), Some(Role::Admin));
+        assert_eq!(grants.role_on(&customer(101, &[100])), Some(AccountCentralRole::Admin));
     }
 
     #[test]
     fn care_reaches_every_customer_and_other_applications_do_not_count() {
         let care = Grants::new(&[capability(&["platform"], "CUSTOMER_CARE")], []);
         assert!(care.is_admin_of(&customer(200, &[])));
-        assert_eq!(care.role_on(&customer(200, &[])), Some(Role::CustomerCare));
+        assert_eq!(care.role_on(&customer(200, &[])), Some(AccountCentralRole::CustomerCare));
 
         let mut hub = capability(&["customers", "200"], "ADMIN");
         hub.application = "hub".into();
@@ -493,7 +502,7 @@ mod tests {
     #[test]
     fn a_plain_association_is_a_user_role() {
         let grants = Grants::new(&[], [GroupPk(101)]);
-        assert_eq!(grants.role_on(&customer(101, &[100])), Some(Role::User));
+        assert_eq!(grants.role_on(&customer(101, &[100])), Some(AccountCentralRole::User));
         assert_eq!(grants.role_on(&customer(100, &[])), None);
     }
 }

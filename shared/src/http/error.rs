@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::AppError;
-use crate::ports::cipher::CipherError;
+use crate::ports::key_vault::KeyVaultError;
 use crate::ports::store::StoreError;
 
 /// Seconds a client should wait before retrying when a dependency is down.
@@ -51,11 +51,11 @@ impl AppError {
             AppError::Dependency(_)
             | AppError::Store(StoreError::Unavailable(_))
             | AppError::Queue(_)
-            | AppError::Cipher(CipherError::Unavailable(_))
+            | AppError::KeyVault(KeyVaultError::Unavailable(_))
             | AppError::Sms(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_)
             | AppError::Store(StoreError::Invalid(_) | StoreError::Corrupt { .. })
-            | AppError::Cipher(CipherError::Rejected) => StatusCode::INTERNAL_SERVER_ERROR,
+            | AppError::KeyVault(KeyVaultError::Rejected) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

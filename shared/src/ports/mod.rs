@@ -1,7 +1,7 @@
 //! The traits the domain needs from the world. Each has an AWS and an embedded adapter.
 
-pub mod cipher;
 pub mod clock;
+pub mod key_vault;
 pub mod queue;
 pub mod sms;
 pub mod store;

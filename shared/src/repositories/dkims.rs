@@ -3,17 +3,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use dkim_engine::Algorithm;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Versioned;
 use super::record::{add, delete, from_item, put, to_item, transact, versioned};
-use crate::domain::dkim::Algorithm;
 use crate::domain::dkim::selection::Candidate;
 use crate::domain::ids::GroupPk;
 use crate::error::AppError;
-use crate::ports::cipher::{EncryptionContext, Envelope};
+use crate::ports::key_vault::{EncryptionContext, Envelope};
 use crate::ports::store::{Condition, Index, Item, ItemStore, Key, Query, StoreError, WriteOp, query_all};
 
 const KEY: &str = "DKIM#KEY#";

@@ -16,13 +16,13 @@ use std::task::Poll;
 use std::time::Duration;
 
 use shared::adapters::aws::dynamodb::DynamoStore;
-use shared::adapters::aws::kms::KmsKeyVault;
+use shared::adapters::aws::key_vault::KmsKeyVault;
 use shared::adapters::aws::sqs::SqsQueue;
-use shared::adapters::embedded::cipher::LocalKeyVault;
+use shared::adapters::embedded::key_vault::LocalKeyVault;
 use shared::adapters::embedded::queue::{LocalQueue, QueueSettings};
 use shared::adapters::embedded::store::EmbeddedStore;
-use shared::ports::cipher::EnvelopeCipher;
 use shared::ports::clock::SystemClock;
+use shared::ports::key_vault::KeyVault;
 use shared::ports::queue::MessageQueue;
 use shared::ports::store::ItemStore;
 use tempfile::TempDir;
@@ -44,7 +44,7 @@ pub enum Backend {
 
 /// Instantiates a conformance suite for both adapters: for each case, a test
 /// `embedded::<case>` and a test `aws::<case>`, each on a fresh fixture built by the
-/// function of this module named before `=>` (`store`, `queue` or `cipher`). A case is
+/// function of this module named before `=>` (`store`, `queue` or `key_vault`). A case is
 /// an async function taking a reference to the port (`&dyn ItemStore`…) or, when it
 /// needs more, to the fixture.
 #[macro_export]
@@ -211,8 +211,8 @@ pub async fn queue(backend: Backend) -> QueueFixture {
 }
 
 /// A key vault under test, and the means to open it again on the same master key.
-pub struct CipherFixture {
-    vault: Box<dyn EnvelopeCipher>,
+pub struct KeyVaultFixture {
+    vault: Box<dyn KeyVault>,
     master: Master,
 }
 
@@ -227,18 +227,18 @@ enum Master {
     },
 }
 
-impl<'a> From<&'a CipherFixture> for &'a dyn EnvelopeCipher {
-    fn from(fixture: &'a CipherFixture) -> Self {
+impl<'a> From<&'a KeyVaultFixture> for &'a dyn KeyVault {
+    fn from(fixture: &'a KeyVaultFixture) -> Self {
         &*fixture.vault
     }
 }
 
-impl CipherFixture {
+impl KeyVaultFixture {
     /// A second vault on the same master key, as after a restart: the key file read
     /// again, or a new KMS client on the same key.
-    pub async fn reopen(&self) -> Box<dyn EnvelopeCipher> {
+    pub async fn restart(&self) -> Box<dyn KeyVault> {
         match &self.master {
-            Master::Local { path, .. } => Box::new(LocalKeyVault::open(path).expect("reopen the local key vault")),
+            Master::Local { path, .. } => Box::new(LocalKeyVault::from_key_file(path).expect("read the local key vault again")),
             Master::Kms { key_id } => Box::new(KmsKeyVault::new(aws_sdk_kms::Client::new(&aws_config().await), key_id)),
         }
     }
@@ -253,13 +253,13 @@ impl CipherFixture {
 }
 
 /// A key vault on a new master key: a key file created in a fresh directory, or a new KMS key.
-pub async fn cipher(backend: Backend) -> CipherFixture {
+pub async fn key_vault(backend: Backend) -> KeyVaultFixture {
     match backend {
         Backend::Embedded => {
             let dir = temp_dir();
             let path = dir.path().join("master.key");
-            let vault = LocalKeyVault::open(&path).expect("create the local key vault");
-            CipherFixture {
+            let vault = LocalKeyVault::from_key_file(&path).expect("create the local key vault");
+            KeyVaultFixture {
                 vault: Box::new(vault),
                 master: Master::Local { path, _dir: dir },
             }
@@ -269,7 +269,7 @@ pub async fn cipher(backend: Backend) -> CipherFixture {
             let key_id = KmsKeyVault::create_key(&client, &unique_name("key"))
                 .await
                 .expect("create the KMS key");
-            CipherFixture {
+            KeyVaultFixture {
                 vault: Box::new(KmsKeyVault::new(client, key_id.clone())),
                 master: Master::Kms { key_id },
             }

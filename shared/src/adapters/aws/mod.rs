@@ -1,7 +1,7 @@
 //! The production adapters: DynamoDB, SQS and KMS.
 
 pub mod dynamodb;
-pub mod kms;
+pub mod key_vault;
 pub mod sns;
 pub mod sqs;
 

@@ -1,6 +1,6 @@
 //! The embedded adapters: everything on local files, for the stand-in and tests.
 
-pub mod cipher;
+pub mod key_vault;
 pub mod queue;
 pub mod secret_file;
 pub mod sms;

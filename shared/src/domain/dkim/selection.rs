@@ -1,7 +1,7 @@
 //! Which key signs a customer's message: the key selection of getSigningDkim and
 //! signMessage, as docs/dkim.md states it.
 
-use super::names::{Alignment, alignment};
+use dkim_engine::names::{Alignment, alignment};
 
 /// What selection needs to know of a customer's key.
 pub trait Candidate {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::secret::SecretBytes;
 
-/// Name/value pairs bound to a ciphertext: decryption with other values fails.
+/// Name/value pairs bound to a ciphertext: opening with other values fails.
 pub type EncryptionContext = BTreeMap<String, String>;
 
 /// An encrypted secret: the wrapped data key and the AES-256-GCM ciphertext it protects.
@@ -27,19 +27,19 @@ pub struct Envelope {
 
 /// What can go wrong with the key vault.
 #[derive(Debug, thiserror::Error)]
-pub enum CipherError {
+pub enum KeyVaultError {
     #[error("key vault unavailable: {0}")]
     Unavailable(String),
     #[error("ciphertext rejected: wrong key, wrong context or tampered data")]
     Rejected,
 }
 
-/// The envelope-cipher port.
+/// The key vault port: seals secrets into envelopes and opens them again.
 #[async_trait]
-pub trait EnvelopeCipher: Send + Sync {
+pub trait KeyVault: Send + Sync {
     /// Encrypts `plaintext` under a new data key bound to `context`.
-    async fn encrypt(&self, plaintext: &SecretBytes, context: &EncryptionContext) -> Result<Envelope, CipherError>;
+    async fn seal(&self, plaintext: &SecretBytes, context: &EncryptionContext) -> Result<Envelope, KeyVaultError>;
 
-    /// Decrypts an envelope made by [`EnvelopeCipher::encrypt`] with the same context.
-    async fn decrypt(&self, envelope: &Envelope, context: &EncryptionContext) -> Result<SecretBytes, CipherError>;
+    /// Decrypts an envelope made by [`KeyVault::seal`] with the same context.
+    async fn open(&self, envelope: &Envelope, context: &EncryptionContext) -> Result<SecretBytes, KeyVaultError>;
 }

@@ -1,4 +1,4 @@
-//! The envelope cipher's conformance suite: every case runs against the local key
+//! The key vault's conformance suite: every case runs against the local key
 //! vault (a key file) and against KMS (moto), so the two cannot drift.
 
 mod support;
@@ -8,16 +8,16 @@ use std::os::unix::fs::PermissionsExt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use shared::domain::secret::{ExposeSecret, SecretBytes};
-use shared::ports::cipher::{CipherError, EncryptionContext, Envelope, EnvelopeCipher};
-use support::{Backend, CipherFixture};
+use shared::ports::key_vault::{EncryptionContext, Envelope, KeyVault, KeyVaultError};
+use support::{Backend, KeyVaultFixture};
 
-conformance!(cipher =>
+conformance!(key_vault =>
     round_trip,
     wrong_context_is_rejected,
     tampered_envelope_is_rejected,
-    encryptions_of_the_same_plaintext_differ,
+    seals_of_the_same_plaintext_differ,
     debug_never_prints_the_secret,
-    decrypts_after_reopening,
+    opens_after_a_restart,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -32,18 +32,18 @@ fn context(group: &str, dkim: &str) -> EncryptionContext {
     EncryptionContext::from([("groupPk".to_owned(), group.to_owned()), ("dkimId".to_owned(), dkim.to_owned())])
 }
 
-async fn encrypt(vault: &dyn EnvelopeCipher, plaintext: &SecretBytes, context: &EncryptionContext) -> Envelope {
-    vault.encrypt(plaintext, context).await.expect("encrypt")
+async fn seal(vault: &dyn KeyVault, plaintext: &SecretBytes, context: &EncryptionContext) -> Envelope {
+    vault.seal(plaintext, context).await.expect("seal")
 }
 
-async fn decrypt(vault: &dyn EnvelopeCipher, envelope: &Envelope, context: &EncryptionContext) -> Vec<u8> {
-    vault.decrypt(envelope, context).await.expect("decrypt").expose_secret().to_vec()
+async fn open(vault: &dyn KeyVault, envelope: &Envelope, context: &EncryptionContext) -> Vec<u8> {
+    vault.open(envelope, context).await.expect("open").expose_secret().to_vec()
 }
 
-async fn assert_rejected(vault: &dyn EnvelopeCipher, envelope: &Envelope, context: &EncryptionContext, what: &str) {
-    match vault.decrypt(envelope, context).await {
-        Err(CipherError::Rejected) => {}
-        Ok(_) => panic!("{what}: decrypted, expected Rejected"),
+async fn assert_rejected(vault: &dyn KeyVault, envelope: &Envelope, context: &EncryptionContext, what: &str) {
+    match vault.open(envelope, context).await {
+        Err(KeyVaultError::Rejected) => {}
+        Ok(_) => panic!("{what}: opened, expected Rejected"),
         Err(other) => panic!("{what}: expected Rejected, got {other:?}"),
     }
 }
@@ -68,29 +68,29 @@ fn flip_last_bit(text: &str) -> String {
 
 // ---------------------------------------------------------------- cases
 
-async fn round_trip(vault: &dyn EnvelopeCipher) {
+async fn round_trip(vault: &dyn KeyVault) {
     let context = context("group-1", "dkim-1");
     let binary: Vec<u8> = (0..=255).collect();
     // Larger than KMS encrypts directly: the envelope carries it, not the key vault.
     let large: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
     for plaintext in [SECRET.as_bytes().to_vec(), binary, large, Vec::new()] {
-        let envelope = encrypt(vault, &plaintext.clone().into(), &context).await;
+        let envelope = seal(vault, &plaintext.clone().into(), &context).await;
         assert!(
             !envelope.key_id.is_empty() && !envelope.wrapped_key.is_empty(),
             "the envelope names and wraps its key"
         );
-        assert_eq!(decrypt(vault, &envelope, &context).await, plaintext, "{} bytes", plaintext.len());
+        assert_eq!(open(vault, &envelope, &context).await, plaintext, "{} bytes", plaintext.len());
 
         // The envelope is stored as JSON and read back.
         let stored = serde_json::to_string(&envelope).expect("serialize");
         let read: Envelope = serde_json::from_str(&stored).expect("deserialize");
-        assert_eq!(decrypt(vault, &read, &context).await, plaintext, "after a JSON round trip");
+        assert_eq!(open(vault, &read, &context).await, plaintext, "after a JSON round trip");
     }
 }
 
-async fn wrong_context_is_rejected(vault: &dyn EnvelopeCipher) {
+async fn wrong_context_is_rejected(vault: &dyn KeyVault) {
     let right = context("group-1", "dkim-1");
-    let envelope = encrypt(vault, &secret(SECRET), &right).await;
+    let envelope = seal(vault, &secret(SECRET), &right).await;
     let mut extra = right.clone();
     extra.insert("extra".into(), "value".into());
     let mut missing = right.clone();
@@ -107,15 +107,15 @@ async fn wrong_context_is_rejected(vault: &dyn EnvelopeCipher) {
         assert_rejected(vault, &envelope, &context, what).await;
     }
     assert_eq!(
-        decrypt(vault, &envelope, &right).await,
+        open(vault, &envelope, &right).await,
         SECRET.as_bytes(),
         "the right context still works"
     );
 }
 
-async fn tampered_envelope_is_rejected(vault: &dyn EnvelopeCipher) {
+async fn tampered_envelope_is_rejected(vault: &dyn KeyVault) {
     let context = context("group-1", "dkim-1");
-    let envelope = encrypt(vault, &secret(SECRET), &context).await;
+    let envelope = seal(vault, &secret(SECRET), &context).await;
     let truncated = {
         let bytes = STANDARD.decode(&envelope.ciphertext).expect("base64");
         STANDARD.encode(&bytes[..bytes.len() - 16])
@@ -169,37 +169,37 @@ async fn tampered_envelope_is_rejected(vault: &dyn EnvelopeCipher) {
     }
 
     // Another envelope's parts do not fit together.
-    let other = encrypt(vault, &secret(SECRET), &context).await;
+    let other = seal(vault, &secret(SECRET), &context).await;
     let mixed = Envelope {
         wrapped_key: other.wrapped_key,
         ..envelope.clone()
     };
     assert_rejected(vault, &mixed, &context, "data key of another envelope").await;
     assert_eq!(
-        decrypt(vault, &envelope, &context).await,
+        open(vault, &envelope, &context).await,
         SECRET.as_bytes(),
-        "the original still decrypts"
+        "the original still opens"
     );
 }
 
-async fn encryptions_of_the_same_plaintext_differ(vault: &dyn EnvelopeCipher) {
+async fn seals_of_the_same_plaintext_differ(vault: &dyn KeyVault) {
     let context = context("group-1", "dkim-1");
     let plaintext = secret(SECRET);
-    let first = encrypt(vault, &plaintext, &context).await;
-    let second = encrypt(vault, &plaintext, &context).await;
+    let first = seal(vault, &plaintext, &context).await;
+    let second = seal(vault, &plaintext, &context).await;
     assert_ne!(first.ciphertext, second.ciphertext, "ciphertexts");
     assert_ne!(first.wrapped_key, second.wrapped_key, "a fresh data key each time");
     assert_ne!(first.nonce, second.nonce, "nonces");
     for envelope in [&first, &second] {
-        assert_eq!(decrypt(vault, envelope, &context).await, SECRET.as_bytes());
+        assert_eq!(open(vault, envelope, &context).await, SECRET.as_bytes());
     }
 }
 
-async fn debug_never_prints_the_secret(vault: &dyn EnvelopeCipher) {
+async fn debug_never_prints_the_secret(vault: &dyn KeyVault) {
     let context = context("group-1", "dkim-1");
     let plaintext = secret(SECRET);
-    let envelope = encrypt(vault, &plaintext, &context).await;
-    let decrypted = vault.decrypt(&envelope, &context).await.expect("decrypt");
+    let envelope = seal(vault, &plaintext, &context).await;
+    let opened = vault.open(&envelope, &context).await.expect("open");
 
     let bytes = SECRET.as_bytes();
     let renderings = [
@@ -211,7 +211,7 @@ async fn debug_never_prints_the_secret(vault: &dyn EnvelopeCipher) {
     let printed = [
         ("plaintext", format!("{plaintext:?}")),
         ("plaintext, pretty", format!("{plaintext:#?}")),
-        ("decrypted", format!("{decrypted:?}")),
+        ("opened", format!("{opened:?}")),
         ("envelope", format!("{envelope:?}")),
     ];
     for (what, text) in printed {
@@ -222,41 +222,41 @@ async fn debug_never_prints_the_secret(vault: &dyn EnvelopeCipher) {
     }
 }
 
-async fn decrypts_after_reopening(fixture: &CipherFixture) {
-    let vault: &dyn EnvelopeCipher = fixture.into();
+async fn opens_after_a_restart(fixture: &KeyVaultFixture) {
+    let vault: &dyn KeyVault = fixture.into();
     let context = context("group-1", "dkim-1");
-    let before = encrypt(vault, &secret(SECRET), &context).await;
-    let reopened = fixture.reopen().await;
+    let before = seal(vault, &secret(SECRET), &context).await;
+    let restarted = fixture.restart().await;
     assert_eq!(
-        decrypt(&*reopened, &before, &context).await,
+        open(&*restarted, &before, &context).await,
         SECRET.as_bytes(),
         "sealed before, opened after"
     );
-    let after = encrypt(&*reopened, &secret(SECRET), &context).await;
+    let after = seal(&*restarted, &secret(SECRET), &context).await;
     assert_eq!(
-        decrypt(vault, &after, &context).await,
+        open(vault, &after, &context).await,
         SECRET.as_bytes(),
         "sealed after, opened by the first vault"
     );
 }
 
-/// Only the embedded vault has a key file: created owner-only, and left as it was on reopen.
+/// Only the embedded vault has a key file: created owner-only, and left as it was on a restart.
 #[tokio::test]
 async fn embedded_key_file_is_owner_only_and_kept() {
-    let fixture = support::cipher(Backend::Embedded).await;
+    let fixture = support::key_vault(Backend::Embedded).await;
     let path = fixture.key_file().expect("the embedded vault has a key file");
     let mode = std::fs::metadata(path).expect("key file").permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "key file mode is {mode:o}");
 
     let key = std::fs::read(path).expect("read the key file");
     let context = context("group-1", "dkim-1");
-    let envelope = encrypt((&fixture).into(), &secret(SECRET), &context).await;
-    let reopened = fixture.reopen().await;
-    assert_eq!(std::fs::read(path).expect("read the key file"), key, "reopening keeps the key");
+    let envelope = seal((&fixture).into(), &secret(SECRET), &context).await;
+    let restarted = fixture.restart().await;
+    assert_eq!(std::fs::read(path).expect("read the key file"), key, "a restart keeps the key");
     assert_eq!(
         std::fs::metadata(path).expect("key file").permissions().mode() & 0o777,
         0o600,
         "and its mode"
     );
-    assert_eq!(decrypt(&*reopened, &envelope, &context).await, SECRET.as_bytes());
+    assert_eq!(open(&*restarted, &envelope, &context).await, SECRET.as_bytes());
 }

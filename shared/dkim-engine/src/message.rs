@@ -8,9 +8,9 @@ use std::sync::OnceLock;
 
 use memchr::{memchr, memchr2};
 
-use super::canon::{self, BodyHash};
-use super::scan::{CR, LF, SP, TAB};
-use super::sign::{self, SignError, SignatureSpec, SigningKey};
+use crate::canon::{self, BodyHash};
+use crate::header_set::{FROM, recommended_index};
+use crate::scan::{CR, LF, SP, TAB};
 
 /// The largest message accepted, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 10 * 1024 * 1024;
@@ -41,16 +41,17 @@ pub enum MessageError {
 /// One header field: its name (without trailing white space) and its raw value
 /// (after the colon, up to but excluding the line end that closes the field).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct HeaderField<'a> {
-    pub(super) name: &'a [u8],
-    pub(super) value: &'a [u8],
+pub(crate) struct HeaderField<'a> {
+    pub(crate) name: &'a [u8],
+    pub(crate) value: &'a [u8],
     /// Whether the value spans several lines.
-    pub(super) folded: bool,
+    pub(crate) folded: bool,
     /// The name's index in the recommended set (From is 0), found once here.
-    pub(super) recommended: Option<u8>,
+    pub(crate) recommended: Option<u8>,
 }
 
-/// A parsed message, ready to sign with any number of keys.
+/// A parsed message, ready to sign with any number of keys (`Message::sign`, in
+/// [`crate::sign`]).
 pub struct Message<'a> {
     raw: &'a [u8],
     fields: Vec<HeaderField<'a>>,
@@ -134,12 +135,12 @@ impl<'a> Message<'a> {
                     name,
                     value: &raw[value_start..end],
                     folded: false,
-                    recommended: sign::recommended_index(name),
+                    recommended: recommended_index(name),
                 });
             }
             pos = next;
         };
-        if !fields.iter().any(|field| field.recommended == Some(sign::FROM)) {
+        if !fields.iter().any(|field| field.recommended == Some(FROM)) {
             return Err(MessageError::MissingFrom);
         }
         Ok(Message {
@@ -153,13 +154,8 @@ impl<'a> Message<'a> {
 
     /// Domain of the (first) From header's address (handles "Name <a@b>", comments, group-less plain a@b), lowercased.
     pub fn from_domain(&self) -> Option<String> {
-        let from = self.fields.iter().find(|field| field.recommended == Some(sign::FROM))?;
+        let from = self.fields.iter().find(|field| field.recommended == Some(FROM))?;
         address_domain(from.value)
-    }
-
-    /// One DKIM-Signature header field, folded, ending in CRLF, ready to prepend.
-    pub fn sign(&self, key: &SigningKey, spec: &SignatureSpec<'_>) -> Result<String, SignError> {
-        sign::signature_field(self, key, spec)
     }
 
     /// The message to send: the signature fields prepended to the message as signed.
@@ -187,12 +183,12 @@ impl<'a> Message<'a> {
     }
 
     /// The header fields, top to bottom.
-    pub(super) fn fields(&self) -> &[HeaderField<'a>] {
+    pub(crate) fn fields(&self) -> &[HeaderField<'a>] {
         &self.fields
     }
 
     /// The relaxed body hash, computed on first use.
-    pub(super) fn body_hash(&self) -> &BodyHash {
+    pub(crate) fn body_hash(&self) -> &BodyHash {
         self.body_hash.get_or_init(|| canon::relaxed_body(&self.raw[self.body_start..]))
     }
 }

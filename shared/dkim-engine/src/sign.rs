@@ -13,16 +13,18 @@ use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use sha2::{Digest as _, Sha256};
 
-use super::Algorithm;
-use super::canon;
-use super::message::Message;
+use crate::Algorithm;
+use crate::canon;
+use crate::header_set::{FROM, HeaderSet, RECOMMENDED};
+use crate::message::Message;
 
 /// A private key that signs DKIM signatures; shareable between threads.
 pub struct SigningKey {
-    pair: KeyPair,
+    signer: Signer,
 }
 
-enum KeyPair {
+/// The library object that signs with the key.
+enum Signer {
     Rsa(RsaKeyPair),
     /// RSA of 1024 to 2047 bits, which aws-lc-rs refuses to sign with: legacy keys
     /// customers still publish, signed by the rsa crate (about ten times slower).
@@ -82,67 +84,6 @@ pub struct SignatureSpec<'a> {
     pub headers: HeaderSet<'a>,
 }
 
-/// Which header fields a signature covers: every instance present of each name, and
-/// From always, once more than present, so that no From can be added.
-#[derive(Debug, Clone, Copy)]
-pub enum HeaderSet<'a> {
-    /// From, To, Cc, Subject, Date, Message-ID, MIME-Version, Content-Type,
-    /// Content-Transfer-Encoding, Reply-To, In-Reply-To, References, List-Unsubscribe,
-    /// List-Unsubscribe-Post, Feedback-ID.
-    Recommended,
-    /// The given names (case-insensitive), e.g. a feedback loop's signable headers.
-    Listed(&'a [String]),
-}
-
-/// The recommended set, lowercase, From first.
-const RECOMMENDED: [&str; 15] = [
-    "from",
-    "to",
-    "cc",
-    "subject",
-    "date",
-    "message-id",
-    "mime-version",
-    "content-type",
-    "content-transfer-encoding",
-    "reply-to",
-    "in-reply-to",
-    "references",
-    "list-unsubscribe",
-    "list-unsubscribe-post",
-    "feedback-id",
-];
-
-/// From's index in `RECOMMENDED`.
-pub(super) const FROM: u8 = 0;
-
-/// For each name length, the indices in `RECOMMENDED` of the names that long, so
-/// that a field name is compared with two names at most.
-const BY_LENGTH: [[u8; 2]; 26] = {
-    let mut table = [[u8::MAX; 2]; 26];
-    let mut i = 0;
-    while i < RECOMMENDED.len() {
-        let slot = &mut table[RECOMMENDED[i].len()];
-        let free = if slot[0] == u8::MAX { 0 } else { 1 };
-        assert!(slot[free] == u8::MAX, "at most two recommended names of one length");
-        slot[free] = i as u8;
-        i += 1;
-    }
-    table
-};
-
-/// The index in the recommended set of a field name, in any case. `name` is printable
-/// ASCII (the parser checks), where setting bit 5 lowercases a letter and turns no
-/// other byte into a lowercase letter or a hyphen: one OR per byte compares it with
-/// the lowercase names.
-pub(super) fn recommended_index(name: &[u8]) -> Option<u8> {
-    let candidates = BY_LENGTH.get(name.len())?;
-    candidates.iter().copied().filter(|&i| i != u8::MAX).find(|&i| {
-        let recommended = RECOMMENDED[usize::from(i)].as_bytes();
-        name.iter().zip(recommended).fold(0, |diff, (&b, &r)| diff | ((b | 0x20) ^ r)) == 0
-    })
-}
-
 /// Folded lines of the generated field stay within this many characters (RFC 5322 asks for 78).
 const LINE: usize = 76;
 
@@ -151,7 +92,7 @@ impl SigningKey {
     /// Ed25519 (PKCS#8 v1 or v2).
     pub fn from_pkcs8(der: &[u8]) -> Result<SigningKey, InvalidKey> {
         let rsa = match RsaKeyPair::from_pkcs8(der) {
-            Ok(pair) => return Ok(SigningKey { pair: KeyPair::Rsa(pair) }),
+            Ok(pair) => return Ok(SigningKey { signer: Signer::Rsa(pair) }),
             Err(rejected) => rejected.description_(),
         };
         if rsa == "TooSmall"
@@ -160,13 +101,13 @@ impl SigningKey {
             && key.validate().is_ok()
         {
             return Ok(SigningKey {
-                pair: KeyPair::LegacyRsa(Box::new(key)),
+                signer: Signer::LegacyRsa(Box::new(key)),
             });
         }
         let ed25519 = match Ed25519KeyPair::from_pkcs8(der) {
             Ok(pair) => {
                 return Ok(SigningKey {
-                    pair: KeyPair::Ed25519(pair),
+                    signer: Signer::Ed25519(pair),
                 });
             }
             Err(rejected) => rejected.description_(),
@@ -185,40 +126,47 @@ impl SigningKey {
 
     /// The signature algorithm, fixed by the key type.
     pub fn algorithm(&self) -> Algorithm {
-        match self.pair {
-            KeyPair::Rsa(_) | KeyPair::LegacyRsa(_) => Algorithm::RsaSha256,
-            KeyPair::Ed25519(_) => Algorithm::Ed25519Sha256,
+        match self.signer {
+            Signer::Rsa(_) | Signer::LegacyRsa(_) => Algorithm::RsaSha256,
+            Signer::Ed25519(_) => Algorithm::Ed25519Sha256,
         }
     }
 
     /// The signature's length in bytes.
     fn signature_len(&self) -> usize {
-        match &self.pair {
-            KeyPair::Rsa(pair) => pair.public_modulus_len(),
-            KeyPair::LegacyRsa(key) => key.size(),
-            KeyPair::Ed25519(_) => 64,
+        match &self.signer {
+            Signer::Rsa(pair) => pair.public_modulus_len(),
+            Signer::LegacyRsa(key) => key.size(),
+            Signer::Ed25519(_) => 64,
         }
     }
 
     /// Signs the SHA-256 `digest` of the canonical header data: PKCS#1 v1.5 for RSA,
     /// pure Ed25519 over the digest for Ed25519 (RFC 8463).
     fn sign_digest(&self, digest: [u8; 32]) -> Result<Vec<u8>, SignError> {
-        match &self.pair {
-            KeyPair::Rsa(pair) => {
+        match &self.signer {
+            Signer::Rsa(pair) => {
                 let digest = LcDigest::import_less_safe(&digest, &SHA256).map_err(|_| SignError::Crypto)?;
                 let mut signature = vec![0; pair.public_modulus_len()];
                 pair.sign_digest(&RSA_PKCS1_SHA256, &digest, &mut signature)
                     .map_err(|_| SignError::Crypto)?;
                 Ok(signature)
             }
-            KeyPair::LegacyRsa(key) => key.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).map_err(|_| SignError::Crypto),
-            KeyPair::Ed25519(pair) => Ok(pair.try_sign(&digest).map_err(|_| SignError::Crypto)?.as_ref().to_vec()),
+            Signer::LegacyRsa(key) => key.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).map_err(|_| SignError::Crypto),
+            Signer::Ed25519(pair) => Ok(pair.try_sign(&digest).map_err(|_| SignError::Crypto)?.as_ref().to_vec()),
         }
     }
 }
 
+impl Message<'_> {
+    /// One DKIM-Signature header field, folded, ending in CRLF, ready to prepend.
+    pub fn sign(&self, key: &SigningKey, spec: &SignatureSpec<'_>) -> Result<String, SignError> {
+        signature_field(self, key, spec)
+    }
+}
+
 /// Builds one DKIM-Signature field for `message`: see `Message::sign`.
-pub(super) fn signature_field(message: &Message<'_>, key: &SigningKey, spec: &SignatureSpec<'_>) -> Result<String, SignError> {
+fn signature_field(message: &Message<'_>, key: &SigningKey, spec: &SignatureSpec<'_>) -> Result<String, SignError> {
     check(spec)?;
     let signature_len = key.signature_len();
     let mut digits = [0u8; 20];
@@ -236,13 +184,7 @@ pub(super) fn signature_field(message: &Message<'_>, key: &SigningKey, spec: &Si
     // signed data fits 1000 bytes; under 1 KiB the allocator is fastest.)
     let mut data = Vec::with_capacity(1000);
     for header in message.fields().iter().rev() {
-        let signed = match spec.headers {
-            HeaderSet::Recommended => header.recommended.is_some(),
-            HeaderSet::Listed(listed) => {
-                header.recommended == Some(FROM) || listed.iter().any(|name| header.name.eq_ignore_ascii_case(name.as_bytes()))
-            }
-        };
-        if signed {
+        if spec.headers.covers(header.name, header.recommended) {
             field.list_item("h", header.name, header.recommended);
             canon::relaxed_header(header.name, header.value, header.folded, &mut data);
         }
@@ -553,25 +495,6 @@ mod tests {
         UnparsedPublicKey::new(&ED25519, public)
             .verify(&Sha256::digest(&data), &signature)
             .unwrap();
-    }
-
-    #[test]
-    fn recommended_names_are_found_in_any_case() {
-        for (index, name) in RECOMMENDED.iter().enumerate() {
-            assert_eq!(recommended_index(name.as_bytes()), Some(index as u8));
-            assert_eq!(recommended_index(name.to_ascii_uppercase().as_bytes()), Some(index as u8));
-        }
-        for name in [
-            "",
-            "X-Mailer",
-            "Received",
-            "froM2",
-            "Fr0m",
-            "Reply_To",
-            "content-transfer-encodings",
-        ] {
-            assert_eq!(recommended_index(name.as_bytes()), None, "{name}");
-        }
     }
 
     #[test]

@@ -17,9 +17,10 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use criterion::{Criterion, Throughput};
+use dkim_engine::header_set::HeaderSet;
+use dkim_engine::message::Message;
+use dkim_engine::sign::{SignatureSpec, SigningKey};
 use sha2::{Digest, Sha256};
-use shared::domain::dkim::message::Message;
-use shared::domain::dkim::sign::{HeaderSet, SignatureSpec, SigningKey};
 
 const SPEC: SignatureSpec<'static> = SignatureSpec {
     domain: "example.com",

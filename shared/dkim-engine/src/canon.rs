@@ -6,7 +6,7 @@
 use memchr::memchr2;
 use sha2::{Digest, Sha256};
 
-use super::scan::{self, CR, LF, SP, TAB};
+use crate::scan::{self, CR, LF, SP, TAB};
 
 /// Body bytes checked, and hashed as they are when clean, per step: small enough that
 /// the CPU can run the check of one step alongside the hashing of the previous one,

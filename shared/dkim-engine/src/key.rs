@@ -14,9 +14,9 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use rsa::pkcs1::{self, RsaPrivateKeyRef, RsaPublicKeyRef};
 use rsa::pkcs8::der::Decode;
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, ObjectIdentifier, PrivateKeyInfoRef, SubjectPublicKeyInfoRef};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
-use super::Algorithm;
-use crate::domain::secret::{ExposeSecret, SecretBytes, SecretString};
+use crate::Algorithm;
 
 /// RFC 8301 forbids RSA keys below 1024 bits; above 4096 the record outgrows what DNS hosts take.
 const MIN_RSA_BITS: u32 = 1024;
@@ -69,16 +69,16 @@ impl KeyError {
 }
 
 /// A validated DKIM key pair; the private half stays secret and never prints.
-pub struct KeyPair {
+pub struct DkimKeyPair {
     algorithm: Algorithm,
     bits: u32,
     public: PublicKey,
-    private: SecretBytes,
+    private: SecretSlice<u8>,
 }
 
-impl KeyPair {
+impl DkimKeyPair {
     /// Validates a PEM private key and the public key given with it.
-    pub fn from_pem(private_pem: &str, public_key: &str) -> Result<KeyPair, KeyError> {
+    pub fn from_pem(private_pem: &str, public_key: &str) -> Result<DkimKeyPair, KeyError> {
         let pair = private_from_pem(private_pem).map_err(KeyError::PrivateKey)?;
         if PublicKey::parse(public_key)? != pair.public {
             return Err(KeyError::Mismatch);
@@ -87,14 +87,14 @@ impl KeyPair {
     }
 
     /// A fresh key pair (RSA-2048 or Ed25519), for the demo seed and tests.
-    pub fn generate(algorithm: Algorithm) -> Result<KeyPair, KeyError> {
+    pub fn generate(algorithm: Algorithm) -> Result<DkimKeyPair, KeyError> {
         let failed = |_| KeyError::Random("aws-lc-rs could not generate a key".into());
         let pkcs8 = match algorithm {
             Algorithm::RsaSha256 => {
                 let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(failed)?;
-                SecretBytes::from(pair.as_der().map_err(failed)?.as_ref().to_vec())
+                SecretSlice::from(pair.as_der().map_err(failed)?.as_ref().to_vec())
             }
-            Algorithm::Ed25519Sha256 => SecretBytes::from(
+            Algorithm::Ed25519Sha256 => SecretSlice::from(
                 Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
                     .map_err(failed)?
                     .as_ref()
@@ -106,7 +106,7 @@ impl KeyPair {
 
     /// A fresh RSA key pair of `bits` (1024 to 4096). aws-lc-rs generates 2048 bits and
     /// up; smaller (legacy) keys come from the rsa crate, drawing from the same source.
-    pub fn generate_rsa(bits: u32) -> Result<KeyPair, KeyError> {
+    pub fn generate_rsa(bits: u32) -> Result<DkimKeyPair, KeyError> {
         if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
             return Err(KeyError::PrivateKey(format!(
                 "RSA keys must have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits"
@@ -136,7 +136,7 @@ impl KeyPair {
     }
 
     /// The private key as PKCS#8 DER (PKCS#1 input is re-encoded as PKCS#8).
-    pub fn private_pkcs8(&self) -> &SecretBytes {
+    pub fn private_pkcs8(&self) -> &SecretSlice<u8> {
         &self.private
     }
 
@@ -156,9 +156,9 @@ impl KeyPair {
     }
 }
 
-impl fmt::Debug for KeyPair {
+impl fmt::Debug for DkimKeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyPair")
+        f.debug_struct("DkimKeyPair")
             .field("algorithm", &self.algorithm)
             .field("bits", &self.bits)
             .field("public_key", &self.public)
@@ -224,10 +224,10 @@ struct PemBlock<'a> {
 }
 
 impl PemBlock<'_> {
-    fn der(&self) -> Result<SecretBytes, String> {
+    fn der(&self) -> Result<SecretSlice<u8>, String> {
         BASE64
             .decode(&self.base64)
-            .map(SecretBytes::from)
+            .map(SecretSlice::from)
             .map_err(|_| "is not valid PEM: its body is not base64".into())
     }
 }
@@ -264,7 +264,7 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock<'_>>, String> {
     Ok(blocks)
 }
 
-fn private_from_pem(pem: &str) -> Result<KeyPair, String> {
+fn private_from_pem(pem: &str) -> Result<DkimKeyPair, String> {
     if pem.trim().is_empty() {
         return Err("is empty".into());
     }
@@ -294,7 +294,7 @@ fn private_from_pem(pem: &str) -> Result<KeyPair, String> {
     }
 }
 
-fn private_from_pkcs8(der: &[u8]) -> Result<KeyPair, String> {
+fn private_from_pkcs8(der: &[u8]) -> Result<DkimKeyPair, String> {
     let info = PrivateKeyInfoRef::from_der(der).map_err(|_| "is not a valid PKCS#8 private key (malformed DER)")?;
     match info.algorithm.oid {
         RSA_ENCRYPTION => private_from_pkcs1(info.private_key.as_bytes()),
@@ -303,7 +303,7 @@ fn private_from_pkcs8(der: &[u8]) -> Result<KeyPair, String> {
     }
 }
 
-fn private_from_pkcs1(der: &[u8]) -> Result<KeyPair, String> {
+fn private_from_pkcs1(der: &[u8]) -> Result<DkimKeyPair, String> {
     const INCONSISTENT: &str = "is not a consistent RSA key: its numbers do not fit together";
     let key = RsaPrivateKeyRef::from_der(der).map_err(|_| "is not a valid RSA private key (malformed DER)")?;
     if key.version() != pkcs1::Version::TwoPrime {
@@ -315,11 +315,11 @@ fn private_from_pkcs1(der: &[u8]) -> Result<KeyPair, String> {
     // Decoding validates as well today; checked here so a stored key does not depend on that.
     private.validate().map_err(|_| INCONSISTENT)?;
     let pkcs8 = private.to_pkcs8_der().map_err(|_| "could not be re-encoded as PKCS#8")?;
-    let pkcs8 = SecretBytes::from(pkcs8.as_bytes().to_vec());
+    let pkcs8 = SecretSlice::from(pkcs8.as_bytes().to_vec());
     if bits >= MIN_AWS_LC_RSA_BITS {
         RsaKeyPair::from_pkcs8(pkcs8.expose_secret()).map_err(|e| format!("is refused by the signing library ({e})"))?;
     }
-    Ok(KeyPair {
+    Ok(DkimKeyPair {
         algorithm: Algorithm::RsaSha256,
         bits,
         public: PublicKey::rsa(private.as_public_key())?,
@@ -327,15 +327,15 @@ fn private_from_pkcs1(der: &[u8]) -> Result<KeyPair, String> {
     })
 }
 
-fn private_from_ed25519_pkcs8(der: &[u8]) -> Result<KeyPair, String> {
+fn private_from_ed25519_pkcs8(der: &[u8]) -> Result<DkimKeyPair, String> {
     // Takes PKCS#8 v1 and v2; a v2 document's public key must match its private key.
     let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| format!("is not a valid Ed25519 private key ({e})"))?;
     let pkcs8 = pair.to_pkcs8v1().map_err(|_| "could not be re-encoded as PKCS#8")?;
-    Ok(KeyPair {
+    Ok(DkimKeyPair {
         algorithm: Algorithm::Ed25519Sha256,
         bits: ED25519_BITS,
         public: PublicKey::ed25519(pair.public_key().as_ref()),
-        private: SecretBytes::from(pkcs8.as_ref().to_vec()),
+        private: SecretSlice::from(pkcs8.as_ref().to_vec()),
     })
 }
 
@@ -624,7 +624,7 @@ mod tests {
     }
 
     fn private_error(private_pem: &str) -> String {
-        let error = KeyPair::from_pem(private_pem, "not reached").unwrap_err();
+        let error = DkimKeyPair::from_pem(private_pem, "not reached").unwrap_err();
         assert_eq!(error.field(), "privateKey", "{error}");
         error.to_string()
     }
@@ -640,7 +640,7 @@ mod tests {
         for (key, bits) in [(rsa_1024(), 1024), (rsa_2048(), 2048), (rsa_4096(), 4096)] {
             let expected_pkcs8 = key.to_pkcs8_der().unwrap();
             for private_pem in [pkcs1_pem(key), pkcs8_pem(key)] {
-                let pair = KeyPair::from_pem(&private_pem, &spki_base64(key)).unwrap();
+                let pair = DkimKeyPair::from_pem(&private_pem, &spki_base64(key)).unwrap();
                 assert_eq!(pair.algorithm(), Algorithm::RsaSha256);
                 assert_eq!(pair.bits(), bits);
                 assert_eq!(pair.public_key().p_value(), spki_base64(key));
@@ -664,7 +664,7 @@ mod tests {
         let body = BASE64.encode(key.to_pkcs8_der().unwrap().as_bytes());
         let one_line = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----");
         for private_pem in [crlf, bundle, one_line] {
-            assert_eq!(KeyPair::from_pem(&private_pem, &spki_base64(key)).unwrap().bits(), 2048);
+            assert_eq!(DkimKeyPair::from_pem(&private_pem, &spki_base64(key)).unwrap().bits(), 2048);
         }
     }
 
@@ -673,14 +673,14 @@ mod tests {
         let pair = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
         let private_pem = pem("PRIVATE KEY", pair.as_der().unwrap().as_ref());
         let spki = BASE64.encode(pair.public_key().as_der().unwrap().as_ref());
-        assert_eq!(KeyPair::from_pem(&private_pem, &spki).unwrap().public_key().p_value(), spki);
+        assert_eq!(DkimKeyPair::from_pem(&private_pem, &spki).unwrap().public_key().p_value(), spki);
     }
 
     #[test]
     fn ed25519_keys_are_taken_as_pkcs8_v1_and_v2() {
         for v2 in [false, true] {
             let (der, raw_public) = ed25519(v2);
-            let pair = KeyPair::from_pem(&pem("PRIVATE KEY", &der), &raw_public).unwrap();
+            let pair = DkimKeyPair::from_pem(&pem("PRIVATE KEY", &der), &raw_public).unwrap();
             assert_eq!(pair.algorithm(), Algorithm::Ed25519Sha256);
             assert_eq!(pair.bits(), 256);
             assert_eq!(pair.public_key().p_value(), raw_public);
@@ -868,7 +868,7 @@ mod tests {
 
     #[test]
     fn keys_of_different_pairs_do_not_match() {
-        let other_rsa = KeyPair::generate(Algorithm::RsaSha256).unwrap();
+        let other_rsa = DkimKeyPair::generate(Algorithm::RsaSha256).unwrap();
         let (ed25519_der, ed25519_raw) = ed25519(false);
         let (_, other_ed25519_raw) = ed25519(false);
         let ed25519_pem = pem("PRIVATE KEY", &ed25519_der);
@@ -880,7 +880,7 @@ mod tests {
             (ed25519_pem, spki_base64(rsa_2048())),
         ];
         for (private_pem, public_key) in cases {
-            let error = KeyPair::from_pem(&private_pem, &public_key).unwrap_err();
+            let error = DkimKeyPair::from_pem(&private_pem, &public_key).unwrap_err();
             assert_eq!(error, KeyError::Mismatch);
             assert_eq!(error.field(), "publicKey");
             assert_eq!(error.to_string(), "does not match the private key");
@@ -890,7 +890,7 @@ mod tests {
     #[test]
     fn debug_shows_no_private_key() {
         for algorithm in [Algorithm::RsaSha256, Algorithm::Ed25519Sha256] {
-            let pair = KeyPair::generate(algorithm).unwrap();
+            let pair = DkimKeyPair::generate(algorithm).unwrap();
             let debug = format!("{pair:?}");
             assert!(debug.contains("[redacted]"));
             assert!(debug.contains(pair.public_key().p_value()));
@@ -905,12 +905,12 @@ mod tests {
     #[test]
     fn generated_pairs_round_trip_through_the_api() {
         for (algorithm, bits) in [(Algorithm::RsaSha256, 2048), (Algorithm::Ed25519Sha256, 256)] {
-            let pair = KeyPair::generate(algorithm).unwrap();
+            let pair = DkimKeyPair::generate(algorithm).unwrap();
             let private_pem = pair.private_pem();
             assert!(private_pem.expose_secret().starts_with("-----BEGIN PRIVATE KEY-----\n"));
             assert!(private_pem.expose_secret().lines().all(|line| line.len() <= 64));
             for public_key in [pair.public_key().p_value().to_owned(), pair.public_key().txt_record()] {
-                let again = KeyPair::from_pem(private_pem.expose_secret(), &public_key).unwrap();
+                let again = DkimKeyPair::from_pem(private_pem.expose_secret(), &public_key).unwrap();
                 assert_eq!((again.algorithm(), again.bits()), (algorithm, bits));
                 assert_eq!(again.public_key(), pair.public_key());
                 assert_eq!(again.private_pkcs8().expose_secret(), pair.private_pkcs8().expose_secret());

@@ -8,9 +8,9 @@ use aws_sdk_kms::types::DataKeySpec;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::adapters::aead::{context_bytes, open, seal};
+use crate::adapters::aead::{self, context_bytes};
 use crate::domain::secret::{ExposeSecret, SecretBytes};
-use crate::ports::cipher::{CipherError, EncryptionContext, Envelope, EnvelopeCipher};
+use crate::ports::key_vault::{EncryptionContext, Envelope, KeyVault, KeyVaultError};
 
 /// A KMS key, by id, ARN or alias.
 #[derive(Clone)]
@@ -19,10 +19,10 @@ pub struct KmsKeyVault {
     key_id: String,
 }
 
-fn classify<E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static>(error: E) -> CipherError {
+fn classify<E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static>(error: E) -> KeyVaultError {
     match error.code() {
-        Some("InvalidCiphertextException" | "IncorrectKeyException") => CipherError::Rejected,
-        _ => CipherError::Unavailable(aws_sdk_kms::error::DisplayErrorContext(error).to_string()),
+        Some("InvalidCiphertextException" | "IncorrectKeyException") => KeyVaultError::Rejected,
+        _ => KeyVaultError::Unavailable(aws_sdk_kms::error::DisplayErrorContext(error).to_string()),
     }
 }
 
@@ -36,18 +36,18 @@ impl KmsKeyVault {
     }
 
     /// Creates a symmetric key and returns its id (for local emulation and tests; in AWS the template owns it).
-    pub async fn create_key(client: &Client, description: &str) -> Result<String, CipherError> {
+    pub async fn create_key(client: &Client, description: &str) -> Result<String, KeyVaultError> {
         let output = client.create_key().description(description).send().await.map_err(classify)?;
         output
             .key_metadata
             .map(|m| m.key_id)
-            .ok_or_else(|| CipherError::Unavailable("no key id".into()))
+            .ok_or_else(|| KeyVaultError::Unavailable("no key id".into()))
     }
 }
 
 #[async_trait]
-impl EnvelopeCipher for KmsKeyVault {
-    async fn encrypt(&self, plaintext: &SecretBytes, context: &EncryptionContext) -> Result<Envelope, CipherError> {
+impl KeyVault for KmsKeyVault {
+    async fn seal(&self, plaintext: &SecretBytes, context: &EncryptionContext) -> Result<Envelope, KeyVaultError> {
         let output = self
             .client
             .generate_data_key()
@@ -58,10 +58,10 @@ impl EnvelopeCipher for KmsKeyVault {
             .await
             .map_err(classify)?;
         let (Some(data_key), Some(wrapped), Some(key_id)) = (output.plaintext, output.ciphertext_blob, output.key_id) else {
-            return Err(CipherError::Unavailable("GenerateDataKey returned no key".into()));
+            return Err(KeyVaultError::Unavailable("GenerateDataKey returned no key".into()));
         };
         let data_key: SecretBytes = data_key.into_inner().into();
-        let (nonce, ciphertext) = seal(&data_key, plaintext.expose_secret(), &context_bytes(context))?;
+        let (nonce, ciphertext) = aead::seal(&data_key, plaintext.expose_secret(), &context_bytes(context))?;
         Ok(Envelope {
             key_id,
             wrapped_key: STANDARD.encode(wrapped.as_ref()),
@@ -70,8 +70,8 @@ impl EnvelopeCipher for KmsKeyVault {
         })
     }
 
-    async fn decrypt(&self, envelope: &Envelope, context: &EncryptionContext) -> Result<SecretBytes, CipherError> {
-        let wrapped = STANDARD.decode(&envelope.wrapped_key).map_err(|_| CipherError::Rejected)?;
+    async fn open(&self, envelope: &Envelope, context: &EncryptionContext) -> Result<SecretBytes, KeyVaultError> {
+        let wrapped = STANDARD.decode(&envelope.wrapped_key).map_err(|_| KeyVaultError::Rejected)?;
         let output = self
             .client
             .decrypt()
@@ -81,7 +81,7 @@ impl EnvelopeCipher for KmsKeyVault {
             .send()
             .await
             .map_err(classify)?;
-        let data_key: SecretBytes = output.plaintext.ok_or(CipherError::Rejected)?.into_inner().into();
-        open(&data_key, &envelope.nonce, &envelope.ciphertext, &context_bytes(context))
+        let data_key: SecretBytes = output.plaintext.ok_or(KeyVaultError::Rejected)?.into_inner().into();
+        aead::open(&data_key, &envelope.nonce, &envelope.ciphertext, &context_bytes(context))
     }
 }
