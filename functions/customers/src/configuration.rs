@@ -223,8 +223,8 @@ pub(crate) async fn get_customer_application(
     GroupPkPath(group): GroupPkPath,
     PathParams(params): PathParams,
 ) -> AppResult<Json<ApplicationInfo>> {
-    let application: ApplicationName = path_param(&params, "application", "hub, plan or send")?;
     caller.require(&state, Access::MEMBER, group).await?;
+    let application: ApplicationName = path_param(&params, "application", "hub, plan or send")?;
     let configuration = Configurations::new(state.store.as_ref())
         .application(group, application)
         .await?
@@ -266,8 +266,8 @@ pub(crate) async fn get_hub_workspace_counters(
     PathParams(params): PathParams,
     query: QueryParams,
 ) -> AppResult<Json<Counters>> {
-    let workspace_id: String = path_param(&params, "workspaceId", "a workspace id")?;
     caller.require(&state, Access::MEMBER, group).await?;
+    let workspace_id: String = path_param(&params, "workspaceId", "a workspace id")?;
     let workspaces = Configurations::new(state.store.as_ref()).hub_workspaces(group).await?;
     let workspace = workspaces
         .iter()

@@ -72,6 +72,7 @@ pub(crate) async fn list_customer_users(
     GroupPkPath(group): GroupPkPath,
     query: QueryParams,
 ) -> AppResult<Json<Page<UserSummary>>> {
+    caller.require(&state, Access::ADMIN, group).await?;
     let request = PageRequest::from_query(&query)?;
     let sorts = sort_keys(&query, &USER_SORTS)?;
     let search = query.one("search")?.map(|s| s.trim().to_lowercase());
@@ -80,7 +81,6 @@ pub(crate) async fn list_customer_users(
     }
     let user_type: Option<UserType> = enum_param(&query, "userType", "INTERACTIVE, APPLICATION")?;
     let status: Option<UserStatus> = enum_param(&query, "status", "ACTIVE, SUSPENDED, DISABLED")?;
-    caller.require(&state, Access::ADMIN, group).await?;
 
     let accounts = Accounts::new(state.store.as_ref());
     let by_username = match sorts.as_slice() {
@@ -166,10 +166,10 @@ pub(crate) async fn create_customer_user(
     GroupPkPath(group): GroupPkPath,
     JsonBody(raw): JsonBody<RawNewUser>,
 ) -> AppResult<(StatusCode, HeaderMap, Json<ActionResult<Created>>)> {
+    caller.require(&state, Access::ADMIN, group).await?;
     let now = state.clock.now();
     let today = jiff::tz::TimeZone::UTC.to_datetime(now).date();
     let new = raw.validate(Catalogue::get(), today)?;
-    caller.require(&state, Access::ADMIN, group).await?;
     let accounts = Accounts::new(state.store.as_ref());
     let user_pk = accounts.next_user_pk().await?;
     let mut capabilities = Vec::new();
@@ -250,9 +250,9 @@ pub(crate) async fn list_customer_application_users(
     GroupPkPath(group): GroupPkPath,
     query: QueryParams,
 ) -> AppResult<Json<Page<ApplicationUser>>> {
+    caller.require(&state, Access::ADMIN, group).await?;
     let request = PageRequest::from_query(&query)?;
     let sorts = sort_keys(&query, &APPLICATION_USER_SORTS)?;
-    caller.require(&state, Access::ADMIN, group).await?;
     let accounts = Accounts::new(state.store.as_ref());
     let applications: Vec<RosterEntry> = accounts
         .roster(group)

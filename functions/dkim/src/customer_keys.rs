@@ -103,6 +103,7 @@ pub(crate) async fn list_customer_dkims(
     GroupPkPath(group): GroupPkPath,
     query: QueryParams,
 ) -> AppResult<Json<Page<DkimInfo>>> {
+    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
     let request = PageRequest::from_query(&query)?;
     let domain = query
         .one("domain")?
@@ -110,7 +111,6 @@ pub(crate) async fn list_customer_dkims(
         .transpose()?;
     let default = query.parsed::<bool>("default", "true or false")?;
     let active = query.parsed::<bool>("active", "true or false")?;
-    caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
     let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
     let default_id = keys.default_id();
     let mut listed: Vec<&CustomerDkim> = keys
@@ -265,13 +265,13 @@ pub(crate) async fn get_signing_dkim(
     GroupPkPath(group): GroupPkPath,
     query: QueryParams,
 ) -> AppResult<Json<SigningDkim>> {
+    caller
+        .require(&state, Access::ADMIN | Access::DKIM | Access::SERVICE_OF, group)
+        .await?;
     let domain = query
         .one("domain")?
         .map(|domain| names::domain_name(domain).map_err(|reason| AppError::field(FieldError::query("domain", reason))))
         .transpose()?;
-    caller
-        .require(&state, Access::ADMIN | Access::DKIM | Access::SERVICE_OF, group)
-        .await?;
     let dkims = Dkims::new(state.store.as_ref());
     let keys = dkims.customer_keys(group).await?;
     let reveal = caller.grants().is_dkim();

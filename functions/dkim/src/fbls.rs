@@ -122,8 +122,8 @@ impl ValidFbl {
 }
 
 pub(crate) async fn list_fbls(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<Page<FblInfo>>> {
-    let request = PageRequest::from_query(&query)?;
     caller.require(&state, Access::CARE | Access::DKIM, ()).await?;
+    let request = PageRequest::from_query(&query)?;
     let (fbls, total) = Dkims::new(state.store.as_ref()).fbls(request.offset(), request.size).await?;
     let infos = fbls.iter().map(|fbl| FblInfo::of(fbl, &caller)).collect();
     Ok(Json(Page::new(request, total, infos)))

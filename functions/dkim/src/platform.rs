@@ -18,8 +18,8 @@ use shared::repositories::dkims::{Dkims, PlatformDkim, platform_key_context};
 use crate::customer_keys::DkimInfo;
 
 pub(crate) async fn list_all_dkims(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<Page<DkimInfo>>> {
-    let request = PageRequest::from_query(&query)?;
     caller.require(&state, Access::CARE | Access::DKIM, ()).await?;
+    let request = PageRequest::from_query(&query)?;
     let dkims = Dkims::new(state.store.as_ref());
     let (keys, total) = dkims.all_keys(request.offset(), request.size).await?;
     let defaults = dkims.default_ids(keys.iter().map(|key| key.group_pk)).await?;
