@@ -150,7 +150,8 @@ async fn read_ok(app: &TestApp, user: &str, path: &str) -> Value {
     body
 }
 
-/// The paged listings of the issue, as a caller allowed to read them (care).
+/// The paged listings of the team and customer operations, read by a caller allowed to
+/// read them all (care).
 const PAGED: [&str; 6] = [
     "/v1/users/12/customers",
     "/v1/users/12/capabilities/log",

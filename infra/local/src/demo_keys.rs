@@ -1,5 +1,6 @@
-//! The demo tenant's DKIM keys (demo-data.md, "Keys"): the platform key, Acme Group's
-//! two keys and one FBL. Generated at first start, sealed by the key vault, never shipped.
+//! The demo tenant's DKIM keys (docs/demo-tenant.md, "DKIM keys"): the platform key,
+//! Acme Group's two keys and one FBL. Generated at first start, sealed by the key vault,
+//! never shipped.
 
 use dkim_engine::Algorithm;
 use dkim_engine::key::DkimKeyPair;

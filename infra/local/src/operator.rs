@@ -2,15 +2,17 @@
 //! (empty) table its platform customer and a first customer-care user; `import-config`
 //! loads customers' configuration from a JSON file, validated in full before any write.
 
+mod import;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use accountcentral_local::{AwsNames, Environment, LocalError};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use import::{CustomerImport, SftpInputError};
 use serde_json::Value;
 use shared::domain::capability::{ACCOUNTCENTRAL, Capability};
-use shared::domain::configuration::import::{self, CustomerImport, SftpInputError};
 use shared::domain::customer::Customer;
 use shared::domain::ids::GroupPk;
 use shared::domain::password::{self, PasswordRecord};

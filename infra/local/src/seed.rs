@@ -1,4 +1,4 @@
-//! The demo tenant (../shared/design/demo-data.md), seeded once on an empty store.
+//! The demo tenant (docs/demo-tenant.md describes it), seeded once on an empty store.
 
 use jiff::Timestamp;
 use serde_json::Map;
@@ -34,7 +34,7 @@ pub struct DemoUser {
     pub role: &'static str,
 }
 
-/// The demo users of demo-data.md.
+/// The demo users (docs/demo-tenant.md, "Users").
 pub const DEMO_USERS: [DemoUser; 7] = [
     DemoUser {
         user_pk: 1,

@@ -196,35 +196,13 @@ pub enum Decision {
 
 #[cfg(test)]
 mod tests {
-    use jiff::Timestamp;
-
     use super::*;
-    use crate::domain::capability::ACCOUNTCENTRAL;
+    use crate::domain::fixtures::{capability, customer};
     use crate::domain::ids::GroupPk;
-
-    fn customer(group: i64, ancestors: &[i64]) -> Customer {
-        Customer::new(
-            GroupPk(group),
-            format!("c{group}"),
-            ancestors.iter().copied().map(GroupPk).collect(),
-            Timestamp::UNIX_EPOCH,
-        )
-    }
 
     /// A caller holding accountcentral `role` on each resource, associated with `associated`.
     fn principal(kind: UserType, held: &[(&[&str], &str)], associated: &[i64]) -> Principal {
-        let capabilities: Vec<Capability> = held
-            .iter()
-            .map(|(resource, role)| Capability {
-                id: 1,
-                application: ACCOUNTCENTRAL.into(),
-                version: 1,
-                resource: resource.iter().map(|s| s.to_string()).collect(),
-                role: (*role).into(),
-                granted_at: Timestamp::UNIX_EPOCH,
-                granted_by: None,
-            })
-            .collect();
+        let capabilities: Vec<Capability> = held.iter().map(|(resource, role)| capability(resource, role)).collect();
         Principal {
             kind,
             grants: Grants::new(&capabilities, associated.iter().copied().map(GroupPk)),

@@ -330,27 +330,7 @@ pub fn roles_by_application<'a>(capabilities: impl IntoIterator<Item = &'a Capab
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn customer(group: i64, ancestors: &[i64]) -> Customer {
-        Customer::new(
-            GroupPk(group),
-            format!("c{group}"),
-            ancestors.iter().copied().map(GroupPk).collect(),
-            Timestamp::UNIX_EPOCH,
-        )
-    }
-
-    fn capability(resource: &[&str], role: &str) -> Capability {
-        Capability {
-            id: 1,
-            application: ACCOUNTCENTRAL.into(),
-            version: 1,
-            resource: resource.iter().map(|s| s.to_string()).collect(),
-            role: role.into(),
-            granted_at: Timestamp::UNIX_EPOCH,
-            granted_by: None,
-        }
-    }
+    use crate::domain::fixtures::{capability, customer};
 
     #[test]
     fn admin_role_covers_the_subtree_only() {

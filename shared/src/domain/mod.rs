@@ -6,6 +6,8 @@ pub mod catalogue;
 pub mod configuration;
 pub mod customer;
 pub mod dkim;
+#[cfg(test)]
+mod fixtures;
 pub mod ids;
 pub mod password;
 pub mod preferences;

@@ -1,4 +1,5 @@
-//! Which key signs a customer's message (routes.md, "Signing key selection").
+//! Which key signs a customer's message: the key selection of getSigningDkim and
+//! signMessage, as docs/dkim.md states it.
 
 use dkim_engine::names::{Alignment, alignment};
 

@@ -16,17 +16,18 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
-
-use super::{
+use shared::domain::configuration::{
     ApiKey, Application, ApplicationName, CustomerConfiguration, DataExchange, ExchangeDirection, ExchangeProtocol, GenericUser, HubNode,
-    HubSource, HubWorkspace, SftpAccount, SftpAuthentication, SftpPassword, is_fingerprint,
+    HubSource, HubWorkspace, SftpAccount, SftpAuthentication, SftpPassword,
 };
-use crate::domain::ids::GroupPk;
-use crate::domain::password::{self, HashError};
-use crate::domain::secret::SecretString;
-use crate::domain::validation::{FieldError, Violations};
+use shared::domain::ids::GroupPk;
+use shared::domain::password::{self, HashError};
+use shared::domain::secret::SecretString;
+use shared::domain::validation::{FieldError, Violations};
 
 const MAX_TEXT: usize = 200;
 const MAX_ID: usize = 64;
@@ -46,8 +47,6 @@ pub struct ConfigurationFile {
 #[derive(Debug)]
 pub struct CustomerImport {
     pub group_pk: GroupPk,
-    /// Where the customer is in the file (`/customers/3`), to name it in later errors.
-    pub pointer: String,
     pub configuration: Option<ConfigurationInput>,
     /// Every SFTP account of the customer, when given.
     pub sftp: Option<Vec<SftpAccountInput>>,
@@ -186,7 +185,6 @@ fn customer(value: &Value, at: String, now: Timestamp, v: &mut Violations) -> Op
         configuration: omittable(configuration)?,
         sftp: omittable(sftp)?,
         applications: omittable(applications)?.unwrap_or_default(),
-        pointer: obj.pointer,
     })
 }
 
@@ -566,6 +564,12 @@ fn escape(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }
 
+/// Whether `text` is an OpenSSH SHA-256 fingerprint (`SHA256:` and 32 bytes in unpadded base64).
+fn is_fingerprint(text: &str) -> bool {
+    text.strip_prefix("SHA256:")
+        .is_some_and(|encoded| encoded.len() == 43 && STANDARD_NO_PAD.decode(encoded).is_ok_and(|bytes| bytes.len() == 32))
+}
+
 /// A host name (dot-separated labels of letters, digits and inner hyphens) or an IP address.
 fn is_host(text: &str) -> bool {
     text.parse::<std::net::IpAddr>().is_ok()
@@ -744,15 +748,17 @@ impl<'a> Obj<'a> {
 mod tests {
     use serde_json::json;
 
+    use shared::domain::configuration::fingerprint as fingerprint_of;
+    use shared::domain::secret::ExposeSecret;
+
     use super::*;
-    use crate::domain::secret::ExposeSecret;
 
     fn now() -> Timestamp {
         "2026-11-27T12:00:00Z".parse().unwrap()
     }
 
     fn fingerprint() -> String {
-        super::super::fingerprint(b"ssh-ed25519 test key")
+        fingerprint_of(b"ssh-ed25519 test key")
     }
 
     fn full() -> Value {
@@ -795,7 +801,7 @@ mod tests {
         let file = parse(&full(), now()).unwrap();
         assert_eq!(file.customers.len(), 2);
         let acme = &file.customers[0];
-        assert_eq!((acme.group_pk, acme.pointer.as_str()), (GroupPk(100), "/customers/0"));
+        assert_eq!(acme.group_pk, GroupPk(100));
         let configuration = acme.configuration.as_ref().unwrap();
         assert_eq!(configuration.smart_relay_enable, Some(true));
         assert_eq!(configuration.generic_users.as_ref().unwrap()[1].description, None);
@@ -888,6 +894,22 @@ mod tests {
         let all = errors(document).join("\n");
         assert!(all.contains("/apiKey/value") && all.contains("/sftp/0/password"), "{all}");
         assert!(!all.contains("secret with spaces") && !all.contains("tiny-secret"), "{all}");
+    }
+
+    #[test]
+    fn fingerprints_are_openssh_sha256() {
+        let print = fingerprint();
+        assert!(is_fingerprint(&print));
+        for bad in [
+            "",
+            "SHA256:",
+            "MD5:aa",
+            "SHA256:abc",
+            &print.replace("SHA256:", "sha256:"),
+            &format!("{print}="),
+        ] {
+            assert!(!is_fingerprint(bad), "{bad}");
+        }
     }
 
     #[test]
