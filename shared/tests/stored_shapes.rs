@@ -27,7 +27,7 @@ use shared::domain::configuration::{
 };
 use shared::domain::customer::Customer;
 use shared::domain::dkim::records::{KeyMaterial, ValidFbl, ValidKey};
-use shared::domain::ids::{GroupPk, UserPk};
+use shared::domain::ids::{CapabilityId, GroupPk, UserPk};
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
 use shared::domain::user::{Sex, Suspension, User, UserStatus, UserType};
@@ -217,7 +217,7 @@ async fn accounts() {
             }),
             associations: vec![CHILD],
             capabilities: vec![Capability {
-                id: 7,
+                id: CapabilityId(7),
                 application: "accountcentral".into(),
                 version: 1,
                 resource: vec!["customers".into(), CHILD.to_string()],

@@ -13,7 +13,7 @@ use shared::app::AppState;
 use shared::domain::access::Access;
 use shared::domain::dkim::records::{CustomerDkim, KeyInput, SecretText, ensure_unique};
 use shared::domain::dkim::selection::{Selection, select};
-use shared::domain::ids::GroupPk;
+use shared::domain::ids::{DkimId, GroupPk};
 use shared::domain::validation::{FieldError, Violations};
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
@@ -27,7 +27,7 @@ use shared::repositories::dkims::{CustomerKeys, Dkims};
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DkimInfo {
-    id: i64,
+    id: DkimId,
     group_pk: GroupPk,
     #[serde(flatten)]
     key: KeyView,
@@ -79,7 +79,7 @@ impl DkimRequest {
 }
 
 /// The key `id` among `keys`, or 404.
-fn key_of(keys: &CustomerKeys, group: GroupPk, id: i64) -> AppResult<&Versioned<CustomerDkim>> {
+fn key_of(keys: &CustomerKeys, group: GroupPk, id: DkimId) -> AppResult<&Versioned<CustomerDkim>> {
     keys.get(id)
         .ok_or_else(|| AppError::NotFound(format!("key {id} of customer {group}")))
 }
@@ -205,7 +205,7 @@ pub(crate) async fn delete_customer_dkim(
 /// `DefaultDkimRequest`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct DefaultDkimRequest {
-    id: i64,
+    id: DkimId,
 }
 
 pub(crate) async fn set_customer_default_dkim(
@@ -231,7 +231,7 @@ pub(crate) async fn set_customer_default_dkim(
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SigningDkim {
-    id: Option<i64>,
+    id: Option<DkimId>,
     group_pk: Option<GroupPk>,
     #[serde(flatten)]
     key: KeyView,

@@ -13,7 +13,7 @@ use shared::app::AppState;
 use shared::domain::access::Target;
 use shared::domain::customer::Customer;
 use shared::domain::dkim::records::{Fbl, StoredKey, customer_key_context, fbl_key_context, platform_key_context};
-use shared::domain::ids::GroupPk;
+use shared::domain::ids::{DkimId, GroupPk};
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Subject;
 use shared::ports::key_vault::EncryptionContext;
@@ -42,7 +42,7 @@ pub struct CustomerDirectory {
 
 impl CustomerDirectory {
     /// The sealed key of customer key `id` (as selected from `keys`).
-    pub fn sealed(&self, group: GroupPk, id: i64) -> Option<SealedKey> {
+    pub fn sealed(&self, group: GroupPk, id: DkimId) -> Option<SealedKey> {
         self.keys.get(id).map(|key| SealedKey {
             key: key.value.key.clone(),
             context: customer_key_context(group, id),

@@ -5,7 +5,7 @@ use serde_json::Map;
 
 use shared::domain::capability::{ACCOUNTCENTRAL, Capability};
 use shared::domain::customer::{Customer, CustomerStatus};
-use shared::domain::ids::{GroupPk, UserPk};
+use shared::domain::ids::{CapabilityId, GroupPk, UserPk};
 use shared::domain::password::{self, PasswordRecord};
 use shared::domain::preferences::{Format, Preferences};
 use shared::domain::secret::{ExposeSecret, SecretString};
@@ -131,7 +131,7 @@ pub async fn seed_if_empty(store: &dyn ItemStore, key_vault: &dyn KeyVault, now:
                 }),
                 associations: vec![GroupPk(demo.group)],
                 capabilities: vec![Capability {
-                    id: demo.user_pk,
+                    id: CapabilityId(demo.user_pk),
                     application: ACCOUNTCENTRAL.into(),
                     version: 1,
                     resource: demo.resource.iter().map(|s| s.to_string()).collect(),

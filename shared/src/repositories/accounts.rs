@@ -14,7 +14,7 @@ use super::customers::Customers;
 use super::record::{Transaction, TransactionFailure, add, delete, from_item, put, to_item, versioned};
 use super::{RepositoryError, Versioned};
 use crate::domain::capability::Capability;
-use crate::domain::ids::{GroupPk, UserPk};
+use crate::domain::ids::{CapabilityId, GroupPk, UserPk};
 use crate::domain::password::PasswordRecord;
 use crate::domain::preferences::Preferences;
 use crate::domain::user::{User, UserStatus, UserType};
@@ -48,7 +48,7 @@ fn email_key(email: &str) -> Key {
     Key::new(format!("EMAIL#{}", email.to_lowercase()), UNIQUE)
 }
 
-fn capability_key(user: UserPk, id: i64) -> Key {
+fn capability_key(user: UserPk, id: CapabilityId) -> Key {
     Key::new(partition(user), format!("{CAPABILITY}{id:012}"))
 }
 
@@ -143,7 +143,7 @@ pub enum LogAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CapabilityLogEntry {
-    pub capability_id: i64,
+    pub capability_id: CapabilityId,
     pub action: LogAction,
     pub application: String,
     pub version: u32,
@@ -272,8 +272,8 @@ impl<'a> Accounts<'a> {
     }
 
     /// The next free capability id.
-    pub async fn next_capability_id(&self) -> Result<i64, StoreError> {
-        self.next("capabilityId").await
+    pub async fn next_capability_id(&self) -> Result<CapabilityId, StoreError> {
+        self.next("capabilityId").await.map(CapabilityId)
     }
 
     async fn next(&self, sequence: &str) -> Result<i64, StoreError> {

@@ -15,7 +15,7 @@ use crate::domain::dkim::records::{
     platform_key_context,
 };
 use crate::domain::dkim::selection::Candidate;
-use crate::domain::ids::GroupPk;
+use crate::domain::ids::{DkimId, GroupPk};
 use crate::ports::key_vault::{EncryptionContext, KeyVault, KeyVaultError};
 use crate::ports::store::{Condition, Index, Item, ItemStore, Key, Query, StoreError, WriteOp, query_all};
 
@@ -27,7 +27,7 @@ const ALL_FBLS: &str = "FBLS";
 const COUNT: &str = "COUNT";
 
 impl Candidate for Versioned<CustomerDkim> {
-    fn id(&self) -> i64 {
+    fn id(&self) -> DkimId {
         self.value.id
     }
     fn domain(&self) -> &str {
@@ -47,7 +47,7 @@ pub struct CustomerKeys {
 
 impl CustomerKeys {
     /// The default key's id.
-    pub fn default_id(&self) -> Option<i64> {
+    pub fn default_id(&self) -> Option<DkimId> {
         self.set.as_ref().and_then(|set| set.value.default)
     }
 
@@ -57,7 +57,7 @@ impl CustomerKeys {
     }
 
     /// The key `id`.
-    pub fn get(&self, id: i64) -> Option<&Versioned<CustomerDkim>> {
+    pub fn get(&self, id: DkimId) -> Option<&Versioned<CustomerDkim>> {
         self.keys.iter().find(|key| key.value.id == id)
     }
 
@@ -93,7 +93,7 @@ fn partition(group: GroupPk) -> String {
     format!("CUSTOMER#{group}")
 }
 
-fn key_key(group: GroupPk, id: i64) -> Key {
+fn key_key(group: GroupPk, id: DkimId) -> Key {
     Key::new(partition(group), format!("{KEY}{id:012}"))
 }
 
@@ -210,9 +210,11 @@ impl<'a> Dkims<'a> {
     }
 
     /// The next free customer key id.
-    async fn next_id(&self) -> Result<i64, StoreError> {
+    async fn next_id(&self) -> Result<DkimId, StoreError> {
         let value = self.store.increment(&Key::new("SEQUENCE", "dkimId"), 1).await?;
-        i64::try_from(value).map_err(|_| StoreError::Invalid("sequence dkimId overflowed".into()))
+        i64::try_from(value)
+            .map(DkimId)
+            .map_err(|_| StoreError::Invalid("sequence dkimId overflowed".into()))
     }
 
     /// The customer's keys and which is the default, in one query.
@@ -350,7 +352,7 @@ impl<'a> Dkims<'a> {
     }
 
     /// The default key of each of `groups` that has one, in one batch read.
-    pub async fn default_ids(&self, groups: impl IntoIterator<Item = GroupPk>) -> Result<BTreeMap<GroupPk, i64>, StoreError> {
+    pub async fn default_ids(&self, groups: impl IntoIterator<Item = GroupPk>) -> Result<BTreeMap<GroupPk, DkimId>, StoreError> {
         let groups: BTreeSet<GroupPk> = groups.into_iter().collect();
         let keys: Vec<Key> = groups.iter().map(|group| set_key(*group)).collect();
         let mut defaults = BTreeMap::new();

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::ids::GroupPk;
+use crate::domain::ids::{DkimId, GroupPk};
 use crate::domain::secret::{EncryptionContext, Envelope, ExposeSecret, SecretString};
 use crate::domain::validation::{FieldError, Violations};
 use dkim_engine::Algorithm;
@@ -30,7 +30,7 @@ pub struct StoredKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerDkim {
-    pub id: i64,
+    pub id: DkimId,
     pub group_pk: GroupPk,
     #[serde(flatten)]
     pub key: StoredKey,
@@ -65,13 +65,13 @@ pub struct Fbl {
 /// A customer's key set: which key is the default and how many keys there are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeySet {
-    pub default: Option<i64>,
+    pub default: Option<DkimId>,
     pub count: u32,
 }
 
 impl KeySet {
     /// The set once key `id` is added: the first key becomes the default.
-    pub fn adding(self, id: i64) -> Self {
+    pub fn adding(self, id: DkimId) -> Self {
         Self {
             default: Some(self.default.unwrap_or(id)),
             count: self.count + 1,
@@ -79,7 +79,7 @@ impl KeySet {
     }
 
     /// The set once key `id` is removed: deleting the default clears it.
-    pub fn removing(self, id: i64) -> Self {
+    pub fn removing(self, id: DkimId) -> Self {
         Self {
             default: self.default.filter(|default| *default != id),
             count: self.count.saturating_sub(1),
@@ -87,7 +87,7 @@ impl KeySet {
     }
 
     /// The set with key `id` as its default.
-    pub fn with_default(self, id: i64) -> Self {
+    pub fn with_default(self, id: DkimId) -> Self {
         Self { default: Some(id), ..self }
     }
 }
@@ -104,7 +104,7 @@ pub struct NameTaken {
 /// `selector` may join `keys` (replacing key `except`, when given) unless another has them.
 pub fn ensure_unique<'a>(
     keys: impl IntoIterator<Item = &'a CustomerDkim>,
-    except: Option<i64>,
+    except: Option<DkimId>,
     domain: &str,
     selector: &str,
 ) -> Result<(), NameTaken> {
@@ -122,7 +122,7 @@ pub fn ensure_unique<'a>(
 }
 
 /// The encryption context that binds a customer key's envelope to the key.
-pub fn customer_key_context(group: GroupPk, id: i64) -> EncryptionContext {
+pub fn customer_key_context(group: GroupPk, id: DkimId) -> EncryptionContext {
     context(&group.to_string(), &id.to_string())
 }
 
@@ -284,7 +284,7 @@ mod tests {
         }
     }
 
-    fn customer_key(id: i64, domain: &str, selector: &str) -> CustomerDkim {
+    fn customer_key(id: DkimId, domain: &str, selector: &str) -> CustomerDkim {
         CustomerDkim {
             id,
             group_pk: GroupPk(100),
@@ -317,18 +317,18 @@ mod tests {
 
     #[test]
     fn the_first_key_is_the_default_and_later_ones_are_not() {
-        let first = KeySet::default().adding(7);
+        let first = KeySet::default().adding(DkimId(7));
         assert_eq!(
             first,
             KeySet {
-                default: Some(7),
+                default: Some(DkimId(7)),
                 count: 1
             }
         );
         assert_eq!(
-            first.adding(8),
+            first.adding(DkimId(8)),
             KeySet {
-                default: Some(7),
+                default: Some(DkimId(7)),
                 count: 2
             }
         );
@@ -337,30 +337,30 @@ mod tests {
     #[test]
     fn deleting_the_default_clears_it_and_deleting_another_keeps_it() {
         let set = KeySet {
-            default: Some(7),
+            default: Some(DkimId(7)),
             count: 2,
         };
         assert_eq!(
-            set.removing(8),
+            set.removing(DkimId(8)),
             KeySet {
-                default: Some(7),
+                default: Some(DkimId(7)),
                 count: 1
             }
         );
-        assert_eq!(set.removing(7), KeySet { default: None, count: 1 });
-        assert_eq!(KeySet::default().removing(7), KeySet::default(), "never below zero");
+        assert_eq!(set.removing(DkimId(7)), KeySet { default: None, count: 1 });
+        assert_eq!(KeySet::default().removing(DkimId(7)), KeySet::default(), "never below zero");
     }
 
     #[test]
     fn a_default_is_set_without_changing_the_count() {
         let set = KeySet {
-            default: Some(7),
+            default: Some(DkimId(7)),
             count: 2,
         };
         assert_eq!(
-            set.with_default(8),
+            set.with_default(DkimId(8)),
             KeySet {
-                default: Some(8),
+                default: Some(DkimId(8)),
                 count: 2
             }
         );
@@ -368,23 +368,29 @@ mod tests {
 
     #[test]
     fn domain_and_selector_are_unique_among_a_customers_keys() {
-        let keys = [customer_key(1, "acme.test", "s1"), customer_key(2, "acme.test", "s2")];
+        let keys = [
+            customer_key(DkimId(1), "acme.test", "s1"),
+            customer_key(DkimId(2), "acme.test", "s2"),
+        ];
         assert_eq!(
             ensure_unique(&keys, None, "acme.test", "s1").unwrap_err().to_string(),
             "the customer already has a key for domain acme.test and selector s1"
         );
         assert!(ensure_unique(&keys, None, "acme.test", "s3").is_ok());
         assert!(ensure_unique(&keys, None, "other.test", "s1").is_ok());
-        assert!(ensure_unique(&keys, Some(1), "acme.test", "s1").is_ok(), "a key keeps its own name");
-        assert!(ensure_unique(&keys, Some(1), "acme.test", "s2").is_err());
+        assert!(
+            ensure_unique(&keys, Some(DkimId(1)), "acme.test", "s1").is_ok(),
+            "a key keeps its own name"
+        );
+        assert!(ensure_unique(&keys, Some(DkimId(1)), "acme.test", "s2").is_err());
     }
 
     #[test]
     fn each_key_kind_has_its_own_encryption_context() {
         let contexts = [
-            customer_key_context(GroupPk(100), 1),
-            customer_key_context(GroupPk(100), 2),
-            customer_key_context(GroupPk(200), 1),
+            customer_key_context(GroupPk(100), DkimId(1)),
+            customer_key_context(GroupPk(100), DkimId(2)),
+            customer_key_context(GroupPk(200), DkimId(1)),
             platform_key_context(),
             fbl_key_context(Uuid::nil()),
         ];
@@ -393,8 +399,8 @@ mod tests {
                 assert_ne!(a, b);
             }
         }
-        assert_eq!(customer_key_context(GroupPk(100), 1)["groupPk"], "100");
-        assert_eq!(customer_key_context(GroupPk(100), 1)["dkimId"], "1");
+        assert_eq!(customer_key_context(GroupPk(100), DkimId(1))["groupPk"], "100");
+        assert_eq!(customer_key_context(GroupPk(100), DkimId(1))["dkimId"], "1");
     }
 
     #[test]
@@ -421,7 +427,7 @@ mod tests {
         let pair = DkimKeyPair::generate(Algorithm::Ed25519Sha256).unwrap();
         let stored = StoredKey {
             public_key: pair.public_key().p_value().to_owned(),
-            ..customer_key(1, "acme.test", "s1").key
+            ..customer_key(DkimId(1), "acme.test", "s1").key
         };
         let kept = KeyInput {
             domain: "acme.test".into(),
