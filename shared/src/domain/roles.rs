@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use super::capability::Capability;
 use super::catalogue::Catalogue;
+use super::user::send_pattern_role;
 use super::validation::Violations;
 
 /// The applications whose role `assignUserRoles` sets.
@@ -18,17 +19,6 @@ pub const ASSIGNABLE_APPLICATIONS: [&str; 9] = [
     "eddie",
     "demo_client",
 ];
-
-/// The send role a send pattern stands for: `default` sends, `noSend` prepares but
-/// cannot send, `onlyStat` only reads statistics.
-pub fn send_pattern_role(pattern: &str) -> Option<&'static str> {
-    match pattern {
-        "default" => Some("SENDER"),
-        "noSend" => Some("EDITOR"),
-        "onlyStat" => Some("VIEWER"),
-        _ => None,
-    }
-}
 
 /// One application's new role; `None` removes the user's role there.
 #[derive(Debug, Clone, PartialEq, Eq)]

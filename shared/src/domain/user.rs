@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::Catalogue;
 use super::ids::{GroupPk, UserPk};
-use super::roles::send_pattern_role;
 use super::validation::{FieldError, Violations};
 
 /// Whether a user may log in.
@@ -221,6 +220,17 @@ pub struct RawProfile {
     pub cell_phone: Option<String>,
     pub date_of_birth: Option<String>,
     pub sex: Option<String>,
+}
+
+/// The send role a send pattern stands for: `default` sends, `noSend` prepares but
+/// cannot send, `onlyStat` only reads statistics.
+pub fn send_pattern_role(pattern: &str) -> Option<&'static str> {
+    match pattern {
+        "default" => Some("SENDER"),
+        "noSend" => Some("EDITOR"),
+        "onlyStat" => Some("VIEWER"),
+        _ => None,
+    }
 }
 
 /// A new team member as `createCustomerUser` asks for it, before validation.
