@@ -1,12 +1,14 @@
 //! The application's error type: what went wrong, in the domain's words. The HTTP
 //! layer maps it to a status and the error format in one place (`http::error`).
 
+use crate::domain::dkim::records::NameTaken;
 use crate::domain::user::SuspensionRefused;
 use crate::domain::validation::FieldError;
 use crate::ports::key_vault::KeyVaultError;
 use crate::ports::queue::QueueError;
 use crate::ports::sms::SmsError;
 use crate::ports::store::StoreError;
+use crate::repositories::RepositoryError;
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -41,9 +43,10 @@ pub enum AppError {
     /// A dependency other than the ports (the token issuer's keys) is down.
     #[error("dependency unavailable: {0}")]
     Dependency(String),
-    /// A fault of our own, never the client's: logged in full, reported with its logref.
+    /// A fault of our own, never the client's: logged in full with its source, reported
+    /// with its logref only.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -55,6 +58,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A fault of our own caused by `source` (an error, or a message saying what broke).
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        AppError::Internal(source.into())
+    }
+
     /// One bad field.
     pub fn field(error: FieldError) -> Self {
         AppError::Invalid(vec![error])
@@ -70,6 +78,29 @@ impl From<SuspensionRefused> for AppError {
 impl From<Vec<FieldError>> for AppError {
     fn from(errors: Vec<FieldError>) -> Self {
         AppError::Invalid(errors)
+    }
+}
+
+/// The one place where a repository's outcome becomes the application's: a guard held by
+/// another record, a version that moved and a write too large for one transaction are
+/// all conflicts.
+impl From<RepositoryError> for AppError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::Taken(message) | RepositoryError::ChangedMeanwhile(message) | RepositoryError::TooManyWrites(message) => {
+                AppError::Conflict(message)
+            }
+            RepositoryError::NotFound(what) => AppError::NotFound(what),
+            RepositoryError::Store(error) => AppError::Store(error),
+            RepositoryError::KeyVault(error) => AppError::KeyVault(error),
+        }
+    }
+}
+
+/// A key whose domain and selector another of the customer's keys has is a conflict.
+impl From<NameTaken> for AppError {
+    fn from(taken: NameTaken) -> Self {
+        AppError::Conflict(taken.to_string())
     }
 }
 

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
 use shared::domain::ids::UserPk;
-use shared::error::AppError;
+use shared::repositories::RepositoryError;
 use shared::repositories::accounts::{AccountChange, Accounts};
 
 on_both_backends!(
@@ -250,7 +250,7 @@ async fn two_saves_of_one_loaded_account_are_one_success_and_one_conflict(app: T
         let (a, b) = tokio::join!(accounts.save(first), accounts.save(second));
         assert!(a.is_ok() != b.is_ok(), "exactly one wins: {a:?} {b:?}");
         let (winner, loser) = if a.is_ok() { ("First", b) } else { ("Second", a) };
-        assert!(matches!(loser, Err(AppError::Conflict(_))), "{loser:?}");
+        assert!(matches!(loser, Err(RepositoryError::ChangedMeanwhile(_))), "{loser:?}");
         let after = accounts.load(UserPk(12)).await.unwrap().unwrap();
         last_winner = format!("{winner} {round}");
         assert_eq!(after.user.value.name, last_winner);
@@ -259,7 +259,7 @@ async fn two_saves_of_one_loaded_account_are_one_success_and_one_conflict(app: T
         // A change based on the old version is refused even with nobody racing it.
         let mut stale = AccountChange::of(&account, Some(UserPk(11)), Timestamp::now());
         stale.user.surname = "Stale".into();
-        assert!(matches!(accounts.save(stale).await, Err(AppError::Conflict(_))));
+        assert!(matches!(accounts.save(stale).await, Err(RepositoryError::ChangedMeanwhile(_))));
     }
     let (_, me) = app.get_as("acme.user", "/v1/user").await;
     assert_eq!(me["name"], last_winner, "what the API serves is the last winner");

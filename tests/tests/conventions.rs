@@ -4,6 +4,7 @@ use accountcentral_e2e::{TestApp, error_paths, on_both_backends, read};
 use reqwest::Method;
 use serde_json::json;
 use shared::domain::ids::UserPk;
+use shared::repositories::RepositoryError;
 use shared::repositories::accounts::{AccountChange, Accounts};
 
 on_both_backends!(
@@ -131,7 +132,7 @@ async fn a_stale_write_is_a_conflict_not_a_lost_update(app: TestApp) {
     let mut second = AccountChange::of(&read, None, now);
     second.user.name = "Second".into();
     accounts.save(first).await.expect("the first write wins");
-    assert!(matches!(accounts.save(second).await, Err(shared::error::AppError::Conflict(_))));
+    assert!(matches!(accounts.save(second).await, Err(RepositoryError::ChangedMeanwhile(_))));
     assert_eq!(accounts.user(UserPk(20)).await.unwrap().unwrap().value.name, "First");
 
     // Over HTTP, concurrent updates of the same user each win or get 409; none is lost silently.

@@ -5,6 +5,7 @@ use accountcentral_e2e::{TestApp, error_paths, on_both_backends, read};
 use reqwest::Method;
 use serde_json::{Value, json};
 use shared::domain::ids::GroupPk;
+use shared::repositories::RepositoryError;
 use shared::repositories::customers::Customers;
 
 on_both_backends!(
@@ -334,7 +335,7 @@ async fn racing_updates_lose_nothing(app: TestApp) {
     let (a, b) = tokio::join!(customers.update(&versioned, &first), customers.update(&versioned, &second));
     assert!(a.is_ok() != b.is_ok(), "exactly one wins: {a:?} {b:?}");
     let loser = if a.is_ok() { b } else { a };
-    assert!(matches!(loser, Err(shared::error::AppError::Conflict(_))), "{loser:?}");
+    assert!(matches!(loser, Err(RepositoryError::ChangedMeanwhile(_))), "{loser:?}");
 
     // Over HTTP the version is read inside each request: every answer is 200 or 409, and
     // what stays is exactly one of the bodies that were answered 200.

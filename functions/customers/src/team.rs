@@ -219,7 +219,7 @@ pub(crate) async fn create_customer_user(
         })
         .await?;
     let mut headers = HeaderMap::new();
-    let location = HeaderValue::from_str(&format!("/v1/users/{user_pk}")).map_err(|e| AppError::Internal(e.to_string()))?;
+    let location = HeaderValue::from_str(&format!("/v1/users/{user_pk}")).map_err(AppError::internal)?;
     headers.insert(header::LOCATION, location);
     Ok((
         StatusCode::CREATED,

@@ -8,11 +8,12 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use shared::api::action::ActionResult;
-use shared::api::dkim::{KeyInput, KeyView, SecretText};
+use shared::api::dkim::KeyView;
 use shared::app::AppState;
 use shared::domain::access::Access;
+use shared::domain::dkim::records::{CustomerDkim, KeyInput, SecretText, ensure_unique};
 use shared::domain::dkim::selection::{Selection, select};
-use shared::domain::ids::GroupPk;
+use shared::domain::ids::{DkimId, GroupPk};
 use shared::domain::validation::{FieldError, Violations};
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
@@ -20,13 +21,13 @@ use shared::http::created;
 use shared::http::extract::{DkimIdPath, GroupPkPath, JsonBody, QueryParams};
 use shared::http::paging::{Page, PageRequest};
 use shared::repositories::Versioned;
-use shared::repositories::dkims::{CustomerDkim, CustomerKeys, Dkims, customer_key_context};
+use shared::repositories::dkims::{CustomerKeys, Dkims};
 
 /// A customer key as shown (`Dkim`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DkimInfo {
-    id: i64,
+    id: DkimId,
     group_pk: GroupPk,
     #[serde(flatten)]
     key: KeyView,
@@ -78,23 +79,9 @@ impl DkimRequest {
 }
 
 /// The key `id` among `keys`, or 404.
-fn key_of(keys: &CustomerKeys, group: GroupPk, id: i64) -> AppResult<&Versioned<CustomerDkim>> {
+fn key_of(keys: &CustomerKeys, group: GroupPk, id: DkimId) -> AppResult<&Versioned<CustomerDkim>> {
     keys.get(id)
         .ok_or_else(|| AppError::NotFound(format!("key {id} of customer {group}")))
-}
-
-/// Another of the customer's keys (but key `except`) with the same domain and selector is a conflict.
-fn ensure_unique(keys: &CustomerKeys, except: Option<i64>, domain: &str, selector: &str) -> AppResult<()> {
-    match keys
-        .keys
-        .iter()
-        .find(|key| Some(key.value.id) != except && key.value.key.domain == domain && key.value.key.selector == selector)
-    {
-        Some(_) => Err(AppError::Conflict(format!(
-            "the customer already has a key for domain {domain} and selector {selector}"
-        ))),
-        None => Ok(()),
-    }
 }
 
 pub(crate) async fn list_customer_dkims(
@@ -111,7 +98,9 @@ pub(crate) async fn list_customer_dkims(
         .transpose()?;
     let default = query.parsed::<bool>("default", "true or false")?;
     let active = query.parsed::<bool>("active", "true or false")?;
-    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
     let default_id = keys.default_id();
     let mut listed: Vec<&CustomerDkim> = keys
         .keys
@@ -136,25 +125,16 @@ pub(crate) async fn create_customer_dkim(
     JsonBody(request): JsonBody<DkimRequest>,
 ) -> AppResult<Response> {
     caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
-    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
     let (input, active) = request.split();
     let valid = input.validate("", None, Violations::new())?;
-    ensure_unique(&keys, None, &valid.domain, &valid.selector)?;
-    let dkims = Dkims::new(state.store.as_ref());
-    let id = dkims.next_id().await?;
-    let key = valid.seal(state.key_vault.as_ref(), &customer_key_context(group, id)).await?;
-    let now = state.clock.now();
-    let record = CustomerDkim {
-        id,
-        group_pk: group,
-        key,
-        active,
-        created_at: now,
-        updated_at: now,
-    };
-    let default = dkims.create(&record).await?;
+    ensure_unique(keys.records(), None, &valid.domain, &valid.selector)?;
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
+    let (record, default) = dkims.create(group, valid, active, state.clock.now()).await?;
     created(
-        &format!("/v1/customers/{group}/dkims/{id}"),
+        &format!("/v1/customers/{group}/dkims/{}", record.id),
         DkimInfo::of(&record, default, &caller),
     )
 }
@@ -166,7 +146,9 @@ pub(crate) async fn get_customer_dkim(
     DkimIdPath(id): DkimIdPath,
 ) -> AppResult<Json<DkimInfo>> {
     caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
-    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
     let key = key_of(&keys, group, id)?;
     Ok(Json(DkimInfo::of(&key.value, keys.default_id() == Some(id), &caller)))
 }
@@ -179,8 +161,10 @@ pub(crate) async fn update_customer_dkim(
     JsonBody(request): JsonBody<DkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
     caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
-    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let current = key_of(&keys, group, id)?;
     let (input, active) = request.split();
     let mut violations = Violations::new();
@@ -191,16 +175,9 @@ pub(crate) async fn update_customer_dkim(
         );
     }
     let valid = input.validate("", Some(&current.value.key), violations)?;
-    ensure_unique(&keys, Some(id), &valid.domain, &valid.selector)?;
-    let key = valid.seal(state.key_vault.as_ref(), &customer_key_context(group, id)).await?;
+    ensure_unique(keys.records(), Some(id), &valid.domain, &valid.selector)?;
     let now = state.clock.now();
-    let record = CustomerDkim {
-        key,
-        active,
-        updated_at: now,
-        ..current.value.clone()
-    };
-    dkims.update(&keys, current, &record).await?;
+    dkims.update(&keys, current, valid, active, now).await?;
     Ok(Json(ActionResult::ok(now, "DKIM_UPDATED")))
 }
 
@@ -211,8 +188,10 @@ pub(crate) async fn delete_customer_dkim(
     DkimIdPath(id): DkimIdPath,
 ) -> AppResult<Json<ActionResult>> {
     caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
-    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let current = key_of(&keys, group, id)?;
     if keys.default_id() == Some(id) && keys.keys.len() > 1 {
         return Err(AppError::Conflict(format!(
@@ -226,7 +205,7 @@ pub(crate) async fn delete_customer_dkim(
 /// `DefaultDkimRequest`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct DefaultDkimRequest {
-    id: i64,
+    id: DkimId,
 }
 
 pub(crate) async fn set_customer_default_dkim(
@@ -236,8 +215,10 @@ pub(crate) async fn set_customer_default_dkim(
     JsonBody(request): JsonBody<DefaultDkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
     caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
-    let keys = Dkims::new(state.store.as_ref()).customer_keys(group).await?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+        .customer_keys(group)
+        .await?;
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let key = key_of(&keys, group, request.id)?;
     if !key.value.active {
         return Err(AppError::field(FieldError::body("/id", "the key is inactive; activate it first")));
@@ -250,7 +231,7 @@ pub(crate) async fn set_customer_default_dkim(
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SigningDkim {
-    id: Option<i64>,
+    id: Option<DkimId>,
     group_pk: Option<GroupPk>,
     #[serde(flatten)]
     key: KeyView,
@@ -272,7 +253,7 @@ pub(crate) async fn get_signing_dkim(
         .one("domain")?
         .map(|domain| names::domain_name(domain).map_err(|reason| AppError::field(FieldError::query("domain", reason))))
         .transpose()?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let keys = dkims.customer_keys(group).await?;
     let reveal = caller.grants().is_dkim();
     let signing = match select(&keys.keys, keys.default_id(), domain.as_deref()) {

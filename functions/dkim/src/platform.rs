@@ -5,22 +5,23 @@ use axum::extract::State;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use shared::api::dkim::{KeyInput, KeyView};
+use shared::api::dkim::KeyView;
 use shared::app::AppState;
 use shared::domain::access::Access;
+use shared::domain::dkim::records::{KeyInput, PlatformDkim};
 use shared::domain::validation::Violations;
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams};
 use shared::http::paging::{Page, PageRequest};
-use shared::repositories::dkims::{Dkims, PlatformDkim, platform_key_context};
+use shared::repositories::dkims::Dkims;
 
 use crate::customer_keys::DkimInfo;
 
 pub(crate) async fn list_all_dkims(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<Page<DkimInfo>>> {
     caller.require(&state, Access::CARE | Access::DKIM, ()).await?;
     let request = PageRequest::from_query(&query)?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let (keys, total) = dkims.all_keys(request.offset(), request.size).await?;
     let defaults = dkims.default_ids(keys.iter().map(|key| key.group_pk)).await?;
     let infos = keys
@@ -50,7 +51,7 @@ impl PlatformDkimInfo {
 
 pub(crate) async fn get_platform_dkim(State(state): State<AppState>, caller: Caller) -> AppResult<Json<PlatformDkimInfo>> {
     caller.require(&state, Access::CARE | Access::DKIM, ()).await?;
-    let key = Dkims::new(state.store.as_ref())
+    let key = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
         .platform_key()
         .await?
         .ok_or_else(|| AppError::NotFound("platform key".into()))?;
@@ -63,13 +64,11 @@ pub(crate) async fn update_platform_dkim(
     JsonBody(input): JsonBody<KeyInput>,
 ) -> AppResult<Json<PlatformDkimInfo>> {
     caller.require(&state, Access::DKIM, ()).await?;
-    let dkims = Dkims::new(state.store.as_ref());
+    let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let current = dkims.platform_key().await?;
     let valid = input.validate("", None, Violations::new())?;
-    let key = PlatformDkim {
-        key: valid.seal(state.key_vault.as_ref(), &platform_key_context()).await?,
-        updated_at: state.clock.now(),
-    };
-    dkims.put_platform_key(&key, current.map(|current| current.version)).await?;
+    let key = dkims
+        .put_platform_key(valid, current.map(|current| current.version), state.clock.now())
+        .await?;
     Ok(Json(PlatformDkimInfo::of(&key, &caller)))
 }

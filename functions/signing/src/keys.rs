@@ -12,12 +12,13 @@ use dkim_engine::sign::SigningKey;
 use shared::app::AppState;
 use shared::domain::access::Target;
 use shared::domain::customer::Customer;
-use shared::domain::ids::GroupPk;
+use shared::domain::dkim::records::{Fbl, StoredKey, customer_key_context, fbl_key_context, platform_key_context};
+use shared::domain::ids::{DkimId, GroupPk};
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Subject;
 use shared::ports::key_vault::EncryptionContext;
 use shared::repositories::customers::Customers;
-use shared::repositories::dkims::{CustomerKeys, Dkims, Fbl, StoredKey, customer_key_context, fbl_key_context, platform_key_context};
+use shared::repositories::dkims::{CustomerKeys, Dkims};
 
 /// How long what the store says is trusted, at most.
 pub const MAX_TTL: Duration = Duration::from_secs(30);
@@ -41,7 +42,7 @@ pub struct CustomerDirectory {
 
 impl CustomerDirectory {
     /// The sealed key of customer key `id` (as selected from `keys`).
-    pub fn sealed(&self, group: GroupPk, id: i64) -> Option<SealedKey> {
+    pub fn sealed(&self, group: GroupPk, id: DkimId) -> Option<SealedKey> {
         self.keys.get(id).map(|key| SealedKey {
             key: key.value.key.clone(),
             context: customer_key_context(group, id),
@@ -149,7 +150,9 @@ impl KeyCache {
         self.fresh(&self.customers, group, async {
             let customer = Customers::new(state.store.as_ref()).get(group).await?;
             let keys = if customer.is_some() {
-                Dkims::new(state.store.as_ref()).customer_keys(group).await?
+                Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+                    .customer_keys(group)
+                    .await?
             } else {
                 CustomerKeys::default()
             };
@@ -161,13 +164,16 @@ impl KeyCache {
     /// The platform key, if it is set.
     pub async fn platform(&self, state: &AppState) -> AppResult<Option<Arc<SealedKey>>> {
         self.fresh(&self.platform, (), async {
-            Ok(Dkims::new(state.store.as_ref()).platform_key().await?.map(|key| {
-                Arc::new(SealedKey {
-                    key: key.value.key,
-                    context: platform_key_context(),
-                    version: key.version,
-                })
-            }))
+            Ok(Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
+                .platform_key()
+                .await?
+                .map(|key| {
+                    Arc::new(SealedKey {
+                        key: key.value.key,
+                        context: platform_key_context(),
+                        version: key.version,
+                    })
+                }))
         })
         .await
     }
@@ -175,7 +181,7 @@ impl KeyCache {
     /// The FBL of `recipient_domain`, if it has one.
     pub async fn fbl(&self, state: &AppState, recipient_domain: &str) -> AppResult<Option<Arc<FblEntry>>> {
         self.fresh(&self.fbls, recipient_domain.to_owned(), async {
-            let dkims = Dkims::new(state.store.as_ref());
+            let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
             let Some(found) = dkims.fbl_for_recipient(recipient_domain).await? else {
                 return Ok(None);
             };
@@ -206,7 +212,7 @@ impl KeyCache {
         let plaintext = state.key_vault.open(&sealed.key.private_key, &sealed.context).await?;
         let signer = Arc::new(
             SigningKey::from_pkcs8(shared::domain::secret::ExposeSecret::expose_secret(&plaintext))
-                .map_err(|error| AppError::Internal(format!("a stored key does not parse: {error}")))?,
+                .map_err(|error| AppError::internal(format!("a stored key does not parse: {error}")))?,
         );
         lock(&self.signers).insert(sealed.context.clone(), (sealed.version, signer.clone()));
         Ok(signer)

@@ -18,13 +18,13 @@ use serde::{Deserialize, Serialize};
 
 use shared::app::AppState;
 use shared::domain::access::Access;
+use shared::domain::dkim::records::StoredKey;
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
 use shared::http::extract::{GroupPkPath, JsonBody};
-use shared::repositories::dkims::StoredKey;
 
 use crate::keys::{CachedCustomer, CustomerDirectory, KeyCache, SealedKey};
 
@@ -164,11 +164,7 @@ async fn sign_message(
             timestamp,
             headers: HeaderSet::Recommended,
         };
-        fields.push(
-            message
-                .sign(&signer, &spec)
-                .map_err(|error| AppError::Internal(error.to_string()))?,
-        );
+        fields.push(message.sign(&signer, &spec).map_err(AppError::internal)?);
         Some(SignatureInfo::of(&sealed.key))
     } else {
         None
@@ -184,11 +180,7 @@ async fn sign_message(
                     timestamp,
                     headers: HeaderSet::Listed(&entry.fbl.signable_headers),
                 };
-                fields.push(
-                    message
-                        .sign(&signer, &spec)
-                        .map_err(|error| AppError::Internal(error.to_string()))?,
-                );
+                fields.push(message.sign(&signer, &spec).map_err(AppError::internal)?);
                 Some(FblSignatureInfo {
                     signature: SignatureInfo::of(&entry.sealed.key),
                     recipient_domain,
@@ -199,8 +191,7 @@ async fn sign_message(
         None => None,
     };
 
-    let signed =
-        String::from_utf8(message.with_signatures(&fields)).map_err(|_| AppError::Internal("a signed message is not UTF-8".into()))?;
+    let signed = String::from_utf8(message.with_signatures(&fields)).map_err(|_| AppError::internal("a signed message is not UTF-8"))?;
     Ok(Json(SignResponse {
         message: signed,
         dkim,

@@ -17,6 +17,7 @@ use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams};
 use shared::repositories::accounts::{AccountChange, Accounts};
+use shared::repositories::customers::Customers;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {
@@ -27,7 +28,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn get_me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<UserInfo>> {
-    Ok(Json(UserInfo::load(state.store.as_ref(), &caller.account.user.value).await?))
+    let user = &caller.account.user.value;
+    let group_name = Customers::new(state.store.as_ref()).name(user.creation_group_pk).await?;
+    Ok(Json(UserInfo::new(user, group_name)))
 }
 
 async fn update_me(State(state): State<AppState>, caller: Caller, JsonBody(input): JsonBody<UserInfoInput>) -> AppResult<Json<UserInfo>> {
@@ -38,7 +41,8 @@ async fn update_me(State(state): State<AppState>, caller: Caller, JsonBody(input
     change.user.apply_profile(profile);
     let after = change.user.clone();
     Accounts::new(state.store.as_ref()).save(change).await?;
-    Ok(Json(UserInfo::load(state.store.as_ref(), &after).await?))
+    let group_name = Customers::new(state.store.as_ref()).name(after.creation_group_pk).await?;
+    Ok(Json(UserInfo::new(&after, group_name)))
 }
 
 async fn get_my_preferences(caller: Caller) -> Json<Preferences> {

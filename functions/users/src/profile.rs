@@ -44,7 +44,8 @@ pub async fn update_user(
     change.user.status = status;
     let after = change.user.clone();
     Accounts::new(state.store.as_ref()).save(change).await?;
-    Ok(Json(UserInfo::load(state.store.as_ref(), &after).await?))
+    let group_name = Customers::new(state.store.as_ref()).name(after.creation_group_pk).await?;
+    Ok(Json(UserInfo::new(&after, group_name)))
 }
 
 #[derive(Deserialize)]

@@ -14,7 +14,7 @@ use shared::domain::access::Access;
 use shared::domain::capability::{Capability, CapabilityRequest, Resource, may_delegate, roles_by_application};
 use shared::domain::catalogue::Catalogue;
 use shared::domain::customer::Customer;
-use shared::domain::ids::GroupPk;
+use shared::domain::ids::{CapabilityId, GroupPk};
 use shared::domain::roles::{diff_roles, parse_assignment};
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
@@ -91,7 +91,7 @@ pub struct CapabilityGrant {
 
 #[derive(Serialize)]
 pub struct Granted {
-    id: i64,
+    id: CapabilityId,
 }
 
 /// Grants a capability the caller itself holds (see `may_delegate`) on a customer the
@@ -115,7 +115,7 @@ pub async fn grant_capability(
     let accounts = Accounts::new(state.store.as_ref());
     let now = state.clock.now();
     let mut wanted = Capability {
-        id: 0,
+        id: CapabilityId(0),
         application: request.application,
         version: request.version,
         resource: request.resource,
@@ -158,7 +158,7 @@ pub async fn revoke_capability(
     params: RawPathParams,
 ) -> AppResult<Json<ActionResult>> {
     let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
-    let id = key_path_param(&params, "id")?;
+    let id = CapabilityId(key_path_param(&params, "id")?);
     let capability = held(&target.account, id)?;
     let on = match capability.resource() {
         Some(resource) => resource_customer(&state, &caller, &resource).await?,
@@ -174,7 +174,7 @@ pub async fn revoke_capability(
     Ok(Json(ActionResult::ok(now, "CAPABILITY_REVOKED")))
 }
 
-fn held(account: &Account, id: i64) -> AppResult<Capability> {
+fn held(account: &Account, id: CapabilityId) -> AppResult<Capability> {
     account
         .capabilities
         .iter()

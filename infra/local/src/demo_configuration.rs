@@ -24,7 +24,7 @@ pub async fn seed(store: &dyn ItemStore, now: Timestamp) -> Result<(), AppError>
     let configurations = Configurations::new(store);
     let empty = CustomerSetup::default();
     configurations.change(GroupPk(100), &empty, acme(now)?).await?;
-    configurations.change(GroupPk(200), &empty, globex(now)?).await
+    Ok(configurations.change(GroupPk(200), &empty, globex(now)?).await?)
 }
 
 fn acme(now: Timestamp) -> Result<SetupChange, AppError> {
@@ -174,13 +174,13 @@ fn globex(now: Timestamp) -> Result<SetupChange, AppError> {
 
 /// A fresh random key, of which only the digest and prefix are kept.
 fn api_key(now: Timestamp) -> Result<ApiKey, AppError> {
-    let value = generate_api_key().map_err(|e| AppError::Internal(e.to_string()))?;
+    let value = generate_api_key().map_err(AppError::internal)?;
     Ok(ApiKey::new(&value, now.checked_add(API_KEY_VALIDITY).ok(), now))
 }
 
 /// A PASSWORD account with a fresh random password, of which only the hash is kept.
 fn password_account(username: &str, port: u16, home_directory: &str, now: Timestamp) -> Result<SftpAccount, AppError> {
-    let hash = password::hash(&password::generate(20)).map_err(|e| AppError::Internal(e.to_string()))?;
+    let hash = password::hash(&password::generate(20)).map_err(AppError::internal)?;
     Ok(SftpAccount {
         username: username.into(),
         host: "sftp.platform.test".into(),

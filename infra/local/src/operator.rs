@@ -22,6 +22,7 @@ use shared::domain::user::{User, UserStatus, UserType, is_email, is_username};
 use shared::domain::validation::FieldError;
 use shared::error::AppError;
 use shared::ports::store::Key;
+use shared::repositories::RepositoryError;
 use shared::repositories::accounts::{Accounts, NewAccount};
 use shared::repositories::configuration::{Configurations, CustomerSetup, SetupChange};
 use shared::repositories::customers::Customers;
@@ -47,6 +48,13 @@ pub enum OperatorError {
     Local(#[from] LocalError),
     #[error("{0}")]
     App(#[from] AppError),
+}
+
+/// A repository's outcome is reported as the service would report it.
+impl From<RepositoryError> for OperatorError {
+    fn from(error: RepositoryError) -> Self {
+        OperatorError::App(error.into())
+    }
 }
 
 /// Field errors, one a line, under a count.
@@ -117,7 +125,7 @@ pub async fn bootstrap(environment: &Environment, username: &str, email: &str) -
     let now = environment.state.clock.now();
     // Conditional: of two bootstraps racing, the second stops here having written nothing.
     customers.create(&platform_customer(now)).await.map_err(|error| match error {
-        AppError::Conflict(_) => OperatorError::NotEmpty("the platform customer"),
+        RepositoryError::Taken(_) => OperatorError::NotEmpty("the platform customer"),
         other => other.into(),
     })?;
     let accounts = Accounts::new(store);
@@ -142,7 +150,7 @@ pub async fn bootstrap(environment: &Environment, username: &str, email: &str) -
         created_at: now,
     };
     let secret = password::generate(INITIAL_PASSWORD_CHARS);
-    let hash = password::hash(&secret).map_err(|e| AppError::Internal(e.to_string()))?;
+    let hash = password::hash(&secret).map_err(AppError::internal)?;
     accounts
         .create(NewAccount {
             user: user.clone(),
@@ -259,7 +267,7 @@ fn change(
                     Err(SftpInputError::PasswordRequired) => {
                         errors.push(FieldError::body(pointer, SftpInputError::PasswordRequired.to_string()))
                     }
-                    Err(SftpInputError::Hash(error)) => return Err(AppError::Internal(error.to_string()).into()),
+                    Err(SftpInputError::Hash(error)) => return Err(AppError::internal(error).into()),
                 }
             }
             Some(accounts)

@@ -5,7 +5,7 @@ use serde_json::Map;
 
 use shared::domain::capability::{ACCOUNTCENTRAL, Capability};
 use shared::domain::customer::{Customer, CustomerStatus};
-use shared::domain::ids::{GroupPk, UserPk};
+use shared::domain::ids::{CapabilityId, GroupPk, UserPk};
 use shared::domain::password::{self, PasswordRecord};
 use shared::domain::preferences::{Format, Preferences};
 use shared::domain::secret::{ExposeSecret, SecretString};
@@ -116,7 +116,7 @@ pub async fn seed_if_empty(store: &dyn ItemStore, key_vault: &dyn KeyVault, now:
     let mut passwords = Vec::new();
     for demo in DEMO_USERS {
         let secret = password::generate(16);
-        let hash = password::hash(&secret).map_err(|e| AppError::Internal(e.to_string()))?;
+        let hash = password::hash(&secret).map_err(AppError::internal)?;
         let expires_at = now
             .checked_add(jiff::SignedDuration::from_hours(24 * PASSWORD_VALIDITY_DAYS))
             .unwrap_or(now);
@@ -131,7 +131,7 @@ pub async fn seed_if_empty(store: &dyn ItemStore, key_vault: &dyn KeyVault, now:
                 }),
                 associations: vec![GroupPk(demo.group)],
                 capabilities: vec![Capability {
-                    id: demo.user_pk,
+                    id: CapabilityId(demo.user_pk),
                     application: ACCOUNTCENTRAL.into(),
                     version: 1,
                     resource: demo.resource.iter().map(|s| s.to_string()).collect(),

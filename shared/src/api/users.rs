@@ -7,8 +7,6 @@ use serde::{Deserialize, Serialize};
 use crate::domain::ids::UserPk;
 use crate::domain::user::{Profile, RawProfile, Sex, User, UserStatus, UserType};
 use crate::domain::validation::{FieldError, Violations};
-use crate::ports::store::{ItemStore, StoreError};
-use crate::repositories::customers::Customers;
 
 /// Personal info, as `getMe` returns it and `updateMe` takes it.
 #[derive(Debug, Clone, Serialize)]
@@ -31,12 +29,6 @@ pub struct UserInfo {
 }
 
 impl UserInfo {
-    /// The representation of `user`, with the name of the customer it was created in.
-    pub async fn load(store: &dyn ItemStore, user: &User) -> Result<Self, StoreError> {
-        let group_name = Customers::new(store).get(user.creation_group_pk).await?.map(|c| c.name);
-        Ok(Self::new(user, group_name))
-    }
-
     /// The representation of `user`, whose creation customer is called `group_name`.
     pub fn new(user: &User, group_name: Option<String>) -> Self {
         Self {
@@ -152,7 +144,7 @@ pub struct UserDetails {
 }
 
 impl UserDetails {
-    /// The representation of `user`, whose creation customer is called `group_name`.
+    /// The representation of `user`, as [`UserInfo::new`] makes it.
     pub fn new(user: &User, group_name: Option<String>) -> Self {
         Self {
             info: UserInfo::new(user, group_name),

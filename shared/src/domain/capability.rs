@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::Catalogue;
 use super::customer::Customer;
-use super::ids::{GroupPk, UserPk};
+use super::ids::{CapabilityId, GroupPk, UserPk};
 use super::user::UserType;
 use super::validation::{FieldError, Violations};
 
@@ -19,7 +19,7 @@ pub const ACCOUNTCENTRAL: &str = "accountcentral";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Capability {
-    pub id: i64,
+    pub id: CapabilityId,
     pub application: String,
     pub version: u32,
     /// `["customers", "<groupPk>"]` or `["platform"]` for this service; free-form elsewhere.

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 
 use super::capability::{ACCOUNTCENTRAL, Capability};
 use super::customer::Customer;
-use super::ids::GroupPk;
+use super::ids::{CapabilityId, GroupPk};
 
 /// Customer `group` under `ancestors` (nearest first).
 pub fn customer(group: i64, ancestors: &[i64]) -> Customer {
@@ -19,7 +19,7 @@ pub fn customer(group: i64, ancestors: &[i64]) -> Customer {
 /// The accountcentral `role` on `resource`.
 pub fn capability(resource: &[&str], role: &str) -> Capability {
     Capability {
-        id: 1,
+        id: CapabilityId(1),
         application: ACCOUNTCENTRAL.into(),
         version: 1,
         resource: resource.iter().map(|s| s.to_string()).collect(),

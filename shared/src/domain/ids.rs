@@ -1,27 +1,38 @@
-//! Identifiers of the domain's entities.
+//! Identifiers of the domain's entities: integers that cannot be mixed up.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A user's primary key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserPk(pub i64);
+/// An integer key, stored and sent as the bare integer.
+macro_rules! integer_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
 
-/// A customer's (tenant's) primary key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct GroupPk(pub i64);
-
-impl fmt::Display for UserPk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
 }
 
-impl fmt::Display for GroupPk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+integer_id!(
+    /// A user's primary key.
+    UserPk
+);
+integer_id!(
+    /// A customer's (tenant's) primary key.
+    GroupPk
+);
+integer_id!(
+    /// A customer's DKIM key, numbered per deployment.
+    DkimId
+);
+integer_id!(
+    /// A capability, numbered per deployment (what `revokeCapability` names).
+    CapabilityId
+);

@@ -8,7 +8,7 @@ use crate::error::AppError;
 
 /// The value as JSON with a strong `ETag`; 304 when the client already holds it.
 pub fn cached_json<T: Serialize>(request_headers: &HeaderMap, value: &T) -> Result<Response, AppError> {
-    let body = serde_json::to_vec(value).map_err(|e| AppError::Internal(format!("cannot serialize a response: {e}")))?;
+    let body = serde_json::to_vec(value).map_err(|e| AppError::internal(format!("cannot serialize a response: {e}")))?;
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &body);
     let tag: String = digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect();
     let etag = format!("\"{tag}\"");
@@ -18,7 +18,7 @@ pub fn cached_json<T: Serialize>(request_headers: &HeaderMap, value: &T) -> Resu
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|candidate| matches!(candidate.trim().trim_start_matches("W/"), "*") || candidate.trim().trim_start_matches("W/") == etag);
-    let etag_header = HeaderValue::from_str(&etag).map_err(|e| AppError::Internal(e.to_string()))?;
+    let etag_header = HeaderValue::from_str(&etag).map_err(AppError::internal)?;
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

@@ -75,12 +75,24 @@ impl AppError {
     }
 }
 
+/// The error's chain of sources, outermost first (for the log only).
+fn causes(error: &AppError) -> String {
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    causes.join(": ")
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let logref = uuid::Uuid::new_v4().simple().to_string();
         if status.is_server_error() {
-            tracing::error!(%logref, status = status.as_u16(), error = %self, detail = ?self, "request failed");
+            let causes = causes(&self);
+            tracing::error!(%logref, status = status.as_u16(), error = %self, %causes, detail = ?self, "request failed");
         } else {
             tracing::info!(%logref, status = status.as_u16(), error = %self, "request refused");
         }
@@ -112,5 +124,26 @@ impl IntoResponse for AppError {
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("disk on fire")]
+    struct Cause;
+
+    #[tokio::test]
+    async fn an_internal_error_keeps_its_source_for_the_log_and_never_sends_it() {
+        let error = AppError::internal(Cause);
+        assert_eq!(causes(&error), "disk on fire");
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["message"], "internal error; quote the logref to support");
+        assert!(!body.to_string().contains("fire"));
     }
 }

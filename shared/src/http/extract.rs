@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
 
+use crate::domain::ids::DkimId;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 
@@ -164,7 +165,7 @@ pub struct UserPkPath(pub crate::domain::ids::UserPk);
 
 /// The `{dkimId}` path parameter.
 #[derive(Debug, Clone, Copy)]
-pub struct DkimIdPath(pub i64);
+pub struct DkimIdPath(pub DkimId);
 
 /// The `{uuid}` path parameter of an FBL.
 #[derive(Debug, Clone, Copy)]
@@ -209,7 +210,7 @@ impl<S: Send + Sync> FromRequestParts<S> for DkimIdPath {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        Ok(DkimIdPath(integer_path_param(parts, state, "dkimId").await?))
+        Ok(DkimIdPath(DkimId(integer_path_param(parts, state, "dkimId").await?)))
     }
 }
 

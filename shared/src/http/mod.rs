@@ -17,6 +17,6 @@ use crate::error::AppError;
 
 /// 201 with the new resource's `Location` and `body`.
 pub fn created<T: Serialize>(location: &str, body: T) -> Result<Response, AppError> {
-    let location = HeaderValue::from_str(location).map_err(|e| AppError::Internal(e.to_string()))?;
+    let location = HeaderValue::from_str(location).map_err(AppError::internal)?;
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
 }

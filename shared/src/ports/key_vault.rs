@@ -1,29 +1,10 @@
 //! Envelope encryption: a fresh data key per secret, wrapped by a master key that
 //! never leaves the key vault (KMS, or a local key file).
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
 use crate::domain::secret::SecretBytes;
-
-/// Name/value pairs bound to a ciphertext: opening with other values fails.
-pub type EncryptionContext = BTreeMap<String, String>;
-
-/// An encrypted secret: the wrapped data key and the AES-256-GCM ciphertext it protects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Envelope {
-    /// Which master key wrapped the data key.
-    pub key_id: String,
-    /// The data key, encrypted by the master key (base64).
-    pub wrapped_key: String,
-    /// The 96-bit nonce (base64).
-    pub nonce: String,
-    /// Ciphertext with its authentication tag (base64).
-    pub ciphertext: String,
-}
+pub use crate::domain::secret::{EncryptionContext, Envelope};
 
 /// What can go wrong with the key vault.
 #[derive(Debug, thiserror::Error)]

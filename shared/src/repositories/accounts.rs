@@ -10,15 +10,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::Versioned;
 use super::customers::Customers;
-use super::record::{add, delete, from_item, put, to_item, transact, versioned};
+use super::record::{Transaction, TransactionFailure, add, delete, from_item, put, to_item, versioned};
+use super::{RepositoryError, Versioned};
 use crate::domain::capability::Capability;
-use crate::domain::ids::{GroupPk, UserPk};
+use crate::domain::ids::{CapabilityId, GroupPk, UserPk};
 use crate::domain::password::PasswordRecord;
 use crate::domain::preferences::Preferences;
 use crate::domain::user::{User, UserStatus, UserType};
-use crate::error::AppError;
 use crate::ports::store::{Condition, Item, ItemStore, Key, MAX_TRANSACTION_OPS, Query, StoreError, WriteOp, query_all};
 
 const PROFILE: &str = "PROFILE";
@@ -49,7 +48,7 @@ fn email_key(email: &str) -> Key {
     Key::new(format!("EMAIL#{}", email.to_lowercase()), UNIQUE)
 }
 
-fn capability_key(user: UserPk, id: i64) -> Key {
+fn capability_key(user: UserPk, id: CapabilityId) -> Key {
     Key::new(partition(user), format!("{CAPABILITY}{id:012}"))
 }
 
@@ -68,6 +67,17 @@ fn roster_key(group: GroupPk, user: &User) -> Key {
 /// The number of entries in the customer's roster, kept by the transactions that change it.
 fn roster_count_key(group: GroupPk) -> Key {
     Key::new(roster_partition(group), "COUNT")
+}
+
+/// What each write of a user's transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    UsernameGuard,
+    EmailGuard,
+    Profile,
+    /// Everything else, whose conditions only fail when the user already exists or
+    /// changed concurrently.
+    Rest,
 }
 
 fn log_partition(user: UserPk) -> String {
@@ -133,7 +143,7 @@ pub enum LogAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CapabilityLogEntry {
-    pub capability_id: i64,
+    pub capability_id: CapabilityId,
     pub action: LogAction,
     pub application: String,
     pub version: u32,
@@ -262,8 +272,8 @@ impl<'a> Accounts<'a> {
     }
 
     /// The next free capability id.
-    pub async fn next_capability_id(&self) -> Result<i64, StoreError> {
-        self.next("capabilityId").await
+    pub async fn next_capability_id(&self) -> Result<CapabilityId, StoreError> {
+        self.next("capabilityId").await.map(CapabilityId)
     }
 
     async fn next(&self, sequence: &str) -> Result<i64, StoreError> {
@@ -287,71 +297,91 @@ impl<'a> Accounts<'a> {
     /// Creates a user with everything about them, atomically; a taken username or
     /// e-mail is a conflict and writes nothing. Initial capabilities are logged as
     /// grants of whoever granted them (system grants for seeds).
-    pub async fn create(&self, account: NewAccount) -> Result<(), AppError> {
+    pub async fn create(&self, account: NewAccount) -> Result<(), RepositoryError> {
         let user = &account.user;
         let owner = Owner { user_pk: user.user_pk };
-        let mut ops = vec![
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::UsernameGuard,
             put(to_item(username_key(&user.username), &owner)?, Condition::NotExists),
+        );
+        transaction.push(
+            Write::EmailGuard,
             put(to_item(email_key(&user.email), &owner)?, Condition::NotExists),
-            put(to_item(profile_key(user.user_pk), user)?, Condition::NotExists),
+        );
+        transaction.push(Write::Profile, put(to_item(profile_key(user.user_pk), user)?, Condition::NotExists));
+        transaction.push(
+            Write::Rest,
             put(
                 to_item(Key::new(partition(user.user_pk), PREFERENCES), &account.preferences)?,
                 Condition::Always,
             ),
-        ];
+        );
         if let Some(password) = &account.password {
-            ops.push(put(to_item(password_key(user.user_pk), password)?, Condition::Always));
+            transaction.push(Write::Rest, put(to_item(password_key(user.user_pk), password)?, Condition::Always));
         }
         for group in &account.associations {
-            ops.push(put(association_item(user.user_pk, *group)?, Condition::Always));
+            transaction.push(Write::Rest, put(association_item(user.user_pk, *group)?, Condition::Always));
         }
         for group in self.reach(&account.associations).await? {
-            ops.push(put(to_item(roster_key(group, user), &RosterEntry::from(user))?, Condition::Always));
-            ops.push(add(roster_count_key(group), 1));
+            transaction.push(
+                Write::Rest,
+                put(to_item(roster_key(group, user), &RosterEntry::from(user))?, Condition::Always),
+            );
+            transaction.push(Write::Rest, add(roster_count_key(group), 1));
         }
         for capability in &account.capabilities {
-            ops.extend(grant_ops(user.user_pk, capability, capability.granted_by, capability.granted_at)?);
-        }
-        match transact(self.store, ops).await {
-            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
-                Err(AppError::Conflict(format!("username {} is already taken", user.username)))
+            for op in grant_ops(user.user_pk, capability, capability.granted_by, capability.granted_at)? {
+                transaction.push(Write::Rest, op);
             }
-            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => {
-                Err(AppError::Conflict(format!("e-mail {} is already in use", user.email)))
-            }
-            Err(StoreError::TransactionCancelled { .. }) => Err(AppError::Conflict(format!("user {} already exists", user.user_pk))),
-            other => Ok(other?),
         }
+        transaction.commit(self.store).await.map_err(|failure| match failure {
+            TransactionFailure::Conditions(failed) if failed.contains(&Write::UsernameGuard) => {
+                RepositoryError::Taken(format!("username {} is already taken", user.username))
+            }
+            TransactionFailure::Conditions(failed) if failed.contains(&Write::EmailGuard) => {
+                RepositoryError::Taken(format!("e-mail {} is already in use", user.email))
+            }
+            TransactionFailure::Conditions(_) => RepositoryError::Taken(format!("user {} already exists", user.user_pk)),
+            TransactionFailure::Store(error) => error.into(),
+        })
     }
 
     /// Saves a change of an account in one transaction: the profile (conditioned on the
     /// version it was read at, so that a concurrent change makes this one a conflict),
     /// the e-mail guard, the associations, the rosters of the customers the user
     /// reaches, and the capabilities with their log entries. Returns the new version.
-    pub async fn save(&self, change: AccountChange<'_>) -> Result<u64, AppError> {
+    pub async fn save(&self, change: AccountChange<'_>) -> Result<u64, RepositoryError> {
         let before = change.before;
         let user_pk = before.user.value.user_pk;
         let version = before.user.version + 1;
-        let mut ops = vec![put(
-            to_item(profile_key(user_pk), &change.user)?.with_version(version),
-            Condition::VersionIs(before.user.version),
-        )];
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::Profile,
+            put(
+                to_item(profile_key(user_pk), &change.user)?.with_version(version),
+                Condition::VersionIs(before.user.version),
+            ),
+        );
         let email_moves = before.user.value.email.to_lowercase() != change.user.email.to_lowercase();
         if email_moves {
             let owner = Owner { user_pk };
-            ops.push(put(to_item(email_key(&change.user.email), &owner)?, Condition::NotExists));
-            ops.push(delete(email_key(&before.user.value.email), Condition::Always));
+            transaction.push(
+                Write::EmailGuard,
+                put(to_item(email_key(&change.user.email), &owner)?, Condition::NotExists),
+            );
+            transaction.push(Write::Rest, delete(email_key(&before.user.value.email), Condition::Always));
         }
 
         let associated_before: BTreeSet<GroupPk> = before.associations.iter().copied().collect();
         for group in change.associations.difference(&associated_before) {
-            ops.push(put(association_item(user_pk, *group)?, Condition::Always));
+            transaction.push(Write::Rest, put(association_item(user_pk, *group)?, Condition::Always));
         }
         for group in associated_before.difference(&change.associations) {
-            ops.push(delete(
-                Key::new(partition(user_pk), format!("{CUSTOMER}{group}")),
-                Condition::Always,
-            ));
+            transaction.push(
+                Write::Rest,
+                delete(Key::new(partition(user_pk), format!("{CUSTOMER}{group}")), Condition::Always),
+            );
         }
 
         let reach_before = self.reach(&associated_before).await?;
@@ -361,41 +391,47 @@ impl<'a> Accounts<'a> {
         for group in &reach_after {
             let joins = !reach_before.contains(group);
             if entry_changed || joins {
-                ops.push(put(to_item(roster_key(*group, &change.user), &entry)?, Condition::Always));
+                transaction.push(
+                    Write::Rest,
+                    put(to_item(roster_key(*group, &change.user), &entry)?, Condition::Always),
+                );
             }
             if joins {
-                ops.push(add(roster_count_key(*group), 1));
+                transaction.push(Write::Rest, add(roster_count_key(*group), 1));
             }
         }
         for group in reach_before.difference(&reach_after) {
-            ops.push(delete(roster_key(*group, &before.user.value), Condition::Always));
-            ops.push(add(roster_count_key(*group), -1));
+            transaction.push(Write::Rest, delete(roster_key(*group, &before.user.value), Condition::Always));
+            transaction.push(Write::Rest, add(roster_count_key(*group), -1));
         }
 
         for capability in &change.granted {
-            ops.extend(grant_ops(user_pk, capability, change.by, change.at)?);
+            for op in grant_ops(user_pk, capability, change.by, change.at)? {
+                transaction.push(Write::Rest, op);
+            }
         }
         for capability in &change.revoked {
-            ops.push(delete(capability_key(user_pk, capability.id), Condition::Exists));
-            ops.push(log_op(user_pk, capability, LogAction::Revoked, change.by, change.at)?);
+            transaction.push(Write::Rest, delete(capability_key(user_pk, capability.id), Condition::Exists));
+            transaction.push(Write::Rest, log_op(user_pk, capability, LogAction::Revoked, change.by, change.at)?);
         }
 
-        if ops.len() > MAX_TRANSACTION_OPS {
-            return Err(AppError::Conflict(format!(
+        if transaction.len() > MAX_TRANSACTION_OPS {
+            return Err(RepositoryError::TooManyWrites(format!(
                 "user {user_pk} reaches too many customers to change in one step; remove some associations first"
             )));
         }
-        match transact(self.store, ops).await {
-            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
-                Err(AppError::Conflict("the user was changed meanwhile; read it again and retry".into()))
+        match transaction.commit(self.store).await {
+            Ok(()) => Ok(version),
+            Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::Profile) => Err(RepositoryError::ChangedMeanwhile(
+                "the user was changed meanwhile; read it again and retry".into(),
+            )),
+            Err(TransactionFailure::Conditions(failed)) if email_moves && failed.contains(&Write::EmailGuard) => {
+                Err(RepositoryError::Taken(format!("e-mail {} is already in use", change.user.email)))
             }
-            Err(StoreError::TransactionCancelled { failed }) if email_moves && failed.contains(&1) => {
-                Err(AppError::Conflict(format!("e-mail {} is already in use", change.user.email)))
-            }
-            Err(StoreError::TransactionCancelled { .. } | StoreError::Conflict) => {
-                Err(AppError::Conflict("the user is being changed concurrently; retry".into()))
-            }
-            other => other.map(|()| version).map_err(AppError::from),
+            Err(TransactionFailure::Conditions(_) | TransactionFailure::Store(StoreError::Conflict)) => Err(
+                RepositoryError::ChangedMeanwhile("the user is being changed concurrently; retry".into()),
+            ),
+            Err(TransactionFailure::Store(error)) => Err(error.into()),
         }
     }
 
@@ -520,6 +556,7 @@ mod tests {
     use crate::adapters::embedded::store::EmbeddedStore;
     use crate::ports::clock::SystemClock;
     use crate::ports::store::QueryPage;
+    use crate::repositories::record::transact;
 
     /// A store whose first transactions lose a race, as DynamoDB's do under contention.
     struct Contended {

@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Versioned;
-use super::record::{from_item, to_item, versioned};
+use super::record::{Transaction, TransactionFailure, from_item, to_item, versioned};
+use super::{RepositoryError, Versioned};
 use crate::domain::configuration::{Application, ApplicationName, CustomerConfiguration, HubWorkspace, SftpAccount};
 use crate::domain::ids::GroupPk;
-use crate::error::AppError;
 use crate::ports::store::{Condition, Item, ItemStore, Key, StoreError, WriteOp};
 
 const PROFILE: &str = "PROFILE";
@@ -30,6 +29,14 @@ fn sftp_key(group: GroupPk) -> Key {
 
 fn application_key(group: GroupPk, application: ApplicationName) -> Key {
     Key::new(partition(group), format!("APP#{}", application.as_str()))
+}
+
+/// What each write of a setup change is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// The check that the customer exists.
+    Customer,
+    Setup,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -136,23 +143,30 @@ impl<'a> Configurations<'a> {
 
     /// Applies `change` to the customer's setup read as `before`, atomically. A customer
     /// that does not exist is not found; a setup changed since it was read is a conflict.
-    pub async fn change(&self, group: GroupPk, before: &CustomerSetup, change: SetupChange) -> Result<(), AppError> {
-        let mut ops = vec![WriteOp::Check {
-            key: Key::new(partition(group), PROFILE),
-            condition: Condition::Exists,
-        }];
+    pub async fn change(&self, group: GroupPk, before: &CustomerSetup, change: SetupChange) -> Result<(), RepositoryError> {
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::Customer,
+            WriteOp::Check {
+                key: Key::new(partition(group), PROFILE),
+                condition: Condition::Exists,
+            },
+        );
         if let Some(configuration) = &change.configuration {
             let version = before.configuration.as_ref().map(|c| c.version);
-            ops.push(replace(to_item(config_key(group), configuration)?, version));
+            transaction.push(Write::Setup, replace(to_item(config_key(group), configuration)?, version));
         }
         if let Some(accounts) = change.sftp {
             let version = before.sftp.as_ref().map(|s| s.version);
-            ops.push(replace(to_item(sftp_key(group), &SftpAccounts { accounts })?, version));
+            transaction.push(
+                Write::Setup,
+                replace(to_item(sftp_key(group), &SftpAccounts { accounts })?, version),
+            );
         }
         for (app, application) in &change.applications {
             let key = application_key(group, *app);
             let version = before.applications.get(app).map(|a| a.version);
-            ops.push(match (application, version) {
+            let op = match (application, version) {
                 (Some(application), _) => replace(to_item(key, application)?, version),
                 (None, Some(version)) => WriteOp::Delete {
                     key,
@@ -163,15 +177,18 @@ impl<'a> Configurations<'a> {
                     key,
                     condition: Condition::NotExists,
                 },
-            });
+            };
+            transaction.push(Write::Setup, op);
         }
-        match self.store.transact(ops).await {
-            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Err(AppError::NotFound(format!("customer {group}"))),
-            Err(StoreError::TransactionCancelled { .. }) | Err(StoreError::Conflict) => Err(AppError::Conflict(format!(
-                "the configuration of customer {group} was changed meanwhile; read it again and retry"
-            ))),
-            other => Ok(other?),
-        }
+        transaction.commit_once(self.store).await.map_err(|failure| match failure {
+            TransactionFailure::Conditions(failed) if failed.contains(&Write::Customer) => {
+                RepositoryError::NotFound(format!("customer {group}"))
+            }
+            TransactionFailure::Conditions(_) | TransactionFailure::Store(StoreError::Conflict) => RepositoryError::ChangedMeanwhile(
+                format!("the configuration of customer {group} was changed meanwhile; read it again and retry"),
+            ),
+            TransactionFailure::Store(error) => error.into(),
+        })
     }
 }
 

@@ -2,11 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Versioned;
-use super::record::{from_item, to_item, versioned};
+use super::record::{Transaction, TransactionFailure, from_item, put, to_item, versioned};
+use super::{RepositoryError, Versioned};
 use crate::domain::customer::Customer;
 use crate::domain::ids::GroupPk;
-use crate::error::AppError;
 use crate::ports::store::{Condition, Index, Item, ItemStore, Key, Query, StoreError, WriteOp, query_all};
 
 const PROFILE: &str = "PROFILE";
@@ -39,6 +38,13 @@ fn customer_item(customer: &Customer) -> Result<Item, StoreError> {
         ))
 }
 
+/// What each write of a customer's transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Profile,
+    GidGuard,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GidOwner {
@@ -65,6 +71,11 @@ impl<'a> Customers<'a> {
             .transpose()
     }
 
+    /// The customer's name; `None` when there is no such customer.
+    pub async fn name(&self, group: GroupPk) -> Result<Option<String>, StoreError> {
+        Ok(self.get(group).await?.map(|customer| customer.name))
+    }
+
     /// Several customers in one batch, ordered by key; missing ones are skipped.
     pub async fn get_many(&self, groups: impl IntoIterator<Item = GroupPk>) -> Result<Vec<Customer>, StoreError> {
         let keys: Vec<Key> = groups.into_iter().map(|g| Key::new(partition(g), PROFILE)).collect();
@@ -82,67 +93,65 @@ impl<'a> Customers<'a> {
             .transpose()
     }
 
-    /// Creates a customer, claiming its gid; an existing key or a taken gid is a conflict.
-    pub async fn create(&self, customer: &Customer) -> Result<(), AppError> {
-        let mut ops = vec![WriteOp::Put {
-            item: customer_item(customer)?,
-            condition: Condition::NotExists,
-        }];
+    /// Creates a customer, claiming its gid; an existing key or a taken gid is taken.
+    pub async fn create(&self, customer: &Customer) -> Result<(), RepositoryError> {
+        let mut transaction = Transaction::new();
+        transaction.push(Write::Profile, put(customer_item(customer)?, Condition::NotExists));
         if let Some(gid) = &customer.gid {
-            ops.push(WriteOp::Put {
-                item: to_item(
-                    gid_key(gid),
-                    &GidOwner {
-                        group_pk: customer.group_pk,
-                    },
-                )?,
-                condition: Condition::NotExists,
-            });
+            let owner = GidOwner {
+                group_pk: customer.group_pk,
+            };
+            transaction.push(Write::GidGuard, put(to_item(gid_key(gid), &owner)?, Condition::NotExists));
         }
-        match self.store.transact(ops).await {
-            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
-                Err(AppError::Conflict(format!("customer {} already exists", customer.group_pk)))
+        transaction.commit_once(self.store).await.map_err(|failure| match failure {
+            TransactionFailure::Conditions(failed) if failed.contains(&Write::Profile) => {
+                RepositoryError::Taken(format!("customer {} already exists", customer.group_pk))
             }
-            Err(StoreError::TransactionCancelled { .. }) => Err(AppError::Conflict(format!(
-                "gid {} is already in use",
-                customer.gid.as_deref().unwrap_or_default()
-            ))),
-            other => Ok(other?),
-        }
+            TransactionFailure::Conditions(_) => {
+                RepositoryError::Taken(format!("gid {} is already in use", customer.gid.as_deref().unwrap_or_default()))
+            }
+            TransactionFailure::Store(error) => error.into(),
+        })
     }
 
     /// Replaces the customer read as `before` with `after`, moving the gid guard when
-    /// the gid changes. A concurrent change in between, or a taken gid, is a conflict.
-    pub async fn update(&self, before: &Versioned<Customer>, after: &Customer) -> Result<(), AppError> {
-        let mut ops = vec![WriteOp::Put {
-            item: customer_item(after)?.with_version(before.version + 1),
-            condition: Condition::VersionIs(before.version),
-        }];
+    /// the gid changes. A concurrent change in between, or a taken gid, refuses the write.
+    pub async fn update(&self, before: &Versioned<Customer>, after: &Customer) -> Result<(), RepositoryError> {
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::Profile,
+            put(
+                customer_item(after)?.with_version(before.version + 1),
+                Condition::VersionIs(before.version),
+            ),
+        );
         if before.value.gid != after.gid {
             if let Some(gid) = &after.gid {
-                ops.push(WriteOp::Put {
-                    item: to_item(gid_key(gid), &GidOwner { group_pk: after.group_pk })?,
-                    condition: Condition::NotExists,
-                });
+                let owner = GidOwner { group_pk: after.group_pk };
+                transaction.push(Write::GidGuard, put(to_item(gid_key(gid), &owner)?, Condition::NotExists));
             }
             if let Some(gid) = &before.value.gid {
-                ops.push(WriteOp::Delete {
-                    key: gid_key(gid),
-                    condition: Condition::Always,
-                });
+                transaction.push(
+                    Write::GidGuard,
+                    WriteOp::Delete {
+                        key: gid_key(gid),
+                        condition: Condition::Always,
+                    },
+                );
             }
         }
-        match self.store.transact(ops).await {
-            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Err(AppError::Conflict(
-                "the customer was changed meanwhile; read it again and retry".into(),
-            )),
-            Err(StoreError::TransactionCancelled { .. }) => Err(AppError::Conflict(format!(
-                "gid {} is already in use",
-                after.gid.as_deref().unwrap_or_default()
-            ))),
-            Err(StoreError::Conflict) => Err(AppError::Conflict("the customer is being changed concurrently; retry".into())),
-            other => Ok(other?),
-        }
+        transaction.commit_once(self.store).await.map_err(|failure| match failure {
+            TransactionFailure::Conditions(failed) if failed.contains(&Write::Profile) => {
+                RepositoryError::ChangedMeanwhile("the customer was changed meanwhile; read it again and retry".into())
+            }
+            TransactionFailure::Conditions(_) => {
+                RepositoryError::Taken(format!("gid {} is already in use", after.gid.as_deref().unwrap_or_default()))
+            }
+            TransactionFailure::Store(StoreError::Conflict) => {
+                RepositoryError::ChangedMeanwhile("the customer is being changed concurrently; retry".into())
+            }
+            TransactionFailure::Store(error) => error.into(),
+        })
     }
 
     /// The customer and every customer below it, in tree order.

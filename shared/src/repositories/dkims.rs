@@ -1,19 +1,22 @@
 //! DKIM keys: each customer's keys, the platform key and the feedback-loop (FBL) keys.
-//! Private keys are stored only as envelopes made by the cipher port.
+//! The repository seals each new private key with the key vault as it writes the
+//! record, so that no other code holds both a plaintext key and the store, and the
+//! table only ever sees envelopes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dkim_engine::Algorithm;
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Versioned;
-use super::record::{add, delete, from_item, put, to_item, transact, versioned};
+use super::record::{Transaction, TransactionFailure, add, delete, from_item, put, to_item, versioned};
+use super::{RepositoryError, Versioned};
+use crate::domain::dkim::records::{
+    CustomerDkim, Fbl, KeyMaterial, KeySet, NameTaken, PlatformDkim, StoredKey, ValidFbl, ValidKey, customer_key_context, fbl_key_context,
+    platform_key_context,
+};
 use crate::domain::dkim::selection::Candidate;
-use crate::domain::ids::GroupPk;
-use crate::error::AppError;
-use crate::ports::key_vault::{EncryptionContext, Envelope};
+use crate::domain::ids::{DkimId, GroupPk};
+use crate::ports::key_vault::{EncryptionContext, KeyVault, KeyVaultError};
 use crate::ports::store::{Condition, Index, Item, ItemStore, Key, Query, StoreError, WriteOp, query_all};
 
 const KEY: &str = "DKIM#KEY#";
@@ -23,33 +26,8 @@ const ALL_KEYS: &str = "DKIMS";
 const ALL_FBLS: &str = "FBLS";
 const COUNT: &str = "COUNT";
 
-/// A signing identity: domain, selector, public key and the encrypted private key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredKey {
-    pub domain: String,
-    pub selector: String,
-    /// The DNS record's `p=` value.
-    pub public_key: String,
-    pub algorithm: Algorithm,
-    pub private_key: Envelope,
-}
-
-/// One of a customer's keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CustomerDkim {
-    pub id: i64,
-    pub group_pk: GroupPk,
-    #[serde(flatten)]
-    pub key: StoredKey,
-    pub active: bool,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
 impl Candidate for Versioned<CustomerDkim> {
-    fn id(&self) -> i64 {
+    fn id(&self) -> DkimId {
         self.value.id
     }
     fn domain(&self) -> &str {
@@ -58,38 +36,6 @@ impl Candidate for Versioned<CustomerDkim> {
     fn active(&self) -> bool {
         self.value.active
     }
-}
-
-/// The platform's key, which signs for customers without keys of their own.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlatformDkim {
-    #[serde(flatten)]
-    pub key: StoredKey,
-    pub updated_at: Timestamp,
-}
-
-/// A feedback-loop configuration: messages to `recipient_domain` get a second
-/// signature, over `signable_headers`, with the FBL's own key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Fbl {
-    pub id: Uuid,
-    pub esp: String,
-    pub recipient_domain: String,
-    pub signable_headers: Vec<String>,
-    pub dkim: StoredKey,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-/// The customer's key set: which key is the default and how many there are. Every
-/// change to the set writes it, conditioned on its version, so that the default is
-/// switched atomically and "the last key" is decided on a consistent count.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-struct KeySet {
-    default: Option<i64>,
-    count: u32,
 }
 
 /// A customer's keys as read together, to select one or to change the set.
@@ -101,20 +47,28 @@ pub struct CustomerKeys {
 
 impl CustomerKeys {
     /// The default key's id.
-    pub fn default_id(&self) -> Option<i64> {
+    pub fn default_id(&self) -> Option<DkimId> {
         self.set.as_ref().and_then(|set| set.value.default)
     }
 
+    /// The keys' records.
+    pub fn records(&self) -> impl Iterator<Item = &CustomerDkim> {
+        self.keys.iter().map(|key| &key.value)
+    }
+
     /// The key `id`.
-    pub fn get(&self, id: i64) -> Option<&Versioned<CustomerDkim>> {
+    pub fn get(&self, id: DkimId) -> Option<&Versioned<CustomerDkim>> {
         self.keys.iter().find(|key| key.value.id == id)
     }
 
+    /// The key set as read (empty when there was none).
     fn header(&self) -> KeySet {
         self.set.as_ref().map(|set| set.value).unwrap_or_default()
     }
 
-    /// Writes `set` over the one read (or where none was).
+    /// Writes `set` over the one read (or where none was). Every change to the set writes
+    /// it, conditioned on its version, so that the default is switched atomically and
+    /// "the last key" is decided on a consistent count.
     fn write_set(&self, group: GroupPk, set: KeySet) -> Result<WriteOp, StoreError> {
         let item = to_item(set_key(group), &set)?;
         Ok(match &self.set {
@@ -135,30 +89,11 @@ impl CustomerKeys {
     }
 }
 
-/// The encryption context that binds a customer key's envelope to the key.
-pub fn customer_key_context(group: GroupPk, id: i64) -> EncryptionContext {
-    context(&group.to_string(), &id.to_string())
-}
-
-/// The encryption context of the platform key's envelope.
-pub fn platform_key_context() -> EncryptionContext {
-    context("platform", "platform")
-}
-
-/// The encryption context of an FBL key's envelope.
-pub fn fbl_key_context(id: Uuid) -> EncryptionContext {
-    context("platform", &format!("fbl:{id}"))
-}
-
-fn context(group: &str, dkim: &str) -> EncryptionContext {
-    EncryptionContext::from([("groupPk".to_owned(), group.to_owned()), ("dkimId".to_owned(), dkim.to_owned())])
-}
-
 fn partition(group: GroupPk) -> String {
     format!("CUSTOMER#{group}")
 }
 
-fn key_key(group: GroupPk, id: i64) -> Key {
+fn key_key(group: GroupPk, id: DkimId) -> Key {
     Key::new(partition(group), format!("{KEY}{id:012}"))
 }
 
@@ -219,33 +154,67 @@ async fn page<T: serde::de::DeserializeOwned>(
     Ok((page, total))
 }
 
-/// Which operation of a transaction failed its condition, if one did.
-fn failed_at(error: &StoreError) -> Option<&[usize]> {
-    match error {
-        StoreError::TransactionCancelled { failed } => Some(failed),
-        _ => None,
-    }
+/// What each write of a DKIM transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// The key or FBL record itself.
+    Record,
+    /// The guard of a customer key's domain and selector, or of an FBL's recipient domain.
+    NameGuard,
+    /// The customer's key set.
+    Set,
+    /// A collection counter, which never fails a condition.
+    Count,
 }
 
-fn changed_meanwhile(what: &str) -> AppError {
-    AppError::Conflict(format!("{what} changed meanwhile; read again and retry"))
+fn changed_meanwhile(what: &str) -> RepositoryError {
+    RepositoryError::ChangedMeanwhile(format!("{what} changed meanwhile; read again and retry"))
+}
+
+/// Any failed condition means that something changed since it was read.
+fn changed_meanwhile_or_store(failure: TransactionFailure<Write>, what: &str) -> RepositoryError {
+    match failure {
+        TransactionFailure::Conditions(_) => changed_meanwhile(what),
+        TransactionFailure::Store(error) => error.into(),
+    }
 }
 
 /// The DKIM repository.
 pub struct Dkims<'a> {
     store: &'a dyn ItemStore,
+    key_vault: &'a dyn KeyVault,
 }
 
 impl<'a> Dkims<'a> {
-    /// The repository over `store`.
-    pub fn new(store: &'a dyn ItemStore) -> Self {
-        Self { store }
+    /// The repository over `store`, sealing private keys with `key_vault`.
+    pub fn new(store: &'a dyn ItemStore, key_vault: &'a dyn KeyVault) -> Self {
+        Self { store, key_vault }
+    }
+
+    /// The key to store: a new private key is sealed under `context`, a kept one stays sealed.
+    async fn seal(&self, key: ValidKey, context: &EncryptionContext) -> Result<StoredKey, KeyVaultError> {
+        let (public_key, algorithm, private_key) = match key.material {
+            KeyMaterial::New(pair) => {
+                let envelope = self.key_vault.seal(pair.private_pkcs8(), context).await?;
+                (pair.public_key().p_value().to_owned(), pair.algorithm(), envelope)
+            }
+            KeyMaterial::Kept(public, envelope) => (public.p_value().to_owned(), public.algorithm(), envelope),
+        };
+        Ok(StoredKey {
+            domain: key.domain,
+            selector: key.selector,
+            public_key,
+            algorithm,
+            private_key,
+        })
     }
 
     /// The next free customer key id.
-    pub async fn next_id(&self) -> Result<i64, StoreError> {
+    async fn next_id(&self) -> Result<DkimId, StoreError> {
         let value = self.store.increment(&Key::new("SEQUENCE", "dkimId"), 1).await?;
-        i64::try_from(value).map_err(|_| StoreError::Invalid("sequence dkimId overflowed".into()))
+        i64::try_from(value)
+            .map(DkimId)
+            .map_err(|_| StoreError::Invalid("sequence dkimId overflowed".into()))
     }
 
     /// The customer's keys and which is the default, in one query.
@@ -262,116 +231,119 @@ impl<'a> Dkims<'a> {
         Ok(keys)
     }
 
-    /// Adds `key` to the customer's keys; the first key becomes the default (the answer
-    /// tells whether it did). A taken domain and selector is a conflict.
-    pub async fn create(&self, key: &CustomerDkim) -> Result<bool, AppError> {
+    /// Adds `key` to the customer's keys under a new id, its private key sealed, created
+    /// at `now`; the first key becomes the default (the answer tells whether it did). A
+    /// taken domain and selector is refused.
+    pub async fn create(
+        &self,
+        group: GroupPk,
+        key: ValidKey,
+        active: bool,
+        now: Timestamp,
+    ) -> Result<(CustomerDkim, bool), RepositoryError> {
+        let id = self.next_id().await?;
+        let record = CustomerDkim {
+            id,
+            group_pk: group,
+            key: self.seal(key, &customer_key_context(group, id)).await?,
+            active,
+            created_at: now,
+            updated_at: now,
+        };
         // A concurrent change to the set only moves its version: read it again and retry.
         const ATTEMPTS: u32 = 4;
-        let group = key.group_pk;
         let mut attempt = 1;
         loop {
             let keys = CustomerKeys {
                 keys: Vec::new(),
                 set: self.store.get(&set_key(group)).await?.as_ref().map(versioned).transpose()?,
             };
-            let set = keys.header();
-            let default = set.default.unwrap_or(key.id);
-            let ops = vec![
-                put(customer_key_item(key)?, Condition::NotExists),
-                guard(name_key(group, &key.key)),
-                keys.write_set(
-                    group,
-                    KeySet {
-                        default: Some(default),
-                        count: set.count + 1,
-                    },
-                )?,
-                add(Key::new(ALL_KEYS, COUNT), 1),
-            ];
-            match transact(self.store, ops).await {
-                Ok(()) => return Ok(default == key.id),
-                Err(error) => match failed_at(&error) {
-                    Some(failed) if failed.contains(&1) => return Err(taken(&key.key)),
-                    Some(failed) if failed == [2] && attempt < ATTEMPTS => attempt += 1,
-                    Some(_) => return Err(changed_meanwhile(&format!("the keys of customer {group}"))),
-                    None => return Err(error.into()),
-                },
+            let set = keys.header().adding(id);
+            let mut transaction = Transaction::new();
+            transaction.push(Write::Record, put(customer_key_item(&record)?, Condition::NotExists));
+            transaction.push(Write::NameGuard, guard(name_key(group, &record.key)));
+            transaction.push(Write::Set, keys.write_set(group, set)?);
+            transaction.push(Write::Count, add(Key::new(ALL_KEYS, COUNT), 1));
+            match transaction.commit(self.store).await {
+                Ok(()) => return Ok((record, set.default == Some(id))),
+                Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::NameGuard) => return Err(taken(&record.key)),
+                Err(TransactionFailure::Conditions(failed)) if failed == [Write::Set] && attempt < ATTEMPTS => attempt += 1,
+                Err(failure) => return Err(changed_meanwhile_or_store(failure, &format!("the keys of customer {group}"))),
             }
         }
     }
 
-    /// Replaces the key read as `before` with `after`, provided the key set is still as
-    /// read in `keys` (the caller decided on its default).
-    pub async fn update(&self, keys: &CustomerKeys, before: &Versioned<CustomerDkim>, after: &CustomerDkim) -> Result<(), AppError> {
-        let group = after.group_pk;
-        let mut ops = vec![
+    /// Replaces the key read as `before` with `key` (its private key sealed), active or
+    /// not, updated at `now`, provided the key set is still as read in `keys` (the caller
+    /// decided on its default).
+    pub async fn update(
+        &self,
+        keys: &CustomerKeys,
+        before: &Versioned<CustomerDkim>,
+        key: ValidKey,
+        active: bool,
+        now: Timestamp,
+    ) -> Result<CustomerDkim, RepositoryError> {
+        let group = before.value.group_pk;
+        let after = CustomerDkim {
+            key: self.seal(key, &customer_key_context(group, before.value.id)).await?,
+            active,
+            updated_at: now,
+            ..before.value.clone()
+        };
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::Record,
             put(
-                customer_key_item(after)?.with_version(before.version + 1),
+                customer_key_item(&after)?.with_version(before.version + 1),
                 Condition::VersionIs(before.version),
             ),
-            keys.check_set(group),
-        ];
-        let renamed = name_key(group, &before.value.key) != name_key(group, &after.key);
-        if renamed {
-            ops.push(delete(name_key(group, &before.value.key), Condition::Exists));
-            ops.push(guard(name_key(group, &after.key)));
+        );
+        transaction.push(Write::Set, keys.check_set(group));
+        if name_key(group, &before.value.key) != name_key(group, &after.key) {
+            transaction.push(Write::Record, delete(name_key(group, &before.value.key), Condition::Exists));
+            transaction.push(Write::NameGuard, guard(name_key(group, &after.key)));
         }
-        transact(self.store, ops).await.map_err(|error| match failed_at(&error) {
-            Some(failed) if renamed && failed.contains(&3) => taken(&after.key),
-            Some(_) => changed_meanwhile(&format!("key {}", after.id)),
-            None => error.into(),
-        })
+        match transaction.commit(self.store).await {
+            Ok(()) => Ok(after),
+            Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::NameGuard) => Err(taken(&after.key)),
+            Err(failure) => Err(changed_meanwhile_or_store(failure, &format!("key {}", after.id))),
+        }
     }
 
     /// Removes the key read as `key`; `keys` decides whether the set loses its default.
-    pub async fn delete(&self, keys: &CustomerKeys, key: &Versioned<CustomerDkim>) -> Result<(), AppError> {
+    pub async fn delete(&self, keys: &CustomerKeys, key: &Versioned<CustomerDkim>) -> Result<(), RepositoryError> {
         let group = key.value.group_pk;
-        let set = keys.header();
-        let remaining = set.count.saturating_sub(1);
-        let ops = vec![
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::Record,
             delete(key_key(group, key.value.id), Condition::VersionIs(key.version)),
-            delete(name_key(group, &key.value.key), Condition::Exists),
-            keys.write_set(
-                group,
-                KeySet {
-                    default: set.default.filter(|id| *id != key.value.id),
-                    count: remaining,
-                },
-            )?,
-            add(Key::new(ALL_KEYS, COUNT), -1),
-        ];
-        transact(self.store, ops).await.map_err(|error| {
-            if failed_at(&error).is_some() {
-                changed_meanwhile(&format!("key {}", key.value.id))
-            } else {
-                error.into()
-            }
-        })
+        );
+        transaction.push(Write::NameGuard, delete(name_key(group, &key.value.key), Condition::Exists));
+        transaction.push(Write::Set, keys.write_set(group, keys.header().removing(key.value.id))?);
+        transaction.push(Write::Count, add(Key::new(ALL_KEYS, COUNT), -1));
+        transaction
+            .commit(self.store)
+            .await
+            .map_err(|failure| changed_meanwhile_or_store(failure, &format!("key {}", key.value.id)))
     }
 
     /// Makes `key` the customer's default, provided it is unchanged since read.
-    pub async fn set_default(&self, keys: &CustomerKeys, key: &Versioned<CustomerDkim>) -> Result<(), AppError> {
+    pub async fn set_default(&self, keys: &CustomerKeys, key: &Versioned<CustomerDkim>) -> Result<(), RepositoryError> {
         let group = key.value.group_pk;
-        let ops = vec![
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::Record,
             WriteOp::Check {
                 key: key_key(group, key.value.id),
                 condition: Condition::VersionIs(key.version),
             },
-            keys.write_set(
-                group,
-                KeySet {
-                    default: Some(key.value.id),
-                    ..keys.header()
-                },
-            )?,
-        ];
-        transact(self.store, ops).await.map_err(|error| {
-            if failed_at(&error).is_some() {
-                changed_meanwhile(&format!("the keys of customer {group}"))
-            } else {
-                error.into()
-            }
-        })
+        );
+        transaction.push(Write::Set, keys.write_set(group, keys.header().with_default(key.value.id))?);
+        transaction
+            .commit(self.store)
+            .await
+            .map_err(|failure| changed_meanwhile_or_store(failure, &format!("the keys of customer {group}")))
     }
 
     /// One page of every customer's keys, by customer then domain, and their number.
@@ -380,7 +352,7 @@ impl<'a> Dkims<'a> {
     }
 
     /// The default key of each of `groups` that has one, in one batch read.
-    pub async fn default_ids(&self, groups: impl IntoIterator<Item = GroupPk>) -> Result<BTreeMap<GroupPk, i64>, StoreError> {
+    pub async fn default_ids(&self, groups: impl IntoIterator<Item = GroupPk>) -> Result<BTreeMap<GroupPk, DkimId>, StoreError> {
         let groups: BTreeSet<GroupPk> = groups.into_iter().collect();
         let keys: Vec<Key> = groups.iter().map(|group| set_key(*group)).collect();
         let mut defaults = BTreeMap::new();
@@ -398,17 +370,23 @@ impl<'a> Dkims<'a> {
         self.store.get(&platform_key()).await?.as_ref().map(versioned).transpose()
     }
 
-    /// Replaces the platform key read at `read` (`None`: there was none).
-    pub async fn put_platform_key(&self, key: &PlatformDkim, read: Option<u64>) -> Result<(), AppError> {
-        let item = to_item(platform_key(), key)?;
+    /// Replaces the platform key read at `read` (`None`: there was none) with `key`, its
+    /// private key sealed, updated at `now`.
+    pub async fn put_platform_key(&self, key: ValidKey, read: Option<u64>, now: Timestamp) -> Result<PlatformDkim, RepositoryError> {
+        let record = PlatformDkim {
+            key: self.seal(key, &platform_key_context()).await?,
+            updated_at: now,
+        };
+        let item = to_item(platform_key(), &record)?;
         let write = match read {
             Some(version) => self.store.put(item.with_version(version + 1), Condition::VersionIs(version)).await,
             None => self.store.put(item, Condition::NotExists).await,
         };
-        write.map_err(|error| match error {
-            StoreError::ConditionFailed => changed_meanwhile("the platform key"),
-            error => error.into(),
-        })
+        match write {
+            Ok(()) => Ok(record),
+            Err(StoreError::ConditionFailed) => Err(changed_meanwhile("the platform key")),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// One page of the FBLs, by recipient domain, and their number.
@@ -428,62 +406,91 @@ impl<'a> Dkims<'a> {
         items.first().map(from_item).transpose()
     }
 
-    /// Stores a new FBL; a recipient domain that already has one is a conflict.
-    pub async fn create_fbl(&self, fbl: &Fbl) -> Result<(), AppError> {
-        let ops = vec![
-            put(fbl_item(fbl)?, Condition::NotExists),
-            guard(fbl_domain_key(&fbl.recipient_domain)),
-            add(Key::new(ALL_FBLS, COUNT), 1),
-        ];
-        transact(self.store, ops).await.map_err(|error| match failed_at(&error) {
-            Some(failed) if failed.contains(&1) => recipient_taken(&fbl.recipient_domain),
-            Some(_) => AppError::Conflict(format!("FBL {} already exists", fbl.id)),
-            None => error.into(),
-        })
+    /// Stores `fbl` as the new FBL `id`, its private key sealed, created at `now`; a
+    /// recipient domain that already has one is taken.
+    pub async fn create_fbl(&self, id: Uuid, fbl: ValidFbl, now: Timestamp) -> Result<Fbl, RepositoryError> {
+        let record = Fbl {
+            id,
+            esp: fbl.esp,
+            recipient_domain: fbl.recipient_domain,
+            signable_headers: fbl.signable_headers,
+            dkim: self.seal(fbl.dkim, &fbl_key_context(id)).await?,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut transaction = Transaction::new();
+        transaction.push(Write::Record, put(fbl_item(&record)?, Condition::NotExists));
+        transaction.push(Write::NameGuard, guard(fbl_domain_key(&record.recipient_domain)));
+        transaction.push(Write::Count, add(Key::new(ALL_FBLS, COUNT), 1));
+        match transaction.commit(self.store).await {
+            Ok(()) => Ok(record),
+            Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::NameGuard) => {
+                Err(recipient_taken(&record.recipient_domain))
+            }
+            Err(TransactionFailure::Conditions(_)) => Err(RepositoryError::Taken(format!("FBL {id} already exists"))),
+            Err(TransactionFailure::Store(error)) => Err(error.into()),
+        }
     }
 
-    /// Replaces the FBL read as `before` with `after`.
-    pub async fn update_fbl(&self, before: &Versioned<Fbl>, after: &Fbl) -> Result<(), AppError> {
-        let mut ops = vec![put(
-            fbl_item(after)?.with_version(before.version + 1),
-            Condition::VersionIs(before.version),
-        )];
-        let moved = before.value.recipient_domain != after.recipient_domain;
-        if moved {
-            ops.push(delete(fbl_domain_key(&before.value.recipient_domain), Condition::Exists));
-            ops.push(guard(fbl_domain_key(&after.recipient_domain)));
+    /// Replaces the FBL read as `before` with `fbl`, its private key sealed, updated at `now`.
+    pub async fn update_fbl(&self, before: &Versioned<Fbl>, fbl: ValidFbl, now: Timestamp) -> Result<Fbl, RepositoryError> {
+        let after = Fbl {
+            id: before.value.id,
+            esp: fbl.esp,
+            recipient_domain: fbl.recipient_domain,
+            signable_headers: fbl.signable_headers,
+            dkim: self.seal(fbl.dkim, &fbl_key_context(before.value.id)).await?,
+            created_at: before.value.created_at,
+            updated_at: now,
+        };
+        let mut transaction = Transaction::new();
+        transaction.push(
+            Write::Record,
+            put(
+                fbl_item(&after)?.with_version(before.version + 1),
+                Condition::VersionIs(before.version),
+            ),
+        );
+        if before.value.recipient_domain != after.recipient_domain {
+            transaction.push(
+                Write::Record,
+                delete(fbl_domain_key(&before.value.recipient_domain), Condition::Exists),
+            );
+            transaction.push(Write::NameGuard, guard(fbl_domain_key(&after.recipient_domain)));
         }
-        transact(self.store, ops).await.map_err(|error| match failed_at(&error) {
-            Some(failed) if moved && failed.contains(&2) => recipient_taken(&after.recipient_domain),
-            Some(_) => changed_meanwhile(&format!("FBL {}", after.id)),
-            None => error.into(),
-        })
+        match transaction.commit(self.store).await {
+            Ok(()) => Ok(after),
+            Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::NameGuard) => {
+                Err(recipient_taken(&after.recipient_domain))
+            }
+            Err(failure) => Err(changed_meanwhile_or_store(failure, &format!("FBL {}", after.id))),
+        }
     }
 
     /// Removes the FBL read as `fbl`.
-    pub async fn delete_fbl(&self, fbl: &Versioned<Fbl>) -> Result<(), AppError> {
-        let ops = vec![
-            delete(fbl_key(fbl.value.id), Condition::VersionIs(fbl.version)),
+    pub async fn delete_fbl(&self, fbl: &Versioned<Fbl>) -> Result<(), RepositoryError> {
+        let mut transaction = Transaction::new();
+        transaction.push(Write::Record, delete(fbl_key(fbl.value.id), Condition::VersionIs(fbl.version)));
+        transaction.push(
+            Write::NameGuard,
             delete(fbl_domain_key(&fbl.value.recipient_domain), Condition::Exists),
-            add(Key::new(ALL_FBLS, COUNT), -1),
-        ];
-        transact(self.store, ops).await.map_err(|error| {
-            if failed_at(&error).is_some() {
-                changed_meanwhile(&format!("FBL {}", fbl.value.id))
-            } else {
-                error.into()
-            }
-        })
+        );
+        transaction.push(Write::Count, add(Key::new(ALL_FBLS, COUNT), -1));
+        transaction
+            .commit(self.store)
+            .await
+            .map_err(|failure| changed_meanwhile_or_store(failure, &format!("FBL {}", fbl.value.id)))
     }
 }
 
-fn taken(key: &StoredKey) -> AppError {
-    AppError::Conflict(format!(
-        "the customer already has a key for domain {} and selector {}",
-        key.domain, key.selector
-    ))
+fn taken(key: &StoredKey) -> RepositoryError {
+    let taken = NameTaken {
+        domain: key.domain.clone(),
+        selector: key.selector.clone(),
+    };
+    RepositoryError::Taken(taken.to_string())
 }
 
-fn recipient_taken(domain: &str) -> AppError {
-    AppError::Conflict(format!("recipient domain {domain} already has an FBL"))
+fn recipient_taken(domain: &str) -> RepositoryError {
+    RepositoryError::Taken(format!("recipient domain {domain} already has an FBL"))
 }

@@ -29,6 +29,8 @@ pub mod accounts;
 pub mod configuration;
 pub mod customers;
 pub mod dkims;
+mod error;
 mod record;
 
+pub use error::RepositoryError;
 pub use record::Versioned;

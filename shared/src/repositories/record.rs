@@ -58,6 +58,76 @@ pub async fn transact(store: &dyn ItemStore, ops: Vec<WriteOp>) -> Result<(), St
     }
 }
 
+/// The operations of one transaction, each under a name saying what it is for, so that
+/// a cancelled transaction tells which of them failed by name rather than by index.
+pub struct Transaction<P> {
+    ops: Vec<WriteOp>,
+    names: Vec<P>,
+}
+
+/// Why a transaction applied nothing.
+#[derive(Debug)]
+pub enum TransactionFailure<P> {
+    /// Conditions failed: the names of the operations whose conditions did not hold.
+    Conditions(Vec<P>),
+    /// The store failed otherwise (including a race lost more often than retried).
+    Store(StoreError),
+}
+
+impl<P: Copy + PartialEq> Transaction<P> {
+    /// An empty transaction.
+    pub fn new() -> Self {
+        Self {
+            ops: Vec::new(),
+            names: Vec::new(),
+        }
+    }
+
+    /// Adds `op` under `name`; several operations may share one.
+    pub fn push(&mut self, name: P, op: WriteOp) {
+        self.ops.push(op);
+        self.names.push(name);
+    }
+
+    /// How many operations there are.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Applies the operations, retrying a lost race (see [`transact`]).
+    pub async fn commit(self, store: &dyn ItemStore) -> Result<(), TransactionFailure<P>> {
+        let names = self.names;
+        transact(store, self.ops).await.map_err(|error| Self::failure(&names, error))
+    }
+
+    /// Applies the operations once; a lost race is reported as the store's `Conflict`.
+    pub async fn commit_once(self, store: &dyn ItemStore) -> Result<(), TransactionFailure<P>> {
+        let names = self.names;
+        store.transact(self.ops).await.map_err(|error| Self::failure(&names, error))
+    }
+
+    fn failure(names: &[P], error: StoreError) -> TransactionFailure<P> {
+        match error {
+            StoreError::TransactionCancelled { failed } => {
+                let mut failed_names: Vec<P> = Vec::new();
+                for name in failed.iter().filter_map(|index| names.get(*index)) {
+                    if !failed_names.contains(name) {
+                        failed_names.push(*name);
+                    }
+                }
+                TransactionFailure::Conditions(failed_names)
+            }
+            error => TransactionFailure::Store(error),
+        }
+    }
+}
+
+impl<P: Copy + PartialEq> Default for Transaction<P> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 pub fn put(item: Item, condition: Condition) -> WriteOp {
     WriteOp::Put { item, condition }
 }

@@ -1,4 +1,6 @@
-//! DKIM in the service's terms: which of a customer's keys signs. The engine itself
-//! (keys, parsing, canonicalization, signatures, names) is the `dkim_engine` crate.
+//! DKIM in the service's terms: the records and their rules, and which of a customer's
+//! keys signs. The engine itself (keys, parsing, canonicalization, signatures, names) is
+//! the `dkim_engine` crate.
 
+pub mod records;
 pub mod selection;

@@ -3,9 +3,11 @@
 
 use dkim_engine::names::{Alignment, alignment};
 
+use crate::domain::ids::DkimId;
+
 /// What selection needs to know of a customer's key.
 pub trait Candidate {
-    fn id(&self) -> i64;
+    fn id(&self) -> DkimId;
     fn domain(&self) -> &str;
     fn active(&self) -> bool;
 }
@@ -26,7 +28,7 @@ pub enum Selection<'a, K> {
 ///
 /// Inactive keys are never chosen. Without a sender domain a customer key aligns
 /// EXACT: it signs its own domain.
-pub fn select<'a, K: Candidate>(keys: &'a [K], default: Option<i64>, sender_domain: Option<&str>) -> Selection<'a, K> {
+pub fn select<'a, K: Candidate>(keys: &'a [K], default: Option<DkimId>, sender_domain: Option<&str>) -> Selection<'a, K> {
     let usable = || keys.iter().filter(|key| key.active());
     let default_key = usable().find(|key| Some(key.id()) == default);
     let exact = sender_domain.and_then(|domain| {
@@ -47,10 +49,10 @@ pub fn select<'a, K: Candidate>(keys: &'a [K], default: Option<i64>, sender_doma
 mod tests {
     use super::*;
 
-    struct Key(i64, &'static str, bool);
+    struct Key(DkimId, &'static str, bool);
 
     impl Candidate for Key {
-        fn id(&self) -> i64 {
+        fn id(&self) -> DkimId {
             self.0
         }
         fn domain(&self) -> &str {
@@ -61,7 +63,7 @@ mod tests {
         }
     }
 
-    fn chosen(selection: Selection<'_, Key>) -> Option<(i64, Alignment)> {
+    fn chosen(selection: Selection<'_, Key>) -> Option<(DkimId, Alignment)> {
         match selection {
             Selection::Customer { key, alignment } => Some((key.0, alignment)),
             Selection::Platform => None,
@@ -69,37 +71,52 @@ mod tests {
     }
 
     const KEYS: [Key; 4] = [
-        Key(1, "acme.test", true),
-        Key(2, "news.acme.test", true),
-        Key(3, "other.test", false),
-        Key(4, "news.acme.test", true),
+        Key(DkimId(1), "acme.test", true),
+        Key(DkimId(2), "news.acme.test", true),
+        Key(DkimId(3), "other.test", false),
+        Key(DkimId(4), "news.acme.test", true),
     ];
 
     #[test]
     fn the_key_of_the_sender_domain_signs() {
-        assert_eq!(chosen(select(&KEYS, Some(1), Some("news.acme.test"))), Some((2, Alignment::Exact)));
+        assert_eq!(
+            chosen(select(&KEYS, Some(DkimId(1)), Some("news.acme.test"))),
+            Some((DkimId(2), Alignment::Exact))
+        );
     }
 
     #[test]
     fn among_keys_of_one_domain_the_default_then_the_oldest_signs() {
-        assert_eq!(chosen(select(&KEYS, Some(4), Some("news.acme.test"))), Some((4, Alignment::Exact)));
-        assert_eq!(chosen(select(&KEYS, Some(1), Some("news.acme.test"))), Some((2, Alignment::Exact)));
+        assert_eq!(
+            chosen(select(&KEYS, Some(DkimId(4)), Some("news.acme.test"))),
+            Some((DkimId(4), Alignment::Exact))
+        );
+        assert_eq!(
+            chosen(select(&KEYS, Some(DkimId(1)), Some("news.acme.test"))),
+            Some((DkimId(2), Alignment::Exact))
+        );
     }
 
     #[test]
     fn otherwise_the_default_signs_with_its_alignment() {
         assert_eq!(
-            chosen(select(&KEYS, Some(2), Some("shop.acme.test"))),
-            Some((2, Alignment::Relaxed))
+            chosen(select(&KEYS, Some(DkimId(2)), Some("shop.acme.test"))),
+            Some((DkimId(2), Alignment::Relaxed))
         );
-        assert_eq!(chosen(select(&KEYS, Some(1), Some("globex.test"))), Some((1, Alignment::None)));
-        assert_eq!(chosen(select(&KEYS, Some(2), None)), Some((2, Alignment::Exact)));
+        assert_eq!(
+            chosen(select(&KEYS, Some(DkimId(1)), Some("globex.test"))),
+            Some((DkimId(1), Alignment::None))
+        );
+        assert_eq!(chosen(select(&KEYS, Some(DkimId(2)), None)), Some((DkimId(2), Alignment::Exact)));
     }
 
     #[test]
     fn inactive_keys_never_sign() {
-        assert_eq!(chosen(select(&KEYS, Some(1), Some("other.test"))), Some((1, Alignment::None)));
-        assert_eq!(chosen(select(&KEYS, Some(3), Some("other.test"))), None);
+        assert_eq!(
+            chosen(select(&KEYS, Some(DkimId(1)), Some("other.test"))),
+            Some((DkimId(1), Alignment::None))
+        );
+        assert_eq!(chosen(select(&KEYS, Some(DkimId(3)), Some("other.test"))), None);
     }
 
     #[test]
