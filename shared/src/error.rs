@@ -1,6 +1,7 @@
 //! The application's error type: what went wrong, in the domain's words. The HTTP
 //! layer maps it to a status and the error format in one place (`http::error`).
 
+use crate::domain::dkim::records::DefaultKeyInUse;
 use crate::domain::dkim::records::NameTaken;
 use crate::domain::user::SuspensionRefused;
 use crate::domain::validation::FieldError;
@@ -71,6 +72,12 @@ impl AppError {
 
 impl From<SuspensionRefused> for AppError {
     fn from(refused: SuspensionRefused) -> Self {
+        AppError::Conflict(refused.to_string())
+    }
+}
+
+impl From<DefaultKeyInUse> for AppError {
+    fn from(refused: DefaultKeyInUse) -> Self {
         AppError::Conflict(refused.to_string())
     }
 }

@@ -161,18 +161,13 @@ pub(crate) async fn update_customer_dkim(
     JsonBody(request): JsonBody<DkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
     caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
-    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
-        .customer_keys(group)
-        .await?;
     let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
+    let keys = dkims.customer_keys(group).await?;
     let current = key_of(&keys, group, id)?;
     let (input, active) = request.split();
     let mut violations = Violations::new();
-    if !active && keys.default_id() == Some(id) {
-        violations.body(
-            "/active",
-            "the default key cannot be deactivated; make another key the default first",
-        );
+    if let Err(refused) = keys.header().check_activity(id, active) {
+        violations.push(refused);
     }
     let valid = input.validate("", Some(&current.value.key), violations)?;
     ensure_unique(keys.records(), Some(id), &valid.domain, &valid.selector)?;
@@ -188,16 +183,10 @@ pub(crate) async fn delete_customer_dkim(
     DkimIdPath(id): DkimIdPath,
 ) -> AppResult<Json<ActionResult>> {
     caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
-    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
-        .customer_keys(group)
-        .await?;
     let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
+    let keys = dkims.customer_keys(group).await?;
     let current = key_of(&keys, group, id)?;
-    if keys.default_id() == Some(id) && keys.keys.len() > 1 {
-        return Err(AppError::Conflict(format!(
-            "key {id} is the customer's default; make another key the default first"
-        )));
-    }
+    keys.header().check_removal(id)?;
     dkims.delete(&keys, current).await?;
     Ok(Json(ActionResult::ok(state.clock.now(), "DKIM_DELETED")))
 }
@@ -215,14 +204,10 @@ pub(crate) async fn set_customer_default_dkim(
     JsonBody(request): JsonBody<DefaultDkimRequest>,
 ) -> AppResult<Json<ActionResult>> {
     caller.require(&state, Access::ADMIN | Access::DKIM, group).await?;
-    let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
-        .customer_keys(group)
-        .await?;
     let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
+    let keys = dkims.customer_keys(group).await?;
     let key = key_of(&keys, group, request.id)?;
-    if !key.value.active {
-        return Err(AppError::field(FieldError::body("/id", "the key is inactive; activate it first")));
-    }
+    key.value.check_may_be_default().map_err(AppError::field)?;
     dkims.set_default(&keys, key).await?;
     Ok(Json(ActionResult::ok(state.clock.now(), "DEFAULT_DKIM_SET")))
 }

@@ -62,7 +62,7 @@ impl CustomerKeys {
     }
 
     /// The key set as read (empty when there was none).
-    fn header(&self) -> KeySet {
+    pub fn header(&self) -> KeySet {
         self.set.as_ref().map(|set| set.value).unwrap_or_default()
     }
 

@@ -90,6 +90,40 @@ impl KeySet {
     pub fn with_default(self, id: DkimId) -> Self {
         Self { default: Some(id), ..self }
     }
+
+    /// The default key stays active: deactivating it is refused, on `/active`.
+    pub fn check_activity(&self, id: DkimId, active: bool) -> Result<(), FieldError> {
+        if !active && self.default == Some(id) {
+            return Err(FieldError::body(
+                "/active",
+                "the default key cannot be deactivated; make another key the default first",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The default key goes last: it is not deleted while the customer has other keys.
+    pub fn check_removal(&self, id: DkimId) -> Result<(), DefaultKeyInUse> {
+        if self.default == Some(id) && self.count > 1 {
+            return Err(DefaultKeyInUse(id));
+        }
+        Ok(())
+    }
+}
+
+/// Deleting the default key while the customer has others.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("key {0} is the customer's default; make another key the default first")]
+pub struct DefaultKeyInUse(pub DkimId);
+
+impl CustomerDkim {
+    /// Only an active key becomes the default (named on `/id`, the request's key).
+    pub fn check_may_be_default(&self) -> Result<(), FieldError> {
+        if !self.active {
+            return Err(FieldError::body("/id", "the key is inactive; activate it first"));
+        }
+        Ok(())
+    }
 }
 
 /// Another of the customer's keys has the domain and selector already.
@@ -313,6 +347,21 @@ mod tests {
 
     fn paths(errors: &[FieldError]) -> Vec<String> {
         errors.iter().map(|error| error.path.to_string()).collect()
+    }
+
+    #[test]
+    fn the_default_key_stays_active_goes_last_and_only_an_active_key_becomes_it() {
+        let set = KeySet::default().adding(DkimId(7)).adding(DkimId(8));
+        assert_eq!(set.check_activity(DkimId(7), false).unwrap_err().path.to_string(), "/active");
+        assert!(set.check_activity(DkimId(7), true).is_ok());
+        assert!(set.check_activity(DkimId(8), false).is_ok());
+        assert_eq!(set.check_removal(DkimId(7)), Err(DefaultKeyInUse(DkimId(7))));
+        assert!(set.check_removal(DkimId(8)).is_ok());
+        assert!(set.removing(DkimId(8)).check_removal(DkimId(7)).is_ok(), "the last key goes");
+        let mut key = customer_key(DkimId(8), "acme.test", "s1");
+        assert!(key.check_may_be_default().is_ok());
+        key.active = false;
+        assert_eq!(key.check_may_be_default().unwrap_err().path.to_string(), "/id");
     }
 
     #[test]
