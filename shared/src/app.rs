@@ -10,6 +10,7 @@ use crate::adapters::embedded::{key_vault::LocalKeyVault, queue::LocalQueue, que
 use crate::adapters::metered::MeteredStore;
 use crate::auth::tokens::TokenVerifier;
 use crate::domain::catalogue::Stage;
+use crate::domain::security::SecurityPolicy;
 use crate::ports::clock::{Clock, SystemClock};
 use crate::ports::key_vault::KeyVault;
 use crate::ports::queue::MessageQueue;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub tokens: Arc<TokenVerifier>,
     pub stage: Stage,
+    pub security: SecurityPolicy,
 }
 
 /// A missing or bad setting at start-up.
@@ -54,6 +56,15 @@ fn env(name: &'static str) -> Result<String, StartupError> {
         .ok_or(StartupError::Missing(name))
 }
 
+/// The security policy: the defaults, with the settings the environment gives
+/// (`LOCKOUT_THRESHOLD`, `LOCKOUT_MINUTES`, `PASSWORD_LIFETIME_DAYS`).
+pub fn security_from_env() -> Result<SecurityPolicy, StartupError> {
+    SecurityPolicy::configured(|name| std::env::var(name).ok().filter(|v| !v.is_empty())).map_err(|e| StartupError::Invalid {
+        name: e.name,
+        reason: e.to_string(),
+    })
+}
+
 /// The stage named by `STAGE` (default `dev`).
 pub fn stage_from_env() -> Result<Stage, StartupError> {
     let name = std::env::var("STAGE").unwrap_or_else(|_| "dev".into());
@@ -73,7 +84,11 @@ impl AppState {
             kms_key_id: env("KMS_KEY_ID")?,
         };
         let tokens = TokenVerifier::with_jwks_url(env("JWT_ISSUER")?, env("JWT_AUDIENCE")?, env("JWKS_URL")?);
-        Ok(Self::aws(&aws::load_config().await, &resources, stage_from_env()?, tokens))
+        let state = Self::aws(&aws::load_config().await, &resources, stage_from_env()?, tokens);
+        Ok(Self {
+            security: security_from_env()?,
+            ..state
+        })
     }
 
     /// State on the AWS adapters.
@@ -91,6 +106,7 @@ impl AppState {
             clock,
             tokens: Arc::new(tokens),
             stage,
+            security: SecurityPolicy::default(),
         }
     }
 
@@ -124,6 +140,7 @@ impl AppState {
             clock,
             tokens: Arc::new(tokens),
             stage,
+            security: security_from_env()?,
         })
     }
 }

@@ -189,7 +189,7 @@ fn user() -> User {
             date: at(),
             by_user_pk: Some(UserPk(10)),
         }),
-        locked_until: Some(at()),
+        two_factor: true,
         created_at: at(),
     }
 }

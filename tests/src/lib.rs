@@ -226,7 +226,7 @@ pub async fn application_user(app: &TestApp, username: &str, name: &str, group: 
                 picture: None,
                 external: false,
                 suspension: None,
-                locked_until: None,
+                two_factor: false,
                 created_at: now,
             },
             preferences: Preferences::defaults(),

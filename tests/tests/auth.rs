@@ -10,8 +10,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
 use shared::auth::tokens::DevTokenIssuer;
 use shared::domain::ids::UserPk;
+use shared::domain::security::{SecurityEvent, SecurityEventType};
 use shared::domain::user::UserStatus;
 use shared::repositories::accounts::{AccountChange, Accounts};
+use shared::repositories::security::SecurityLog;
 
 on_both_backends!(bad_tokens_are_refused, users_who_may_not_act_are_refused,);
 
@@ -97,12 +99,18 @@ async fn users_who_may_not_act_are_refused(app: TestApp) {
     assert_eq!(status_with(&app, Some(format!("Bearer {token}"))).await, 401, "suspended");
     set(|user, _| user.status = UserStatus::Disabled).await;
     assert_eq!(status_with(&app, Some(format!("Bearer {token}"))).await, 401, "disabled");
-    set(|user, now| {
-        user.status = UserStatus::Active;
-        user.locked_until = Some(now + jiff::SignedDuration::from_mins(30));
-    })
-    .await;
+    set(|user, _| user.status = UserStatus::Active).await;
+    let policy = app.environment.state.security;
+    let log = SecurityLog::new(app.environment.state.store.as_ref(), &policy);
+    for _ in 0..policy.lockout_threshold {
+        let account = accounts.load(UserPk(12)).await.unwrap().unwrap();
+        let failure = SecurityEvent::new(UserPk(12), SecurityEventType::LoginFailed, now, None);
+        log.record_failure(&account, &failure).await.unwrap();
+    }
     assert_eq!(status_with(&app, Some(format!("Bearer {token}"))).await, 401, "locked out");
-    set(|user, _| user.locked_until = None).await;
+    let account = accounts.load(UserPk(12)).await.unwrap().unwrap();
+    log.unlock(&account, &SecurityEvent::new(UserPk(12), SecurityEventType::Unlocked, now, None))
+        .await
+        .unwrap();
     assert_eq!(status_with(&app, Some(format!("Bearer {token}"))).await, 200, "active again");
 }

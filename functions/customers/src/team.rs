@@ -203,7 +203,7 @@ pub(crate) async fn create_customer_user(
         picture: None,
         external: false,
         suspension: None,
-        locked_until: None,
+        two_factor: false,
         created_at: now,
     };
     accounts

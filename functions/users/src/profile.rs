@@ -10,11 +10,13 @@ use shared::app::AppState;
 use shared::domain::access::Access;
 use shared::domain::catalogue::Catalogue;
 use shared::domain::preferences::{Preferences, RawPreferences};
+use shared::domain::security::{SecurityEvent, SecurityEventType};
 use shared::error::AppResult;
 use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, UserPkPath};
 use shared::repositories::accounts::{AccountChange, Accounts};
 use shared::repositories::customers::Customers;
+use shared::repositories::security::event_write;
 
 /// The user's personal information; the name of its creation customer only where the caller reaches it.
 pub async fn get_user(State(state): State<AppState>, caller: Caller, UserPkPath(user): UserPkPath) -> AppResult<Json<UserDetails>> {
@@ -62,9 +64,15 @@ pub async fn set_user_suspension(
 ) -> AppResult<Json<ActionResult>> {
     let target = caller.require(&state, Access::ADMIN_OF_EVERY_USER, user).await?;
     let now = state.clock.now();
-    let code = if request.suspended { "USER_SUSPENDED" } else { "USER_REACTIVATED" };
+    let (code, event_type) = if request.suspended {
+        ("USER_SUSPENDED", SecurityEventType::Suspended)
+    } else {
+        ("USER_REACTIVATED", SecurityEventType::Reactivated)
+    };
     let mut change = AccountChange::of(&target.account, Some(caller.user_pk()), now);
     if change.user.set_suspended(request.suspended, caller.user_pk(), now)? {
+        let event = SecurityEvent::new(user, event_type, now, Some(caller.user_pk()));
+        change.also.push(event_write(&event, &state.security)?);
         Accounts::new(state.store.as_ref()).save(change).await?;
     }
     Ok(Json(ActionResult::ok(now, code)))

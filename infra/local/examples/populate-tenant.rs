@@ -49,7 +49,7 @@ fn user(user_pk: UserPk, username: String, name: &str, surname: &str, group: i64
         picture: None,
         external: false,
         suspension: None,
-        locked_until: None,
+        two_factor: false,
         created_at: now,
     }
 }

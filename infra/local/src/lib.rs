@@ -109,6 +109,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accountcentral_service::routes())
         .merge(accountcentral_user::routes())
         .merge(accountcentral_users::routes())
+        .merge(accountcentral_security::routes())
         .merge(accountcentral_customers::routes())
         .merge(accountcentral_capabilities::routes())
         .merge(accountcentral_dkim::routes())

@@ -146,7 +146,7 @@ pub async fn bootstrap(environment: &Environment, username: &str, email: &str) -
         picture: None,
         external: false,
         suspension: None,
-        locked_until: None,
+        two_factor: false,
         created_at: now,
     };
     let secret = password::generate(INITIAL_PASSWORD_CHARS);

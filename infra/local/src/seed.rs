@@ -201,7 +201,7 @@ fn demo_user(demo: DemoUser, now: Timestamp) -> User {
         picture: None,
         external: false,
         suspension: None,
-        locked_until: None,
+        two_factor: false,
         created_at: now,
     }
 }

@@ -3,4 +3,5 @@
 pub mod action;
 pub mod customers;
 pub mod dkim;
+pub mod security;
 pub mod users;

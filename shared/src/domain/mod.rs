@@ -13,5 +13,6 @@ pub mod password;
 pub mod preferences;
 pub mod roles;
 pub mod secret;
+pub mod security;
 pub mod user;
 pub mod validation;

@@ -75,17 +75,13 @@ pub struct User {
     pub picture: Option<String>,
     pub external: bool,
     pub suspension: Option<Suspension>,
-    /// Logins are refused until this instant.
-    pub locked_until: Option<Timestamp>,
+    /// Whether logins need the PIN sent by SMS as well (effective only with a verified cell phone).
+    #[serde(default)]
+    pub two_factor: bool,
     pub created_at: Timestamp,
 }
 
 impl User {
-    /// Whether the user may act at `now`: active and not locked out.
-    pub fn may_act(&self, now: Timestamp) -> bool {
-        self.status == UserStatus::Active && self.locked_until.is_none_or(|until| until <= now)
-    }
-
     /// Suspends (`suspended`) or reactivates the user, as `by` at `at`. Asking for the
     /// state the user is already in changes nothing (`Ok(false)`); a disabled user is
     /// neither suspended nor reactivated this way, and nobody suspends themselves.
@@ -116,10 +112,12 @@ impl User {
         Ok(true)
     }
 
-    /// Applies a validated profile change. A new cell phone number must be verified again.
+    /// Applies a validated profile change. A new cell phone number must be verified
+    /// again, and two-factor waits for it: the PIN would go to an unproven number.
     pub fn apply_profile(&mut self, profile: Profile) {
         if profile.cell_phone != self.cell_phone {
             self.cell_phone_verified = false;
+            self.two_factor = false;
         }
         self.name = profile.name;
         self.surname = profile.surname;

@@ -57,7 +57,7 @@ impl FromRequestParts<AppState> for Caller {
             .load(user)
             .await?
             .ok_or_else(|| AppError::Unauthenticated(format!("user {user} does not exist")))?;
-        if !account.user.value.may_act(state.clock.now()) {
+        if !account.may_act(state.clock.now()) {
             return Err(AppError::Unauthenticated(format!("user {user} is not active or is locked out")));
         }
         let principal = Principal {

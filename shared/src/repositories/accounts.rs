@@ -17,6 +17,7 @@ use crate::domain::capability::Capability;
 use crate::domain::ids::{CapabilityId, GroupPk, UserPk};
 use crate::domain::password::PasswordRecord;
 use crate::domain::preferences::Preferences;
+use crate::domain::security::{AppAccess, Lockout};
 use crate::domain::user::{User, UserStatus, UserType};
 use crate::ports::store::{Condition, Item, ItemStore, Key, MAX_TRANSACTION_OPS, Query, StoreError, WriteOp, query_all};
 
@@ -27,9 +28,37 @@ const CUSTOMER: &str = "CUSTOMER#";
 const CAPABILITY: &str = "CAPABILITY#";
 const UNIQUE: &str = "UNIQUE";
 const ROSTER_USER: &str = "USER#";
+/// The consecutive failed logins: a counter, so that concurrent failures all count.
+const FAILURES: &str = "FAILURES";
+const LOCK: &str = "LOCK";
+/// `ACCESS#<application>`: first and last login to it; `ACCESS` alone: to any application.
+const ACCESS: &str = "ACCESS";
 
-fn partition(user: UserPk) -> String {
+pub(super) fn partition(user: UserPk) -> String {
     format!("USER#{user}")
+}
+
+pub(super) fn failures_key(user: UserPk) -> Key {
+    Key::new(partition(user), FAILURES)
+}
+
+pub(super) fn lock_key(user: UserPk) -> Key {
+    Key::new(partition(user), LOCK)
+}
+
+/// The user's access to `application`, or to any application when `None`.
+pub(super) fn access_key(user: UserPk, application: Option<&str>) -> Key {
+    match application {
+        Some(application) => Key::new(partition(user), format!("{ACCESS}#{application}")),
+        None => Key::new(partition(user), ACCESS),
+    }
+}
+
+/// A lockout as stored.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Lock {
+    pub locked_until: Timestamp,
 }
 
 fn profile_key(user: UserPk) -> Key {
@@ -161,6 +190,18 @@ pub struct Account {
     pub preferences: Option<Preferences>,
     pub associations: Vec<GroupPk>,
     pub capabilities: Vec<Capability>,
+    pub lockout: Lockout,
+    /// Application → first and last login.
+    pub accesses: BTreeMap<String, AppAccess>,
+    /// First and last login to any application.
+    pub any_access: Option<AppAccess>,
+}
+
+impl Account {
+    /// Whether the user may act at `now`: active and not locked out.
+    pub fn may_act(&self, now: Timestamp) -> bool {
+        self.user.value.status == UserStatus::Active && !self.lockout.is_locked(now)
+    }
 }
 
 /// Everything needed to create a user.
@@ -185,6 +226,9 @@ pub struct AccountChange<'a> {
     /// Who makes the change (for the capability log), and when.
     pub by: Option<UserPk>,
     pub at: Timestamp,
+    /// Writes that belong with the change (the security event that records it),
+    /// applied in the same transaction.
+    pub also: Vec<WriteOp>,
 }
 
 impl<'a> AccountChange<'a> {
@@ -198,6 +242,7 @@ impl<'a> AccountChange<'a> {
             revoked: Vec::new(),
             by,
             at,
+            also: Vec::new(),
         }
     }
 }
@@ -220,9 +265,20 @@ impl<'a> Accounts<'a> {
         let mut preferences = None;
         let mut associations = Vec::new();
         let mut capabilities = Vec::new();
+        let mut lockout = Lockout::default();
+        let mut accesses = BTreeMap::new();
+        let mut any_access = None;
         for item in &items {
             let sk = item.key.sk.as_str();
-            if sk == PROFILE {
+            if sk == FAILURES {
+                lockout.consecutive_failures = item.version;
+            } else if sk == LOCK {
+                lockout.locked_until = Some(from_item::<Lock>(item)?.locked_until);
+            } else if sk == ACCESS {
+                any_access = Some(from_item(item)?);
+            } else if let Some(application) = sk.strip_prefix(ACCESS).and_then(|rest| rest.strip_prefix('#')) {
+                accesses.insert(application.to_owned(), from_item(item)?);
+            } else if sk == PROFILE {
                 profile = Some(versioned::<User>(item)?);
             } else if sk == PREFERENCES {
                 preferences = Some(from_item(item)?);
@@ -237,6 +293,9 @@ impl<'a> Accounts<'a> {
             preferences,
             associations,
             capabilities,
+            lockout,
+            accesses,
+            any_access,
         }))
     }
 
@@ -413,6 +472,10 @@ impl<'a> Accounts<'a> {
         for capability in &change.revoked {
             transaction.push(Write::Rest, delete(capability_key(user_pk, capability.id), Condition::Exists));
             transaction.push(Write::Rest, log_op(user_pk, capability, LogAction::Revoked, change.by, change.at)?);
+        }
+
+        for write in change.also {
+            transaction.push(Write::Rest, write);
         }
 
         if transaction.len() > MAX_TRANSACTION_OPS {

@@ -3,11 +3,15 @@
 //! Layout of the single table (pk / sk, and the index keys where used):
 //! - `USER#<userPk>` / `PROFILE`: the user. `PREFERENCES`, `PASSWORD`,
 //!   `CUSTOMER#<groupPk>` (an association), `CAPABILITY#<id>`: the rest of the
-//!   user's account, read with one query.
+//!   user's account, read with one query; so are its security state:
+//!   `FAILURES` (a counter: consecutive failed logins), `LOCK` (a lockout's end),
+//!   `ACCESS#<application>` and `ACCESS` (first and last login, to one application and to any).
 //! - `USERNAME#<lowercase>`, `EMAIL#<lowercase>`, `GID#<gid>` / `UNIQUE`: uniqueness guards.
 //! - `ROSTER#<groupPk>` / `USER#<lowercase username>#<userPk>`: a summary of every user
 //!   who reaches the customer (associated with it or a descendant), kept in step with
 //!   the user by the same transaction: the users of a subtree are one partition.
+//! - `EVENTS#<userPk>` / `<epoch ms>#<event id>`: security events, expiring after the
+//!   retention period; failed logins also in GSI1 `FAILED#<yyyy-mm-dd>` / `<epoch ms>#<userPk>`.
 //! - `CAPLOG#<userPk>` / `<epoch ms>#<capability id>#<G|R>`: the append-only capability log.
 //! - `CUSTOMER#<groupPk>` / `PROFILE`: the customer, in GSI1 `CUSTOMER_CHILDREN#<parent>` /
 //!   `CUSTOMER#<groupPk>`, GSI2 `CUSTOMER_TREE#<root>` / `<path from the root>` (a subtree
@@ -31,6 +35,7 @@ pub mod customers;
 pub mod dkims;
 mod error;
 mod record;
+pub mod security;
 
 pub use error::RepositoryError;
 pub use record::Versioned;

@@ -1,0 +1,22 @@
+//! The `security` function: credentials and security of team members as their
+//! administrators see them (passwords, PIN, two-factor, security events, lockout), each
+//! customer's failed logins, application usage and users with issues, and the security
+//! events the authorization server reports.
+
+mod events;
+mod lockout;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use shared::app::AppState;
+
+/// The function's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/internal/security-events", post(events::record_security_event))
+        .route(
+            "/v1/users/{userPk}/lockout",
+            get(lockout::get_user_lockout).delete(lockout::unlock_user),
+        )
+}
