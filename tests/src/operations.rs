@@ -446,8 +446,42 @@ pub fn implemented_operations() -> Vec<Operation> {
         get("getMyAccountCentralRole", "/v1/user/role?groupPk=101", MemberOf(101)),
     ];
     operations.extend(users_operations());
+    operations.extend(security_operations());
     operations.extend(customers_operations());
     operations.extend(dkim_operations());
+    operations
+}
+
+/// Security events, lockouts and credentials.
+fn security_operations() -> Vec<Operation> {
+    use Access::*;
+    let mut operations = vec![
+        // A LOGOUT changes no state that later calls of the matrix depend on.
+        Operation::new("recordSecurityEvent", Method::POST, "/v1/internal/security-events", Service)
+            .with_body(|_| json!({"type": "LOGOUT", "userPk": 12, "application": "hub"}))
+            .answering(201),
+    ];
+    let targets: [(i64, &'static [i64]); 4] = [(12, &[101]), (10, &[100]), (20, &[200]), (1, &[1])];
+    for (user, associations) in targets {
+        operations.push(get(
+            "getUserLockout",
+            format!("/v1/users/{user}/lockout"),
+            AdminOfUser(associations),
+        ));
+    }
+    let missing = format!("/v1/users/{MISSING_USER}");
+    operations.extend([
+        get("getUserLockout", format!("{missing}/lockout"), AdminOfUser(&[])).answering(404),
+        Operation::new("unlockUser", Method::DELETE, format!("{missing}/lockout"), AdminOfEveryUser(&[])).answering(404),
+        Operation::new("unlockUser", Method::DELETE, "/v1/users/{userPk}/lockout", AdminOfEveryUser(&[101])).on(NEW_USER_OF_101),
+        Operation::new(
+            "unlockUser",
+            Method::DELETE,
+            "/v1/users/{userPk}/lockout",
+            AdminOfEveryUser(&[100, 200]),
+        )
+        .on(Fixture::NewUser { home: 100, also: &[200] }),
+    ]);
     operations
 }
 

@@ -195,6 +195,8 @@ pub struct Account {
     pub accesses: BTreeMap<String, AppAccess>,
     /// First and last login to any application.
     pub any_access: Option<AppAccess>,
+    /// The version of the stored lockout, so that of racing failures only one starts it.
+    pub(super) lock_version: Option<u64>,
 }
 
 impl Account {
@@ -268,12 +270,14 @@ impl<'a> Accounts<'a> {
         let mut lockout = Lockout::default();
         let mut accesses = BTreeMap::new();
         let mut any_access = None;
+        let mut lock_version = None;
         for item in &items {
             let sk = item.key.sk.as_str();
             if sk == FAILURES {
                 lockout.consecutive_failures = item.version;
             } else if sk == LOCK {
                 lockout.locked_until = Some(from_item::<Lock>(item)?.locked_until);
+                lock_version = Some(item.version);
             } else if sk == ACCESS {
                 any_access = Some(from_item(item)?);
             } else if let Some(application) = sk.strip_prefix(ACCESS).and_then(|rest| rest.strip_prefix('#')) {
@@ -296,6 +300,7 @@ impl<'a> Accounts<'a> {
             lockout,
             accesses,
             any_access,
+            lock_version,
         }))
     }
 

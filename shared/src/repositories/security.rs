@@ -101,31 +101,46 @@ impl<'a> SecurityLog<'a> {
 
     /// Records a failed login in two writes: the count of consecutive failures goes up
     /// by one atomically (so concurrent failures all count), then the event is stored,
-    /// with the lockout it starts when the count reaches the threshold. Returns the
-    /// lockout after the failure.
+    /// with the lockout it starts when the count reaches the threshold. Of failures racing
+    /// to start a lockout, one does (the lockout is conditioned on the one read); the
+    /// others are stored as plain failures. Returns the lockout after the failure.
     pub async fn record_failure(&self, account: &Account, event: &SecurityEvent) -> Result<Lockout, StoreError> {
         let user = event.user_pk;
         let consecutive = self.store.increment(&failures_key(user), 1).await?;
-        let mut transaction = Transaction::new();
-        transaction.push(Write::Event, event_write(event, self.policy)?);
         let mut lockout = Lockout {
             consecutive_failures: consecutive,
             locked_until: account.lockout.locked_until,
         };
-        if let Some(until) = self.policy.lock_after_failure(consecutive, &account.lockout, event.at) {
-            transaction.push(
-                Write::State,
-                put(to_item(lock_key(user), &Lock { locked_until: until })?, Condition::Always),
-            );
-            let locked = SecurityEvent {
-                application: event.application.clone(),
-                ..SecurityEvent::new(user, SecurityEventType::LockedOut, event.at, None)
-            };
-            transaction.push(Write::Event, event_write(&locked, self.policy)?);
-            lockout.locked_until = Some(until);
+        let mut transaction = Transaction::new();
+        transaction.push(Write::Event, event_write(event, self.policy)?);
+        let Some(until) = self.policy.lock_after_failure(consecutive, &account.lockout, event.at) else {
+            self.commit(transaction).await?;
+            return Ok(lockout);
+        };
+        let (condition, version) = match account.lock_version {
+            None => (Condition::NotExists, 1),
+            Some(version) => (Condition::VersionIs(version), version + 1),
+        };
+        let lock = to_item(lock_key(user), &Lock { locked_until: until })?.with_version(version);
+        transaction.push(Write::State, put(lock, condition));
+        let locked = SecurityEvent {
+            application: event.application.clone(),
+            ..SecurityEvent::new(user, SecurityEventType::LockedOut, event.at, None)
+        };
+        transaction.push(Write::Event, event_write(&locked, self.policy)?);
+        match transaction.commit(self.store).await {
+            Ok(()) => {
+                lockout.locked_until = Some(until);
+                Ok(lockout)
+            }
+            Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::State) => {
+                let mut transaction = Transaction::new();
+                transaction.push(Write::Event, event_write(event, self.policy)?);
+                self.commit(transaction).await?;
+                Ok(lockout)
+            }
+            Err(failure) => Err(Self::failure(failure)),
         }
-        self.commit(transaction).await?;
-        Ok(lockout)
     }
 
     /// Ends the user's failed-login streak and lockout, recording `event` (UNLOCKED) with it.
@@ -150,11 +165,15 @@ impl<'a> SecurityLog<'a> {
     }
 
     async fn commit(&self, transaction: Transaction<Write>) -> Result<(), StoreError> {
-        transaction.commit(self.store).await.map_err(|failure| match failure {
+        transaction.commit(self.store).await.map_err(Self::failure)
+    }
+
+    fn failure(failure: TransactionFailure<Write>) -> StoreError {
+        match failure {
             // Event ids are random: a clash means a duplicate write of the same event.
             TransactionFailure::Conditions(failed) => StoreError::Invalid(format!("security event written twice ({failed:?})")),
             TransactionFailure::Store(error) => error,
-        })
+        }
     }
 
     /// The user's events matching `filter`, newest first: one page (from `offset`, at most
