@@ -5,15 +5,75 @@ transactions); moto's threaded server can interleave two such requests, so a
 concurrency test could fail for the emulator's sake. Other services (SQS long
 polls among them) stay concurrent.
 
+moto makes a transaction undoable by deep-copying the whole table once per item
+it writes: on a table of thousands of items, every transaction costs seconds and
+the copies leave the server holding gigabytes. Here a transaction instead keeps
+copies of the items it touches and puts them back when it is cancelled, which is
+the same all-or-nothing outcome (requests are applied one at a time, see above).
+
 usage: python moto-server.py HOST PORT
 """
+import copy
 import os
 import signal
 import sys
 import threading
+import types
 
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
+
+
+def item_level_rollback() -> None:
+    """Transactions undo their own items rather than whole-table copies."""
+    # moto's transaction code copies tables with copy.deepcopy; tables pass through uncopied.
+    dynamodb_models.copy = types.SimpleNamespace(
+        deepcopy=lambda value, memo=None: value if isinstance(value, Table) else copy.deepcopy(value, memo)
+    )
+    transact = dynamodb_models.DynamoDBBackend.transact_write_items
+
+    def touched(backend, transact_items):
+        saved = {}
+        for entry in transact_items:
+            op = next(iter(entry.values()), None)
+            if not isinstance(op, dict):
+                continue
+            table = backend.tables.get(op.get("TableName"))
+            attributes = op.get("Key") or op.get("Item") or {}
+            if table is None or table.hash_key_attr not in attributes:
+                continue
+            hash_key = DynamoType(attributes[table.hash_key_attr])
+            range_key = None
+            if table.range_key_attr is not None:
+                if table.range_key_attr not in attributes:
+                    continue
+                range_key = DynamoType(attributes[table.range_key_attr])
+            where = (table.name, hash_key, range_key)
+            if where not in saved:
+                saved[where] = (table, copy.deepcopy(table.get_item(hash_key, range_key)))
+        return saved
+
+    def restore(saved):
+        for (_, hash_key, range_key), (table, item) in saved.items():
+            if item is None:
+                table.delete_item(hash_key, range_key)
+            elif range_key is None:
+                table.items[hash_key] = item
+            else:
+                table.items[hash_key][range_key] = item
+
+    def transact_write_items(self, transact_items):
+        saved = touched(self, transact_items)
+        try:
+            return transact(self, transact_items)
+        except Exception:
+            restore(saved)
+            raise
+
+    dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
 def main() -> None:
@@ -21,6 +81,7 @@ def main() -> None:
     os.environ.setdefault("MOTO_PORT", str(port))
     # The emulator's state is disposable: exit at once rather than free gigabytes of it.
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    item_level_rollback()
     moto = DomainDispatcherApplication(create_backend_app)
     dynamodb = threading.Lock()
 
