@@ -150,7 +150,7 @@ pub(crate) struct UserWithIssues {
 const ISSUE_SORTS: [&str; 4] = ["username", "name", "surname", "groupName"];
 
 /// The users of the subtree with at least one issue, each with its issues. Reads: the
-/// roster, then the profile, lockout and password of every user in batches (four items a
+/// roster, then the profile, lock and password of every user in batches (three items a
 /// user), then the customers of the users with issues.
 pub async fn list_customer_users_with_issues(
     State(state): State<AppState>,
@@ -167,9 +167,9 @@ pub async fn list_customer_users_with_issues(
     let users: Vec<UserPk> = roster.iter().map(|entry| entry.user_pk).collect();
     let parts = StateParts {
         profile: true,
-        lockout: true,
+        lock: true,
         password: true,
-        access: None,
+        ..StateParts::default()
     };
     let mut states = accounts.security_states(&users, &parts).await?;
     let troubled: Vec<(RosterEntry, UserStatus, Vec<UserIssue>)> = roster
@@ -252,7 +252,8 @@ pub async fn list_customer_failed_logins(
         .collect();
     let users: Vec<UserPk> = failing.iter().map(|(entry, _)| entry.user_pk).collect();
     let parts = StateParts {
-        lockout: true,
+        streak: true,
+        lock: true,
         ..StateParts::default()
     };
     let states = accounts.security_states(&users, &parts).await?;

@@ -191,8 +191,10 @@ pub const KEYS_PER_BATCH: usize = 100;
 pub struct StateParts<'a> {
     /// The profile (status, two-factor, cell phone verification).
     pub profile: bool,
-    /// The consecutive failed logins and the lockout.
-    pub lockout: bool,
+    /// The consecutive failed logins.
+    pub streak: bool,
+    /// The lockout's end.
+    pub lock: bool,
     /// When the password expires.
     pub password: bool,
     /// The first and last access: `Some(None)` to any application, `Some(Some(app))` to `app`.
@@ -366,8 +368,11 @@ impl<'a> Accounts<'a> {
             if parts.profile {
                 keys.push(profile_key(*user));
             }
-            if parts.lockout {
-                keys.extend([failures_key(*user), lock_key(*user)]);
+            if parts.streak {
+                keys.push(failures_key(*user));
+            }
+            if parts.lock {
+                keys.push(lock_key(*user));
             }
             if parts.password {
                 keys.push(password_key(*user));
