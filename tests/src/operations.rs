@@ -611,8 +611,12 @@ fn users_operations() -> Vec<Operation> {
         .with_body(|_| preferences_body()),
         get("getUserPreferences", "/v1/users/{userPk}/preferences", AdminOfUser(&[100, 200]))
             .on(Fixture::NewUser { home: 100, also: &[200] }),
-        get("listUserSecurityEvents", "/v1/users/{userPk}/security-events", AdminOfUser(&[100, 200]))
-            .on(Fixture::NewUser { home: 100, also: &[200] }),
+        get(
+            "listUserSecurityEvents",
+            "/v1/users/{userPk}/security-events",
+            AdminOfUser(&[100, 200]),
+        )
+        .on(Fixture::NewUser { home: 100, also: &[200] }),
         // A user of a sub-customer and of its ancestor: the sub-customer's admin does not change it.
         Operation::new(
             "setUserSuspension",
@@ -892,7 +896,12 @@ fn customers_operations() -> Vec<Operation> {
             MemberOf(missing),
         )
         .answering(404),
-        get("listCustomerAppUsage", format!("/v1/customers/{missing}/app-usage"), AdminOf(missing)).answering(404),
+        get(
+            "listCustomerAppUsage",
+            format!("/v1/customers/{missing}/app-usage"),
+            AdminOf(missing),
+        )
+        .answering(404),
         get(
             "listCustomerAppUsageByApp",
             format!("/v1/customers/{missing}/app-usage/send"),

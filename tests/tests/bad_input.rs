@@ -189,7 +189,10 @@ async fn query_parameters_are_validated_and_named(app: TestApp) {
                 .await;
         }
     }
-    for path in ["/v1/customers/101/users", "/v1/customers/101/application-users"].into_iter().chain(SORTED_REPORTS) {
+    for path in ["/v1/customers/101/users", "/v1/customers/101/application-users"]
+        .into_iter()
+        .chain(SORTED_REPORTS)
+    {
         for query in ["sort=password", "sort=name,sideways", "sort=", "sort=username,asc,desc"] {
             refusals.expect("care", Method::GET, &format!("{path}?{query}"), None, "sort").await;
         }
@@ -262,7 +265,13 @@ async fn query_parameters_are_validated_and_named(app: TestApp) {
     }
     for query in ["days=0", "days=31", "days=-1", "days=abc", "days=", "days=1.5"] {
         refusals
-            .expect("care", Method::GET, &format!("/v1/customers/101/failed-logins?{query}"), None, "days")
+            .expect(
+                "care",
+                Method::GET,
+                &format!("/v1/customers/101/failed-logins?{query}"),
+                None,
+                "days",
+            )
             .await;
     }
     for application in ["mail", "HUB", "plan", "hub.send"] {
@@ -388,10 +397,7 @@ async fn documented_sorts_are_accepted(app: TestApp) {
             "/v1/customers/101/application-users",
             &["username", "name", "groupName", "secretCreationDate"],
         ),
-        (
-            "/v1/customers/101/users-with-issues",
-            &["username", "name", "surname", "groupName"],
-        ),
+        ("/v1/customers/101/users-with-issues", &["username", "name", "surname", "groupName"]),
         (
             "/v1/customers/101/failed-logins",
             &["failedLogins", "consecutiveFailedLogins", "lastFailedLogin", "username"],

@@ -113,7 +113,10 @@ async fn security_events_are_listed_newest_first_filtered_and_paged(app: TestApp
     let (from, to) = (fed[2].2, fed[5].2);
     let mut cases: Vec<(String, Admits)> = vec![
         (String::new(), Box::new(|_| true)),
-        ("exclude-app=hub&exclude-app=send".into(), Box::new(|e| e["application"] != "hub" && e["application"] != "send")),
+        (
+            "exclude-app=hub&exclude-app=send".into(),
+            Box::new(|e| e["application"] != "hub" && e["application"] != "send"),
+        ),
         ("exclude-app=cplan".into(), Box::new(|e| e["application"] != "cplan")),
         (format!("from={from}&to={to}"), Box::new(move |e| (from..=to).contains(&at(e)))),
         (format!("from={from}"), Box::new(move |e| at(e) >= from)),
@@ -165,10 +168,13 @@ async fn security_events_are_listed_newest_first_filtered_and_paged(app: TestApp
 // ---------------------------------------------------------------------------
 // Accesses and usage
 
+/// A first and a last access, in epoch milliseconds.
+type Span = (i64, i64);
+
 /// First and last login per application of `logins` (application, instant), and to any.
-fn accesses(logins: &[(&str, i64)]) -> (BTreeMap<String, (i64, i64)>, Option<(i64, i64)>) {
-    let mut per_app: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    let mut any: Option<(i64, i64)> = None;
+fn accesses(logins: &[(&str, i64)]) -> (BTreeMap<String, Span>, Option<Span>) {
+    let mut per_app: BTreeMap<String, Span> = BTreeMap::new();
+    let mut any: Option<Span> = None;
     for (application, at) in logins {
         let entry = per_app.entry((*application).to_owned()).or_insert((*at, *at));
         *entry = (entry.0.min(*at), entry.1.max(*at));
@@ -229,8 +235,20 @@ async fn app_usage_lists_the_users_who_used_any_or_the_given_application(app: Te
 
     let group_of = BTreeMap::from([(a, 102), (b, 102), (c, 102), (d, 101)]);
     let names: BTreeMap<i64, String> = BTreeMap::from([
-        (101, read_ok(&app, "care", "/v1/customers/101").await["name"].as_str().unwrap().to_owned()),
-        (102, read_ok(&app, "care", "/v1/customers/102").await["name"].as_str().unwrap().to_owned()),
+        (
+            101,
+            read_ok(&app, "care", "/v1/customers/101").await["name"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ),
+        (
+            102,
+            read_ok(&app, "care", "/v1/customers/102").await["name"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ),
     ]);
     // (customer, application or any): the rows about the test's users, as computed.
     for group in [102, 100, 101] {
@@ -261,7 +279,13 @@ async fn app_usage_lists_the_users_who_used_any_or_the_given_application(app: Te
             let rows = rows_of(&page, &mine);
             let got: Vec<(i64, i64, i64)> = rows
                 .iter()
-                .map(|row| (row["userPk"].as_i64().unwrap(), millis(&row["firstAccess"]), millis(&row["lastAccess"])))
+                .map(|row| {
+                    (
+                        row["userPk"].as_i64().unwrap(),
+                        millis(&row["firstAccess"]),
+                        millis(&row["lastAccess"]),
+                    )
+                })
                 .collect();
             assert_eq!(got, expected, "{path}: {page}");
             for row in &rows {
@@ -434,7 +458,14 @@ async fn failed_logins_count_the_range_and_the_current_streak(app: TestApp) {
 /// Stores an INTERACTIVE user of `group` through the accounts repository, for the states
 /// no operation of this branch can bring about (a disabled user, an expired password,
 /// two-factor without a verified cell phone).
-async fn stored_user(app: &TestApp, username: &str, name: &str, group: i64, edit: impl FnOnce(&mut User), password_expires_at: Option<Timestamp>) -> i64 {
+async fn stored_user(
+    app: &TestApp,
+    username: &str,
+    name: &str,
+    group: i64,
+    edit: impl FnOnce(&mut User),
+    password_expires_at: Option<Timestamp>,
+) -> i64 {
     let accounts = Accounts::new(app.environment.state.store.as_ref());
     let user_pk = accounts.next_user_pk().await.unwrap();
     let now = Timestamp::now();
@@ -518,9 +549,28 @@ async fn users_with_issues_list_each_reason(app: TestApp) {
     // (user, name, what was done): names in another order than the usernames.
     let mut users: Vec<(i64, String, Trouble)> = Vec::new();
     let api_cases = [
-        ("Mia", Trouble { suspended: true, ..Trouble::default() }),
-        ("Leo", Trouble { locked: true, ..Trouble::default() }),
-        ("Ada", Trouble { suspended: true, locked: true, ..Trouble::default() }),
+        (
+            "Mia",
+            Trouble {
+                suspended: true,
+                ..Trouble::default()
+            },
+        ),
+        (
+            "Leo",
+            Trouble {
+                locked: true,
+                ..Trouble::default()
+            },
+        ),
+        (
+            "Ada",
+            Trouble {
+                suspended: true,
+                locked: true,
+                ..Trouble::default()
+            },
+        ),
         ("Zoe", Trouble::default()),
     ];
     for (name, trouble) in api_cases {
@@ -545,9 +595,36 @@ async fn users_with_issues_list_each_reason(app: TestApp) {
     // Stored directly (no operation yet): disabled, expired, two-factor on an unverified phone,
     // and one with a valid password and a verified phone, which has no issue.
     let stored_cases: [(&str, Trouble, bool, bool, Option<Timestamp>); 4] = [
-        ("Eve", Trouble { disabled: true, ..Trouble::default() }, false, false, Some(future)),
-        ("Bob", Trouble { password_expired: true, ..Trouble::default() }, false, false, Some(past)),
-        ("Kim", Trouble { two_factor_unverified: true, ..Trouble::default() }, true, false, None),
+        (
+            "Eve",
+            Trouble {
+                disabled: true,
+                ..Trouble::default()
+            },
+            false,
+            false,
+            Some(future),
+        ),
+        (
+            "Bob",
+            Trouble {
+                password_expired: true,
+                ..Trouble::default()
+            },
+            false,
+            false,
+            Some(past),
+        ),
+        (
+            "Kim",
+            Trouble {
+                two_factor_unverified: true,
+                ..Trouble::default()
+            },
+            true,
+            false,
+            None,
+        ),
         ("Ida", Trouble::default(), true, true, Some(future)),
     ];
     for (name, trouble, two_factor, verified, expires) in stored_cases {
@@ -584,7 +661,13 @@ async fn users_with_issues_list_each_reason(app: TestApp) {
     let mut expected: Vec<(i64, String, Vec<String>)> = users
         .iter()
         .filter(|(_, _, trouble)| !trouble.issues().is_empty())
-        .map(|(user, _, trouble)| (*user, trouble.status().to_owned(), trouble.issues().iter().map(|i| i.to_string()).collect()))
+        .map(|(user, _, trouble)| {
+            (
+                *user,
+                trouble.status().to_owned(),
+                trouble.issues().iter().map(|i| i.to_string()).collect(),
+            )
+        })
         .collect();
     expected.sort_by_key(|(user, _, _)| usernames[user].clone());
     let list = async |group: i64, query: &str| -> Vec<(i64, String, Vec<String>)> {
@@ -600,7 +683,12 @@ async fn users_with_issues_list_each_reason(app: TestApp) {
                 (
                     row["userPk"].as_i64().unwrap(),
                     row["status"].as_str().unwrap().to_owned(),
-                    row["issues"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_owned()).collect(),
+                    row["issues"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|i| i.as_str().unwrap().to_owned())
+                        .collect(),
                 )
             })
             .collect()

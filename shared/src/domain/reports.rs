@@ -67,13 +67,15 @@ impl RawEventFilter<'_> {
             ));
         }
         let mut instant = |name: &str, raw: Option<&str>| {
-            raw.and_then(|raw| match raw.trim().parse::<i64>().map(|ms| (ms, Timestamp::from_millisecond(ms))) {
-                Ok((millis, Ok(at))) if millis >= 0 => Some(at),
-                _ => {
-                    violations.push(FieldError::query(name, "must be an instant in epoch milliseconds, from 0"));
-                    None
-                }
-            })
+            raw.and_then(
+                |raw| match raw.trim().parse::<i64>().map(|ms| (ms, Timestamp::from_millisecond(ms))) {
+                    Ok((millis, Ok(at))) if millis >= 0 => Some(at),
+                    _ => {
+                        violations.push(FieldError::query(name, "must be an instant in epoch milliseconds, from 0"));
+                        None
+                    }
+                },
+            )
         };
         let from = instant("from", self.from);
         let to = instant("to", self.to);

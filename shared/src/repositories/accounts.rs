@@ -356,11 +356,7 @@ impl<'a> Accounts<'a> {
     /// batched gets of at most [`KEYS_PER_BATCH`] keys (a few keys per user, never a query
     /// per user). Every user asked about has an entry; what is not stored is left at its
     /// default (no profile, no lockout, no password, no access).
-    pub async fn security_states(
-        &self,
-        users: &[UserPk],
-        parts: &StateParts<'_>,
-    ) -> Result<BTreeMap<UserPk, SecurityState>, StoreError> {
+    pub async fn security_states(&self, users: &[UserPk], parts: &StateParts<'_>) -> Result<BTreeMap<UserPk, SecurityState>, StoreError> {
         let owners: BTreeMap<String, UserPk> = users.iter().map(|u| (partition(*u), *u)).collect();
         let mut states: BTreeMap<UserPk, SecurityState> = users.iter().map(|u| (*u, SecurityState::default())).collect();
         let mut keys = Vec::new();
