@@ -444,6 +444,8 @@ pub fn implemented_operations() -> Vec<Operation> {
         Operation::new("updateMyPreferences", Method::PUT, "/v1/user/preferences", User).with_body(|_| preferences_body()),
         // The caller has a role on a customer exactly where it is a member.
         get("getMyAccountCentralRole", "/v1/user/role?groupPk=101", MemberOf(101)),
+        get("listMySecurityEvents", "/v1/user/security-events", User),
+        get("getMyAppAccesses", "/v1/user/app-accesses", User),
     ];
     operations.extend(users_operations());
     operations.extend(security_operations());
@@ -595,12 +597,18 @@ fn users_operations() -> Vec<Operation> {
                 format!("/v1/users/{user}/capabilities/log"),
                 AdminOfUser(associations),
             ),
+            get(
+                "listUserSecurityEvents",
+                format!("/v1/users/{user}/security-events"),
+                AdminOfUser(associations),
+            ),
         ]);
     }
     let missing = format!("/v1/users/{MISSING_USER}");
     operations.extend([
         get("getUser", missing.clone(), AdminOfUser(&[])).answering(404),
         get("getUserRoles", format!("{missing}/roles"), AdminOfUser(&[])).answering(404),
+        get("listUserSecurityEvents", format!("{missing}/security-events"), AdminOfUser(&[])).answering(404),
         Operation::new(
             "setUserSuspension",
             Method::PUT,
@@ -637,6 +645,12 @@ fn users_operations() -> Vec<Operation> {
         .with_body(|_| preferences_body()),
         get("getUserPreferences", "/v1/users/{userPk}/preferences", AdminOfUser(&[100, 200]))
             .on(Fixture::NewUser { home: 100, also: &[200] }),
+        get(
+            "listUserSecurityEvents",
+            "/v1/users/{userPk}/security-events",
+            AdminOfUser(&[100, 200]),
+        )
+        .on(Fixture::NewUser { home: 100, also: &[200] }),
         // A user of a sub-customer and of its ancestor: the sub-customer's admin does not change it.
         Operation::new(
             "setUserSuspension",
@@ -834,6 +848,22 @@ fn customers_operations() -> Vec<Operation> {
                 format!("/v1/customers/{group}/applications"),
                 MemberOf(group),
             ),
+            get("listCustomerAppUsage", format!("/v1/customers/{group}/app-usage"), AdminOf(group)),
+            get(
+                "listCustomerAppUsageByApp",
+                format!("/v1/customers/{group}/app-usage/hub"),
+                AdminOf(group),
+            ),
+            get(
+                "listCustomerUsersWithIssues",
+                format!("/v1/customers/{group}/users-with-issues"),
+                AdminOf(group),
+            ),
+            get(
+                "listCustomerFailedLogins",
+                format!("/v1/customers/{group}/failed-logins?days=30"),
+                AdminOf(group),
+            ),
         ]);
     }
     // Configuration, on the customers the demo configures (100: hub, plan, send; 200: hub).
@@ -898,6 +928,30 @@ fn customers_operations() -> Vec<Operation> {
             "getCustomerApplications",
             format!("/v1/customers/{missing}/applications"),
             MemberOf(missing),
+        )
+        .answering(404),
+        get(
+            "listCustomerAppUsage",
+            format!("/v1/customers/{missing}/app-usage"),
+            AdminOf(missing),
+        )
+        .answering(404),
+        get(
+            "listCustomerAppUsageByApp",
+            format!("/v1/customers/{missing}/app-usage/send"),
+            AdminOf(missing),
+        )
+        .answering(404),
+        get(
+            "listCustomerUsersWithIssues",
+            format!("/v1/customers/{missing}/users-with-issues"),
+            AdminOf(missing),
+        )
+        .answering(404),
+        get(
+            "listCustomerFailedLogins",
+            format!("/v1/customers/{missing}/failed-logins"),
+            AdminOf(missing),
         )
         .answering(404),
     ]);

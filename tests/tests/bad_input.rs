@@ -152,14 +152,23 @@ async fn read_ok(app: &TestApp, user: &str, path: &str) -> Value {
 
 /// The paged listings of the team and customer operations, read by a caller allowed to
 /// read them all (care).
-const PAGED: [&str; 6] = [
+const PAGED: [&str; 12] = [
     "/v1/users/12/customers",
     "/v1/users/12/capabilities/log",
     "/v1/customers",
     "/v1/customers/101/parents",
     "/v1/customers/101/users",
     "/v1/customers/101/application-users",
+    "/v1/user/security-events",
+    "/v1/users/12/security-events",
+    "/v1/customers/101/app-usage",
+    "/v1/customers/101/app-usage/hub",
+    "/v1/customers/101/users-with-issues",
+    "/v1/customers/101/failed-logins",
 ];
+
+/// The sortable listings of the security reports.
+const SORTED_REPORTS: [&str; 2] = ["/v1/customers/101/users-with-issues", "/v1/customers/101/failed-logins"];
 
 async fn query_parameters_are_validated_and_named(app: TestApp) {
     let mut refusals = Refusals::new(&app);
@@ -180,7 +189,10 @@ async fn query_parameters_are_validated_and_named(app: TestApp) {
                 .await;
         }
     }
-    for path in ["/v1/customers/101/users", "/v1/customers/101/application-users"] {
+    for path in ["/v1/customers/101/users", "/v1/customers/101/application-users"]
+        .into_iter()
+        .chain(SORTED_REPORTS)
+    {
         for query in ["sort=password", "sort=name,sideways", "sort=", "sort=username,asc,desc"] {
             refusals.expect("care", Method::GET, &format!("{path}?{query}"), None, "sort").await;
         }
@@ -230,6 +242,49 @@ async fn query_parameters_are_validated_and_named(app: TestApp) {
     refusals
         .expect("care", Method::GET, "/v1/customers/100/applications/mail", None, "application")
         .await;
+    // The filters of both security-event listings.
+    for path in ["/v1/user/security-events", "/v1/users/12/security-events"] {
+        for (query, field) in [
+            ("type=BOGUS", "type"),
+            ("type=login", "type"),
+            ("type=", "type"),
+            ("type=LOGIN&type=LOGOUT", "type"),
+            ("exclude-app=", "exclude-app"),
+            ("exclude-app=hub&exclude-app=no%20such%20app", "exclude-app"),
+            ("from=abc", "from"),
+            ("from=-1", "from"),
+            ("from=", "from"),
+            ("from=1.5", "from"),
+            ("to=abc", "to"),
+            ("to=-1", "to"),
+            ("to=99999999999999999999", "to"),
+            ("from=1700000000001&to=1700000000000", "to"),
+        ] {
+            refusals.expect("care", Method::GET, &format!("{path}?{query}"), None, field).await;
+        }
+    }
+    for query in ["days=0", "days=31", "days=-1", "days=abc", "days=", "days=1.5"] {
+        refusals
+            .expect(
+                "care",
+                Method::GET,
+                &format!("/v1/customers/101/failed-logins?{query}"),
+                None,
+                "days",
+            )
+            .await;
+    }
+    for application in ["mail", "HUB", "plan", "hub.send"] {
+        refusals
+            .expect(
+                "care",
+                Method::GET,
+                &format!("/v1/customers/101/app-usage/{application}"),
+                None,
+                "application",
+            )
+            .await;
+    }
     refusals.assert_none();
 }
 
@@ -263,6 +318,7 @@ async fn path_ids_are_refused(app: &TestApp, ids: &[&str]) {
         (Method::POST, "/capabilities", Some(grant_body("ADMIN", Some(101)))),
         (Method::DELETE, "/capabilities/1", None),
         (Method::GET, "/capabilities/log", None),
+        (Method::GET, "/security-events", None),
     ];
     for id in ids {
         for (method, suffix, body) in &user_operations {
@@ -287,6 +343,10 @@ async fn path_ids_are_refused(app: &TestApp, ids: &[&str]) {
         (Method::GET, "/applications", None),
         (Method::GET, "/applications/hub", None),
         (Method::GET, "/applications/hub/workspaces/ws-acme-main/counters", None),
+        (Method::GET, "/app-usage", None),
+        (Method::GET, "/app-usage/hub", None),
+        (Method::GET, "/users-with-issues", None),
+        (Method::GET, "/failed-logins", None),
     ];
     let roster = read_ok(app, "care", "/v1/customers/1/users?size=100").await;
     for id in ids {
@@ -328,7 +388,7 @@ async fn user_state(app: &TestApp, user: i64) -> Value {
 /// For contrast with the refusals: every sort property the contract documents is accepted.
 async fn documented_sorts_are_accepted(app: TestApp) {
     let mut failures = Vec::new();
-    let documented: [(&str, &[&str]); 2] = [
+    let documented: [(&str, &[&str]); 4] = [
         (
             "/v1/customers/101/users",
             &["username", "name", "surname", "email", "groupName", "status", "userType"],
@@ -336,6 +396,11 @@ async fn documented_sorts_are_accepted(app: TestApp) {
         (
             "/v1/customers/101/application-users",
             &["username", "name", "groupName", "secretCreationDate"],
+        ),
+        ("/v1/customers/101/users-with-issues", &["username", "name", "surname", "groupName"]),
+        (
+            "/v1/customers/101/failed-logins",
+            &["failedLogins", "consecutiveFailedLogins", "lastFailedLogin", "username"],
         ),
     ];
     for (path, properties) in documented {

@@ -1,16 +1,18 @@
-//! Security events: those the authorization server reports.
+//! Security events: those the authorization server reports, and a user's events as
+//! its administrators list them.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use shared::api::security::SecurityEventView;
+use shared::api::security::{SecurityEventView, list_security_events};
 use shared::app::AppState;
 use shared::domain::access::Access;
 use shared::domain::security::{EventSubject, RawSecurityReport, SecurityEventType};
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
-use shared::http::extract::JsonBody;
+use shared::http::extract::{JsonBody, QueryParams, UserPkPath};
+use shared::http::paging::Page;
 use shared::repositories::accounts::Accounts;
 use shared::repositories::security::SecurityLog;
 
@@ -45,4 +47,16 @@ pub async fn record_security_event(
         _ => log.record(std::slice::from_ref(&event)).await?,
     }
     Ok((StatusCode::CREATED, Json(event.into())))
+}
+
+/// The user's security events, newest first, a page at a time (the same listing as the
+/// caller's own, `listMySecurityEvents`).
+pub async fn list_user_security_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserPkPath(user): UserPkPath,
+    query: QueryParams,
+) -> AppResult<Json<Page<SecurityEventView>>> {
+    caller.require(&state, Access::ADMIN_OF_USER, user).await?;
+    Ok(Json(list_security_events(&state, user, &query).await?))
 }

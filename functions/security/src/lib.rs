@@ -5,6 +5,7 @@
 
 mod events;
 mod lockout;
+mod reports;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -19,4 +20,15 @@ pub fn routes() -> Router<AppState> {
             "/v1/users/{userPk}/lockout",
             get(lockout::get_user_lockout).delete(lockout::unlock_user),
         )
+        .route("/v1/users/{userPk}/security-events", get(events::list_user_security_events))
+        .route("/v1/customers/{groupPk}/app-usage", get(reports::list_customer_app_usage))
+        .route(
+            "/v1/customers/{groupPk}/app-usage/{application}",
+            get(reports::list_customer_app_usage_by_app),
+        )
+        .route(
+            "/v1/customers/{groupPk}/users-with-issues",
+            get(reports::list_customer_users_with_issues),
+        )
+        .route("/v1/customers/{groupPk}/failed-logins", get(reports::list_customer_failed_logins))
 }

@@ -1,11 +1,15 @@
 //! The `user` function: the caller's own account (personal info, preferences,
-//! and its role on a customer).
+//! its role on a customer, its security events and its first and last access to each
+//! application).
+
+use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
+use shared::api::security::{SecurityEventView, list_security_events};
 use shared::api::users::{StatusChange, UserInfo, UserInfoInput};
 use shared::app::AppState;
 use shared::domain::access::Access;
@@ -13,6 +17,7 @@ use shared::domain::capability::AccountCentralRole;
 use shared::domain::catalogue::Catalogue;
 use shared::domain::ids::GroupPk;
 use shared::domain::preferences::{Preferences, RawPreferences};
+use shared::domain::security::AppAccess;
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams};
@@ -25,6 +30,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/user", get(get_me).put(update_me))
         .route("/v1/user/preferences", get(get_my_preferences).put(update_my_preferences))
         .route("/v1/user/role", get(get_my_account_central_role))
+        .route("/v1/user/security-events", get(list_my_security_events))
+        .route("/v1/user/app-accesses", get(get_my_app_accesses))
 }
 
 async fn get_me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<UserInfo>> {
@@ -72,4 +79,20 @@ async fn get_my_account_central_role(State(state): State<AppState>, caller: Call
     let customer = caller.require(&state, Access::MEMBER, group).await?;
     let role = caller.grants().role_on(&customer.value).ok_or(AppError::Forbidden)?;
     Ok(Json(RoleInfo { role }))
+}
+
+/// The caller's security events, newest first: the page asked for, as a bare array.
+async fn list_my_security_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryParams,
+) -> AppResult<Json<Vec<SecurityEventView>>> {
+    let page = list_security_events(&state, caller.user_pk(), &query).await?;
+    Ok(Json(page.elements))
+}
+
+/// The caller's first and last access to each application it has logged in to: read
+/// with the caller's account, no further store read.
+async fn get_my_app_accesses(caller: Caller) -> Json<BTreeMap<String, AppAccess>> {
+    Json(caller.account.accesses)
 }

@@ -183,6 +183,33 @@ pub struct CapabilityLogEntry {
     pub by_user_pk: Option<UserPk>,
 }
 
+/// The most keys one batched read asks for (DynamoDB's BatchGetItem limit).
+pub const KEYS_PER_BATCH: usize = 100;
+
+/// Which parts of many users' security state [`Accounts::security_states`] reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StateParts<'a> {
+    /// The profile (status, two-factor, cell phone verification).
+    pub profile: bool,
+    /// The consecutive failed logins.
+    pub streak: bool,
+    /// The lockout's end.
+    pub lock: bool,
+    /// When the password expires.
+    pub password: bool,
+    /// The first and last access: `Some(None)` to any application, `Some(Some(app))` to `app`.
+    pub access: Option<Option<&'a str>>,
+}
+
+/// One user's security state, as far as [`StateParts`] asked for it.
+#[derive(Debug, Clone, Default)]
+pub struct SecurityState {
+    pub user: Option<User>,
+    pub lockout: Lockout,
+    pub password_expires_at: Option<Timestamp>,
+    pub access: Option<AppAccess>,
+}
+
 /// A user with everything in their partition, read with one query.
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -328,6 +355,53 @@ impl<'a> Accounts<'a> {
             }
         }
         Ok(dates)
+    }
+
+    /// The security state of each of `users`, as much of it as `parts` asks for, read with
+    /// batched gets of at most [`KEYS_PER_BATCH`] keys (a few keys per user, never a query
+    /// per user). Every user asked about has an entry; what is not stored is left at its
+    /// default (no profile, no lockout, no password, no access).
+    pub async fn security_states(&self, users: &[UserPk], parts: &StateParts<'_>) -> Result<BTreeMap<UserPk, SecurityState>, StoreError> {
+        let owners: BTreeMap<String, UserPk> = users.iter().map(|u| (partition(*u), *u)).collect();
+        let mut states: BTreeMap<UserPk, SecurityState> = users.iter().map(|u| (*u, SecurityState::default())).collect();
+        let mut keys = Vec::new();
+        for user in owners.values() {
+            if parts.profile {
+                keys.push(profile_key(*user));
+            }
+            if parts.streak {
+                keys.push(failures_key(*user));
+            }
+            if parts.lock {
+                keys.push(lock_key(*user));
+            }
+            if parts.password {
+                keys.push(password_key(*user));
+            }
+            if let Some(application) = parts.access {
+                keys.push(access_key(*user, application));
+            }
+        }
+        for chunk in keys.chunks(KEYS_PER_BATCH) {
+            for item in self.store.batch_get(chunk).await? {
+                let Some(state) = owners.get(&item.key.pk).and_then(|user| states.get_mut(user)) else {
+                    continue;
+                };
+                let sk = item.key.sk.as_str();
+                if sk == PROFILE {
+                    state.user = Some(from_item(&item)?);
+                } else if sk == FAILURES {
+                    state.lockout.consecutive_failures = item.version;
+                } else if sk == LOCK {
+                    state.lockout.locked_until = Some(from_item::<Lock>(&item)?.locked_until);
+                } else if sk == PASSWORD {
+                    state.password_expires_at = Some(from_item::<PasswordRecord>(&item)?.expires_at);
+                } else if sk == ACCESS || sk.starts_with(ACCESS) {
+                    state.access = Some(from_item(&item)?);
+                }
+            }
+        }
+        Ok(states)
     }
 
     /// The next free user key.
