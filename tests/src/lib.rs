@@ -230,11 +230,7 @@ pub async fn application_user(app: &TestApp, username: &str, name: &str, group: 
                 created_at: now,
             },
             preferences: Preferences::defaults(),
-            password: secret.map(|updated_at| PasswordRecord {
-                hash: "not-a-real-hash".into(),
-                updated_at,
-                expires_at: now,
-            }),
+            password: secret.map(|updated_at| PasswordRecord::new("not-a-real-hash".into(), updated_at, now)),
             associations: vec![GroupPk(group)],
             capabilities: Vec::new(),
         })

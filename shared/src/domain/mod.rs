@@ -16,3 +16,4 @@ pub mod secret;
 pub mod security;
 pub mod user;
 pub mod validation;
+pub mod verification;
