@@ -6,10 +6,12 @@ pub mod operations;
 pub mod verifiers;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use accountcentral_local::{AwsNames, Backend, Environment};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use shared::domain::catalogue::Stage;
@@ -17,6 +19,7 @@ use shared::domain::ids::GroupPk;
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
 use shared::domain::user::{User, UserStatus, UserType};
+use shared::ports::clock::Clock;
 use shared::repositories::accounts::{Accounts, NewAccount};
 
 /// The demo users of the seed.
@@ -27,7 +30,28 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub environment: Environment,
+    /// The handlers' clock, which a test may move forward.
+    pub clock: Arc<TestClock>,
     _data_dir: tempfile::TempDir,
+}
+
+/// The system clock, moved forward by what a test asks for (rate limits, expiries).
+#[derive(Debug, Default)]
+pub struct TestClock {
+    offset_ms: AtomicI64,
+}
+
+impl TestClock {
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: SignedDuration) {
+        self.offset_ms.fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now() + SignedDuration::from_millis(self.offset_ms.load(Ordering::SeqCst))
+    }
 }
 
 impl TestApp {
@@ -48,9 +72,11 @@ impl TestApp {
 
     async fn start(backend: Backend) -> Self {
         let data_dir = tempfile::tempdir().expect("a temporary directory");
-        let environment = Environment::open(data_dir.path(), backend, Stage::Dev)
+        let mut environment = Environment::open(data_dir.path(), backend, Stage::Dev)
             .await
             .expect("the stand-in opens its state");
+        let clock = Arc::new(TestClock::default());
+        environment.state.clock = clock.clone();
         environment.seed().await.expect("the demo tenant is seeded");
         let (addr, server): (SocketAddr, _) = environment.bind("127.0.0.1:0".parse().unwrap()).await.expect("a free port");
         tokio::spawn(server);
@@ -59,8 +85,33 @@ impl TestApp {
             base: format!("http://{addr}"),
             client,
             environment,
+            clock,
             _data_dir: data_dir,
         }
+    }
+
+    /// The texts of the SMS sent to `phone`, oldest first: from the embedded outbox, or
+    /// from what the AWS emulator's SNS recorded.
+    pub async fn sms_to(&self, phone: &str) -> Vec<String> {
+        match self.environment.backend {
+            Backend::Embedded => {
+                let outbox = std::fs::read_to_string(self.data_dir().join("sms-outbox.jsonl")).unwrap_or_default();
+                outbox
+                    .lines()
+                    .map(|line| serde_json::from_str::<Value>(line).expect("an outbox line is JSON"))
+                    .filter(|sms| sms["to"] == phone)
+                    .map(|sms| sms["text"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            }
+            Backend::Aws(_) => sns_messages_to(phone).await,
+        }
+    }
+
+    /// The 6-digit code of the last SMS sent to `phone`.
+    pub async fn last_code_to(&self, phone: &str) -> u32 {
+        let texts = self.sms_to(phone).await;
+        let text = texts.last().unwrap_or_else(|| panic!("no SMS to {phone}"));
+        six_digits(text).unwrap_or_else(|| panic!("no code in {text:?}"))
     }
 
     /// Where the stand-in keeps its data (the embedded store, the key file).
@@ -107,6 +158,36 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// What moto's SNS recorded as sent to `phone` (its `/moto-api/data.json` lists every SMS).
+pub async fn sns_messages_to(phone: &str) -> Vec<String> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the AWS emulator's endpoint");
+    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .expect("the emulator answers")
+        .json()
+        .await
+        .expect("the emulator's data is JSON");
+    data["sns"]["SMS"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|sms| sms["phone_number"] == phone)
+        .map(|sms| sms["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The first run of exactly six digits in `text`.
+pub fn six_digits(text: &str) -> Option<u32> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() == 6)
+        .and_then(|run| run.parse().ok())
+}
+
+/// A cell phone number no other test uses (E.164).
+pub fn unique_phone() -> String {
+    format!("+39340{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000)
 }
 
 /// A name no other call of the test uses, starting with `prefix`.

@@ -3,6 +3,7 @@
 //! customer's failed logins, application usage and users with issues, and the security
 //! events the authorization server reports.
 
+mod credentials;
 mod events;
 mod lockout;
 
@@ -18,5 +19,19 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v1/users/{userPk}/lockout",
             get(lockout::get_user_lockout).delete(lockout::unlock_user),
+        )
+        .route("/v1/users/{userPk}/password/reset", post(credentials::reset_user_password))
+        .route("/v1/users/{userPk}/pin/reset", post(credentials::reset_user_pin))
+        .route(
+            "/v1/users/{userPk}/verification-code",
+            post(credentials::request_user_verification_code),
+        )
+        .route(
+            "/v1/users/{userPk}/verification-code/verify",
+            post(credentials::verify_user_verification_code),
+        )
+        .route(
+            "/v1/users/{userPk}/two-factor",
+            get(credentials::get_user_two_factor).put(credentials::set_user_two_factor),
         )
 }

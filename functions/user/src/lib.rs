@@ -1,8 +1,10 @@
 //! The `user` function: the caller's own account (personal info, preferences,
-//! and its role on a customer).
+//! credentials and two-factor, and its role on a customer).
+
+mod credentials;
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 
@@ -25,6 +27,17 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/user", get(get_me).put(update_me))
         .route("/v1/user/preferences", get(get_my_preferences).put(update_my_preferences))
         .route("/v1/user/role", get(get_my_account_central_role))
+        .route(
+            "/v1/user/password",
+            get(credentials::get_my_password_info).put(credentials::change_my_password),
+        )
+        .route("/v1/user/pin", get(credentials::get_my_pin_status))
+        .route("/v1/user/verification-code", post(credentials::request_my_verification_code))
+        .route("/v1/user/verification-code/verify", post(credentials::verify_my_verification_code))
+        .route(
+            "/v1/user/two-factor",
+            get(credentials::get_my_two_factor).put(credentials::set_my_two_factor),
+        )
 }
 
 async fn get_me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<UserInfo>> {
