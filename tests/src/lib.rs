@@ -15,12 +15,14 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use shared::domain::catalogue::Stage;
-use shared::domain::ids::GroupPk;
+use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
 use shared::domain::user::{User, UserStatus, UserType};
+use shared::domain::verification::{Code, Verification};
 use shared::ports::clock::Clock;
 use shared::repositories::accounts::{Accounts, NewAccount};
+use shared::repositories::credentials::Credentials;
 
 /// The demo users of the seed.
 pub const DEMO_USERS: [&str; 7] = ["care", "dkimops", "acme.admin", "acme.it.admin", "acme.user", "globex.admin", "mta"];
@@ -188,6 +190,44 @@ pub fn six_digits(text: &str) -> Option<u32> {
 /// A cell phone number no other test uses (E.164).
 pub fn unique_phone() -> String {
     format!("+39340{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000)
+}
+
+/// Gives the user a new cell phone number, as customer care: the number.
+pub async fn give_cell_phone(app: &TestApp, user_pk: i64) -> String {
+    let phone = unique_phone();
+    let (status, mut user) = app.get_as("care", &format!("/v1/users/{user_pk}")).await;
+    assert_eq!(status, 200, "care reads user {user_pk}: {user}");
+    user.as_object_mut().expect("a user").remove("suspensionInfo");
+    user["cellPhone"] = serde_json::json!(phone);
+    let (status, answer) = app.put_as("care", &format!("/v1/users/{user_pk}"), &user).await;
+    assert_eq!(status, 200, "care gives user {user_pk} a cell phone: {answer}");
+    phone
+}
+
+/// Gives the user a cell phone and a verification code pending for it, stored directly
+/// (no SMS, so no rate limit): the code.
+pub async fn pending_code(app: &TestApp, user_pk: i64) -> u32 {
+    let phone = give_cell_phone(app, user_pk).await;
+    let state = &app.environment.state;
+    let key = shared::actions::credentials::code_key(state).await.expect("the code key");
+    let repository = Credentials::new(state.store.as_ref(), &state.security);
+    let before = repository.verification(UserPk(user_pk)).await.unwrap();
+    let code = Code::generate();
+    let issued = Verification::default()
+        .issue(key.digest(UserPk(user_pk), &phone, &code), &phone, state.clock.now())
+        .unwrap();
+    repository.set_verification(UserPk(user_pk), before.version, &issued).await.unwrap();
+    code.digits().parse().unwrap()
+}
+
+/// The userPk of `username`.
+pub async fn user_pk_of(app: &TestApp, username: &str) -> i64 {
+    Accounts::new(app.environment.state.store.as_ref())
+        .find_by_username(username)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no user {username}"))
+        .0
 }
 
 /// A name no other call of the test uses, starting with `prefix`.

@@ -2,7 +2,7 @@
 //! verification codes (sent by SMS: the embedded outbox or SNS on the emulator), their
 //! attempts and rate limits, two-factor and the PIN reset.
 
-use accountcentral_e2e::{TestApp, error_paths, new_user, on_both_backends, read, unique, unique_phone};
+use accountcentral_e2e::{TestApp, error_paths, give_cell_phone, new_user, on_both_backends, read, unique, unique_phone};
 use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -180,18 +180,6 @@ async fn a_reset_password_is_shown_once_already_expired_and_works_once(app: Test
     assert_ne!(reset(&app, user_pk).await, generated);
 }
 
-/// Gives the user a new cell phone (as care): the number.
-async fn set_cell_phone(app: &TestApp, user_pk: i64) -> String {
-    let phone = unique_phone();
-    let (status, mut user) = app.get_as("care", &format!("/v1/users/{user_pk}")).await;
-    assert_eq!(status, 200, "{user}");
-    user.as_object_mut().unwrap().remove("suspensionInfo");
-    user["cellPhone"] = json!(phone);
-    let (status, answer) = app.put_as("care", &format!("/v1/users/{user_pk}"), &user).await;
-    assert_eq!(status, 200, "{answer}");
-    phone
-}
-
 /// Asks for a code as the holder of `token` and reads it where the SMS went.
 async fn request_code(app: &TestApp, token: &str, phone: &str) -> u32 {
     let (status, _, answer) = call(app, token, Method::POST, "/v1/user/verification-code", None).await;
@@ -218,7 +206,7 @@ async fn me(app: &TestApp, token: &str) -> Value {
 async fn a_verification_code_verifies_the_phone_once(app: TestApp) {
     let (user_pk, username) = member(&app).await;
     let token = app.token(&username).await;
-    let phone = set_cell_phone(&app, user_pk).await;
+    let phone = give_cell_phone(&app, user_pk).await;
     let code = request_code(&app, &token, &phone).await;
     let texts = app.sms_to(&phone).await;
     assert_eq!(texts.len(), 1);
@@ -250,7 +238,7 @@ async fn a_verification_code_verifies_the_phone_once(app: TestApp) {
     preferences["language"] = json!("it");
     let (status, answer) = app.put_as("care", &format!("/v1/users/{user_pk}/preferences"), &preferences).await;
     assert_eq!(status, 200, "{answer}");
-    let phone = set_cell_phone(&app, user_pk).await;
+    let phone = give_cell_phone(&app, user_pk).await;
     // Past the limit of one SMS a minute (care's token was read before the clock moves).
     let admin = app.token("acme.it.admin").await;
     app.clock.advance(SignedDuration::from_secs(61));
@@ -269,7 +257,7 @@ async fn a_verification_code_verifies_the_phone_once(app: TestApp) {
 async fn five_wrong_codes_kill_the_code(app: TestApp) {
     let (user_pk, username) = member(&app).await;
     let token = app.token(&username).await;
-    let phone = set_cell_phone(&app, user_pk).await;
+    let phone = give_cell_phone(&app, user_pk).await;
     let code = request_code(&app, &token, &phone).await;
     let wrong = (code + 500_000) % 1_000_000;
     for _ in 0..5 {
@@ -293,7 +281,7 @@ async fn one_sms_a_minute_and_five_an_hour(app: TestApp) {
     // would not be valid yet.
     let token = app.token(&username).await;
     let care = app.token("care").await;
-    let phone = set_cell_phone(&app, user_pk).await;
+    let phone = give_cell_phone(&app, user_pk).await;
     let path = "/v1/user/verification-code";
     for sent in 1..=5 {
         let (status, _, answer) = call(&app, &token, Method::POST, path, None).await;
@@ -322,7 +310,7 @@ async fn one_sms_a_minute_and_five_an_hour(app: TestApp) {
 
 /// Gives the user a verified cell phone: the token is the user's.
 async fn verified_phone(app: &TestApp, token: &str, user_pk: i64) -> String {
-    let phone = set_cell_phone(app, user_pk).await;
+    let phone = give_cell_phone(app, user_pk).await;
     let code = request_code(app, token, &phone).await;
     assert_eq!(verify(app, token, code).await.0, 200);
     phone
@@ -334,7 +322,7 @@ async fn two_factor_needs_a_verified_phone(app: TestApp) {
     let set = |active: bool| json!({ "active": active });
     let (status, _, answer) = call(&app, &token, Method::PUT, "/v1/user/two-factor", Some(set(true))).await;
     assert_eq!((status, error_paths(&answer)), (400, vec!["/active".to_owned()]), "{answer}");
-    set_cell_phone(&app, user_pk).await;
+    give_cell_phone(&app, user_pk).await;
     let (status, _, answer) = call(&app, &token, Method::PUT, "/v1/user/two-factor", Some(set(true))).await;
     assert_eq!(
         (status, error_paths(&answer)),

@@ -116,7 +116,7 @@ pub fn pin_status(account: &Account) -> PinStatus {
 }
 
 /// The key verification codes are hashed with, opened once per process.
-async fn code_key(state: &AppState) -> AppResult<&CodeKey> {
+pub async fn code_key(state: &AppState) -> AppResult<&CodeKey> {
     state
         .code_key
         .get_or_try_init(|| async { Ok(credentials(state).code_key(state.key_vault.as_ref()).await?) })
