@@ -14,6 +14,7 @@ use accountcentral_local::{AwsNames, Backend, Environment};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
+use shared::adapters::embedded::sms::SmsOutbox;
 use shared::domain::catalogue::Stage;
 use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::password::PasswordRecord;
@@ -21,6 +22,7 @@ use shared::domain::preferences::Preferences;
 use shared::domain::user::{User, UserStatus, UserType};
 use shared::domain::verification::{Code, Verification};
 use shared::ports::clock::Clock;
+use shared::ports::sms::{SmsError, SmsSender};
 use shared::repositories::accounts::{Accounts, NewAccount};
 use shared::repositories::credentials::Credentials;
 
@@ -79,6 +81,15 @@ impl TestApp {
             .expect("the stand-in opens its state");
         let clock = Arc::new(TestClock::default());
         environment.state.clock = clock.clone();
+        if let Backend::Aws(_) = &environment.backend {
+            // Every SMS still goes through SNS to the emulator (a failed publish fails the
+            // request); a copy in the outbox lets the test read it without asking the
+            // emulator, whose data dump grows with everything it holds.
+            environment.state.sms = Arc::new(Tee {
+                sns: environment.state.sms.clone(),
+                copy: SmsOutbox::new(data_dir.path().join("sms-outbox.jsonl"), clock.clone()),
+            });
+        }
         environment.seed().await.expect("the demo tenant is seeded");
         let (addr, server): (SocketAddr, _) = environment.bind("127.0.0.1:0".parse().unwrap()).await.expect("a free port");
         tokio::spawn(server);
@@ -92,21 +103,16 @@ impl TestApp {
         }
     }
 
-    /// The texts of the SMS sent to `phone`, oldest first: from the embedded outbox, or
-    /// from what the AWS emulator's SNS recorded.
+    /// The texts of the SMS sent to `phone`, oldest first: from the outbox (on the AWS
+    /// backend, the copy of what went through SNS).
     pub async fn sms_to(&self, phone: &str) -> Vec<String> {
-        match self.environment.backend {
-            Backend::Embedded => {
-                let outbox = std::fs::read_to_string(self.data_dir().join("sms-outbox.jsonl")).unwrap_or_default();
-                outbox
-                    .lines()
-                    .map(|line| serde_json::from_str::<Value>(line).expect("an outbox line is JSON"))
-                    .filter(|sms| sms["to"] == phone)
-                    .map(|sms| sms["text"].as_str().unwrap_or_default().to_owned())
-                    .collect()
-            }
-            Backend::Aws(_) => sns_messages_to(phone).await,
-        }
+        let outbox = std::fs::read_to_string(self.data_dir().join("sms-outbox.jsonl")).unwrap_or_default();
+        outbox
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).expect("an outbox line is JSON"))
+            .filter(|sms| sms["to"] == phone)
+            .map(|sms| sms["text"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// The 6-digit code of the last SMS sent to `phone`.
@@ -162,22 +168,18 @@ impl TestApp {
     }
 }
 
-/// What moto's SNS recorded as sent to `phone` (its `/moto-api/data.json` lists every SMS).
-pub async fn sns_messages_to(phone: &str) -> Vec<String> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the AWS emulator's endpoint");
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-        .await
-        .expect("the emulator answers")
-        .json()
-        .await
-        .expect("the emulator's data is JSON");
-    data["sns"]["SMS"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|sms| sms["phone_number"] == phone)
-        .map(|sms| sms["message"].as_str().unwrap_or_default().to_owned())
-        .collect()
+/// Sends every SMS through SNS, then copies it to the outbox once SNS took it.
+struct Tee {
+    sns: Arc<dyn SmsSender>,
+    copy: SmsOutbox,
+}
+
+#[async_trait::async_trait]
+impl SmsSender for Tee {
+    async fn send(&self, to: &str, text: &str) -> Result<(), SmsError> {
+        self.sns.send(to, text).await?;
+        self.copy.send(to, text).await
+    }
 }
 
 /// The first run of exactly six digits in `text`.
