@@ -21,6 +21,7 @@ on_both_backends!(
     a_pin_reset_turns_two_factor_off_and_unverifies_the_phone,
     a_new_cell_phone_must_be_verified_again,
     codes_need_a_cell_phone,
+    racing_wrong_codes_never_get_extra_attempts,
 );
 
 /// A member of customer 101, made by care: its userPk and username.
@@ -410,4 +411,37 @@ async fn codes_need_a_cell_phone(app: TestApp) {
     assert_eq!((status, error_paths(&answer)), (400, vec!["/cellPhone".to_owned()]), "{answer}");
     let (status, _, answer) = verify(&app, &token, 123_456).await;
     assert_eq!((status, error_paths(&answer)), (400, vec!["/cellPhone".to_owned()]), "{answer}");
+}
+
+async fn racing_wrong_codes_never_get_extra_attempts(app: TestApp) {
+    let (user_pk, username) = member(&app).await;
+    let token = app.token(&username).await;
+    let phone = give_cell_phone(&app, user_pk).await;
+    let code = request_code(&app, &token, &phone).await;
+    let wrong = (code + 1) % 1_000_000;
+    let mut racing = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let request = app
+            .request(Method::POST, "/v1/user/verification-code/verify")
+            .bearer_auth(&token)
+            .json(&json!({ "code": wrong }))
+            .send();
+        racing.spawn(async move { read(request.await.expect("the stand-in answers")).await });
+    }
+    let answers = racing.join_all().await;
+    let counted = answers.iter().filter(|(status, _)| *status == 400).count();
+    for (status, answer) in &answers {
+        assert!([400, 409, 429].contains(status), "{status}: {answer}");
+    }
+    let state = &app.environment.state;
+    let stored = shared::repositories::credentials::Credentials::new(state.store.as_ref(), &state.security)
+        .verification(UserPk(user_pk))
+        .await
+        .unwrap();
+    let stored_attempts = stored.value.code.expect("the code").attempts as usize;
+    assert_eq!(
+        stored_attempts, counted,
+        "each wrong attempt answered 400 is counted, and only those: {answers:?}"
+    );
+    assert!(counted <= 5);
 }
