@@ -35,10 +35,16 @@ pub struct TwoFactorStatus {
     pub active: bool,
 }
 
-/// `VerificationCodeRequest`.
-#[derive(Debug, Clone, Deserialize)]
+/// `VerificationCodeRequest`. The code prints as redacted: while it is valid, it is a secret.
+#[derive(Clone, Deserialize)]
 pub struct VerificationCodeRequest {
     pub code: u32,
+}
+
+impl std::fmt::Debug for VerificationCodeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerificationCodeRequest { code: [REDACTED] }")
+    }
 }
 
 /// The details of `PasswordResetResult`: the generated password, shown once. It prints
