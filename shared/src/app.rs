@@ -5,12 +5,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::OnceCell;
+
 use crate::adapters::aws::{self, dynamodb::DynamoStore, key_vault::KmsKeyVault, sns::SnsSms, sqs::SqsQueue};
 use crate::adapters::embedded::{key_vault::LocalKeyVault, queue::LocalQueue, queue::QueueSettings, sms::SmsOutbox, store::EmbeddedStore};
 use crate::adapters::metered::MeteredStore;
 use crate::auth::tokens::TokenVerifier;
 use crate::domain::catalogue::Stage;
 use crate::domain::security::SecurityPolicy;
+use crate::domain::verification::CodeKey;
 use crate::ports::clock::{Clock, SystemClock};
 use crate::ports::key_vault::KeyVault;
 use crate::ports::queue::MessageQueue;
@@ -28,6 +31,9 @@ pub struct AppState {
     pub tokens: Arc<TokenVerifier>,
     pub stage: Stage,
     pub security: SecurityPolicy,
+    /// The key verification codes are hashed with, opened from the key vault on first use
+    /// and kept for the life of the process (one KMS call per warm function).
+    pub code_key: Arc<OnceCell<CodeKey>>,
 }
 
 /// A missing or bad setting at start-up.
@@ -107,6 +113,7 @@ impl AppState {
             tokens: Arc::new(tokens),
             stage,
             security: SecurityPolicy::default(),
+            code_key: Arc::default(),
         }
     }
 
@@ -141,6 +148,7 @@ impl AppState {
             tokens: Arc::new(tokens),
             stage,
             security: security_from_env()?,
+            code_key: Arc::default(),
         })
     }
 }

@@ -3,8 +3,10 @@
 
 use crate::domain::dkim::records::DefaultKeyInUse;
 use crate::domain::dkim::records::NameTaken;
-use crate::domain::user::SuspensionRefused;
+use crate::domain::password::ChangeRefused;
+use crate::domain::user::{SuspensionRefused, TwoFactorRefused};
 use crate::domain::validation::FieldError;
+use crate::domain::verification::{CodeRefused, RateLimited};
 use crate::ports::key_vault::KeyVaultError;
 use crate::ports::queue::QueueError;
 use crate::ports::sms::SmsError;
@@ -41,6 +43,9 @@ pub enum AppError {
     /// A duplicate, or a write based on a stale version.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Too many requests of a kind (SMS, attempts): retry after `retry_after` seconds.
+    #[error("too many requests: {message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     /// A dependency other than the ports (the token issuer's keys) is down.
     #[error("dependency unavailable: {0}")]
     Dependency(String),
@@ -100,6 +105,46 @@ impl From<RepositoryError> for AppError {
             RepositoryError::NotFound(what) => AppError::NotFound(what),
             RepositoryError::Store(error) => AppError::Store(error),
             RepositoryError::KeyVault(error) => AppError::KeyVault(error),
+        }
+    }
+}
+
+/// A refused password change: a wrong `/oldPassword`, a `/newPassword` the policy refuses
+/// (saying why), or both.
+impl From<ChangeRefused> for AppError {
+    fn from(refused: ChangeRefused) -> Self {
+        let old = refused.old.map(|wrong| FieldError::body("/oldPassword", wrong.to_string()));
+        let new = refused.new.map(|why| FieldError::body("/newPassword", why.to_string()));
+        AppError::Invalid(old.into_iter().chain(new).collect())
+    }
+}
+
+/// Two-factor without a verified phone: a bad `/active`.
+impl From<TwoFactorRefused> for AppError {
+    fn from(refused: TwoFactorRefused) -> Self {
+        AppError::field(FieldError::body("/active", refused.to_string()))
+    }
+}
+
+/// An SMS over the rate limits: 429 with the wait.
+impl From<RateLimited> for AppError {
+    fn from(limited: RateLimited) -> Self {
+        AppError::TooManyRequests {
+            message: limited.reason.to_owned(),
+            retry_after: limited.retry_after.as_secs().max(1).unsigned_abs(),
+        }
+    }
+}
+
+/// A code that does not verify: a bad `/code`, or 429 once the attempts are spent.
+impl From<CodeRefused> for AppError {
+    fn from(refused: CodeRefused) -> Self {
+        match refused {
+            CodeRefused::Dead(limited) => AppError::TooManyRequests {
+                message: "too many wrong attempts: the verification code is invalidated; request a new one".into(),
+                retry_after: limited.retry_after.as_secs().max(1).unsigned_abs(),
+            },
+            refused => AppError::field(FieldError::body("/code", refused.to_string())),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! their AWS and embedded adapters, the repositories over the store, and the HTTP
 //! plumbing every function shares.
 
+pub mod actions;
 pub mod adapters;
 pub mod api;
 pub mod app;

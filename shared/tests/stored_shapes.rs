@@ -30,11 +30,14 @@ use shared::domain::dkim::records::{KeyMaterial, ValidFbl, ValidKey};
 use shared::domain::ids::{CapabilityId, GroupPk, UserPk};
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
+use shared::domain::security::{SecurityEvent, SecurityEventType, SecurityPolicy};
 use shared::domain::user::{Sex, Suspension, User, UserStatus, UserType};
+use shared::domain::verification::{Code, Verification};
 use shared::ports::clock::Clock;
 use shared::ports::store::{Index, Item, ItemStore, Key, Query, query_all};
 use shared::repositories::accounts::{Accounts, NewAccount};
 use shared::repositories::configuration::{Configurations, CustomerSetup, SetupChange};
+use shared::repositories::credentials::Credentials;
 use shared::repositories::customers::Customers;
 use shared::repositories::dkims::Dkims;
 
@@ -94,6 +97,8 @@ fn mask(value: &mut Value) {
             for (name, field) in fields.iter_mut() {
                 match (name.as_str(), field) {
                     ("publicKey", field @ Value::String(_)) => *field = json!("<public key>"),
+                    // Sealed bytes (an envelope stored on its own) and keyed hashes.
+                    ("wrappedKey" | "nonce" | "ciphertext" | "digest", field @ Value::String(_)) => *field = json!("<sealed>"),
                     ("privateKey", Value::Object(envelope)) => {
                         for part in ["wrappedKey", "nonce", "ciphertext"] {
                             if let Some(bytes) = envelope.get_mut(part) {
@@ -210,11 +215,11 @@ async fn accounts() {
         .create(NewAccount {
             user: user(),
             preferences: Preferences::defaults(),
-            password: Some(PasswordRecord {
-                hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-                updated_at: at(),
-                expires_at: "2026-04-02T03:04:05Z".parse().unwrap(),
-            }),
+            password: Some(PasswordRecord::new(
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                at(),
+                "2026-04-02T03:04:05Z".parse().unwrap(),
+            )),
             associations: vec![CHILD],
             capabilities: vec![Capability {
                 id: CapabilityId(7),
@@ -248,6 +253,36 @@ async fn accounts() {
     rosters.extend(partition(store, "ROSTER#101").await);
     check("accounts-roster", &rosters);
     check("accounts-capability-log", &partition(store, "CAPLOG#1001").await);
+}
+
+/// The password with its history, the verification state (a code in force and the SMS
+/// sent) and the sealed key codes are hashed with.
+#[tokio::test]
+async fn credentials() {
+    let fixture = fixture();
+    let store: &dyn ItemStore = &fixture.store;
+    let policy = SecurityPolicy::default();
+    let repository = Credentials::new(store, &policy);
+    let first = PasswordRecord::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$b2xk".into(), at(), at());
+    let first_event = SecurityEvent::new(UserPk(1001), SecurityEventType::PasswordReset, at(), Some(UserPk(1)));
+    repository.set_password(UserPk(1001), 0, &first, &first_event).await.unwrap();
+    let changed = first.replaced(
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$bmV3".into(),
+        at(),
+        "2026-04-02T03:04:05Z".parse().unwrap(),
+    );
+    let event = SecurityEvent::new(UserPk(1001), SecurityEventType::PasswordChanged, at(), None);
+    repository.set_password(UserPk(1001), 1, &changed, &event).await.unwrap();
+    check("credentials-password", &[get(store, "USER#1001", "PASSWORD").await]);
+
+    let key = repository.code_key(&fixture.key_vault).await.unwrap();
+    check("credentials-code-key", &[get(store, "PLATFORM", "VERIFICATION_KEY").await]);
+    let code = Code::parse(123_456).unwrap();
+    let issued = Verification::default()
+        .issue(key.digest(UserPk(1001), "+393401234567", &code), "+393401234567", at())
+        .unwrap();
+    repository.set_verification(UserPk(1001), 0, &issued).await.unwrap();
+    check("credentials-verification", &[get(store, "USER#1001", "VERIFICATION").await]);
 }
 
 #[tokio::test]

@@ -6,18 +6,25 @@ pub mod operations;
 pub mod verifiers;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use accountcentral_local::{AwsNames, Backend, Environment};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
+use shared::adapters::embedded::sms::SmsOutbox;
 use shared::domain::catalogue::Stage;
-use shared::domain::ids::GroupPk;
+use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
 use shared::domain::user::{User, UserStatus, UserType};
+use shared::domain::verification::{Code, Verification};
+use shared::ports::clock::Clock;
+use shared::ports::sms::{SmsError, SmsSender};
 use shared::repositories::accounts::{Accounts, NewAccount};
+use shared::repositories::credentials::Credentials;
 
 /// The demo users of the seed.
 pub const DEMO_USERS: [&str; 7] = ["care", "dkimops", "acme.admin", "acme.it.admin", "acme.user", "globex.admin", "mta"];
@@ -27,7 +34,28 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub environment: Environment,
+    /// The handlers' clock, which a test may move forward.
+    pub clock: Arc<TestClock>,
     _data_dir: tempfile::TempDir,
+}
+
+/// The system clock, moved forward by what a test asks for (rate limits, expiries).
+#[derive(Debug, Default)]
+pub struct TestClock {
+    offset_ms: AtomicI64,
+}
+
+impl TestClock {
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: SignedDuration) {
+        self.offset_ms.fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now() + SignedDuration::from_millis(self.offset_ms.load(Ordering::SeqCst))
+    }
 }
 
 impl TestApp {
@@ -48,9 +76,20 @@ impl TestApp {
 
     async fn start(backend: Backend) -> Self {
         let data_dir = tempfile::tempdir().expect("a temporary directory");
-        let environment = Environment::open(data_dir.path(), backend, Stage::Dev)
+        let mut environment = Environment::open(data_dir.path(), backend, Stage::Dev)
             .await
             .expect("the stand-in opens its state");
+        let clock = Arc::new(TestClock::default());
+        environment.state.clock = clock.clone();
+        if let Backend::Aws(_) = &environment.backend {
+            // Every SMS still goes through SNS to the emulator (a failed publish fails the
+            // request); a copy in the outbox lets the test read it without asking the
+            // emulator, whose data dump grows with everything it holds.
+            environment.state.sms = Arc::new(Tee {
+                sns: environment.state.sms.clone(),
+                copy: SmsOutbox::new(data_dir.path().join("sms-outbox.jsonl"), clock.clone()),
+            });
+        }
         environment.seed().await.expect("the demo tenant is seeded");
         let (addr, server): (SocketAddr, _) = environment.bind("127.0.0.1:0".parse().unwrap()).await.expect("a free port");
         tokio::spawn(server);
@@ -59,8 +98,28 @@ impl TestApp {
             base: format!("http://{addr}"),
             client,
             environment,
+            clock,
             _data_dir: data_dir,
         }
+    }
+
+    /// The texts of the SMS sent to `phone`, oldest first: from the outbox (on the AWS
+    /// backend, the copy of what went through SNS).
+    pub async fn sms_to(&self, phone: &str) -> Vec<String> {
+        let outbox = std::fs::read_to_string(self.data_dir().join("sms-outbox.jsonl")).unwrap_or_default();
+        outbox
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).expect("an outbox line is JSON"))
+            .filter(|sms| sms["to"] == phone)
+            .map(|sms| sms["text"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// The 6-digit code of the last SMS sent to `phone`.
+    pub async fn last_code_to(&self, phone: &str) -> u32 {
+        let texts = self.sms_to(phone).await;
+        let text = texts.last().unwrap_or_else(|| panic!("no SMS to {phone}"));
+        six_digits(text).unwrap_or_else(|| panic!("no code in {text:?}"))
     }
 
     /// Where the stand-in keeps its data (the embedded store, the key file).
@@ -107,6 +166,70 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// Sends every SMS through SNS, then copies it to the outbox once SNS took it.
+struct Tee {
+    sns: Arc<dyn SmsSender>,
+    copy: SmsOutbox,
+}
+
+#[async_trait::async_trait]
+impl SmsSender for Tee {
+    async fn send(&self, to: &str, text: &str) -> Result<(), SmsError> {
+        self.sns.send(to, text).await?;
+        self.copy.send(to, text).await
+    }
+}
+
+/// The first run of exactly six digits in `text`.
+pub fn six_digits(text: &str) -> Option<u32> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() == 6)
+        .and_then(|run| run.parse().ok())
+}
+
+/// A cell phone number no other test uses (E.164).
+pub fn unique_phone() -> String {
+    format!("+39340{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000)
+}
+
+/// Gives the user a new cell phone number, as customer care: the number.
+pub async fn give_cell_phone(app: &TestApp, user_pk: i64) -> String {
+    let phone = unique_phone();
+    let (status, mut user) = app.get_as("care", &format!("/v1/users/{user_pk}")).await;
+    assert_eq!(status, 200, "care reads user {user_pk}: {user}");
+    user.as_object_mut().expect("a user").remove("suspensionInfo");
+    user["cellPhone"] = serde_json::json!(phone);
+    let (status, answer) = app.put_as("care", &format!("/v1/users/{user_pk}"), &user).await;
+    assert_eq!(status, 200, "care gives user {user_pk} a cell phone: {answer}");
+    phone
+}
+
+/// Gives the user a cell phone and a verification code pending for it, stored directly
+/// (no SMS, so no rate limit): the code.
+pub async fn pending_code(app: &TestApp, user_pk: i64) -> u32 {
+    let phone = give_cell_phone(app, user_pk).await;
+    let state = &app.environment.state;
+    let key = shared::actions::credentials::code_key(state).await.expect("the code key");
+    let repository = Credentials::new(state.store.as_ref(), &state.security);
+    let before = repository.verification(UserPk(user_pk)).await.unwrap();
+    let code = Code::generate();
+    let issued = Verification::default()
+        .issue(key.digest(UserPk(user_pk), &phone, &code), &phone, state.clock.now())
+        .unwrap();
+    repository.set_verification(UserPk(user_pk), before.version, &issued).await.unwrap();
+    code.digits().parse().unwrap()
+}
+
+/// The userPk of `username`.
+pub async fn user_pk_of(app: &TestApp, username: &str) -> i64 {
+    Accounts::new(app.environment.state.store.as_ref())
+        .find_by_username(username)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no user {username}"))
+        .0
 }
 
 /// A name no other call of the test uses, starting with `prefix`.
@@ -230,11 +353,7 @@ pub async fn application_user(app: &TestApp, username: &str, name: &str, group: 
                 created_at: now,
             },
             preferences: Preferences::defaults(),
-            password: secret.map(|updated_at| PasswordRecord {
-                hash: "not-a-real-hash".into(),
-                updated_at,
-                expires_at: now,
-            }),
+            password: secret.map(|updated_at| PasswordRecord::new("not-a-real-hash".into(), updated_at, now)),
             associations: vec![GroupPk(group)],
             capabilities: Vec::new(),
         })

@@ -301,6 +301,21 @@ pub enum Fixture {
     CustomerKey(i64),
     /// A new FBL, made by the DKIM operator: the path's `{uuid}`; as it reads it, the context's `target`.
     Fbl,
+    /// Care resets the caller's password: the reset's answer (`newPassword`) is the context's `target`.
+    MyPassword,
+    /// Care gives the caller a new cell phone number.
+    MyCellPhone,
+    /// The caller has a cell phone and a code pending for it: `{"code": …}` is the context's `target`.
+    MyCode,
+    /// A new user of `home` with a cell phone (made by care): the path's `{userPk}`.
+    NewUserWithPhone {
+        home: i64,
+    },
+    /// A new user of `home` with a cell phone and a code pending for it: the path's
+    /// `{userPk}`; `{"code": …}` is the context's `target`.
+    NewUserWithCode {
+        home: i64,
+    },
 }
 
 /// What a call's path and body are built from.
@@ -446,6 +461,17 @@ pub fn implemented_operations() -> Vec<Operation> {
         get("getMyAccountCentralRole", "/v1/user/role?groupPk=101", MemberOf(101)),
         get("listMySecurityEvents", "/v1/user/security-events", User),
         get("getMyAppAccesses", "/v1/user/app-accesses", User),
+        get("getMyPasswordInfo", "/v1/user/password", User).on(Fixture::MyPassword),
+        Operation::new("changeMyPassword", Method::PUT, "/v1/user/password", User)
+            .on(Fixture::MyPassword)
+            .with_body(|c| json!({"oldPassword": c.target["newPassword"], "newPassword": format!("Quartz lantern {} meadow", c.tag)})),
+        get("getMyPinStatus", "/v1/user/pin", User),
+        Operation::new("requestMyVerificationCode", Method::POST, "/v1/user/verification-code", User).on(Fixture::MyCellPhone),
+        Operation::new("verifyMyVerificationCode", Method::POST, "/v1/user/verification-code/verify", User)
+            .on(Fixture::MyCode)
+            .with_body(|c| c.target.clone()),
+        get("getMyTwoFactor", "/v1/user/two-factor", User),
+        Operation::new("setMyTwoFactor", Method::PUT, "/v1/user/two-factor", User).with_body(|_| json!({"active": false})),
     ];
     operations.extend(users_operations());
     operations.extend(security_operations());
@@ -801,6 +827,64 @@ fn users_operations() -> Vec<Operation> {
         )
         .answering(404),
     ]);
+    operations.extend(credentials_operations());
+    operations
+}
+
+/// Team members' credentials and two-factor, as their administrators manage them.
+fn credentials_operations() -> Vec<Operation> {
+    use Access::*;
+    let every_of_101 = AdminOfEveryUser(&[101]);
+    let mut operations = vec![
+        Operation::new("resetUserPassword", Method::POST, "/v1/users/{userPk}/password/reset", every_of_101).on(NEW_USER_OF_101),
+        Operation::new("resetUserPin", Method::POST, "/v1/users/{userPk}/pin/reset", every_of_101).on(NEW_USER_OF_101),
+        Operation::new(
+            "requestUserVerificationCode",
+            Method::POST,
+            "/v1/users/{userPk}/verification-code",
+            every_of_101,
+        )
+        .on(Fixture::NewUserWithPhone { home: 101 }),
+        Operation::new(
+            "verifyUserVerificationCode",
+            Method::POST,
+            "/v1/users/{userPk}/verification-code/verify",
+            every_of_101,
+        )
+        .on(Fixture::NewUserWithCode { home: 101 })
+        .with_body(|c| c.target.clone()),
+        Operation::new("setUserTwoFactor", Method::PUT, "/v1/users/{userPk}/two-factor", every_of_101)
+            .on(NEW_USER_OF_101)
+            .with_body(|_| json!({"active": false})),
+        // A user of a customer and its ancestor: only the ancestor's admin (or care) changes it.
+        Operation::new(
+            "resetUserPassword",
+            Method::POST,
+            "/v1/users/{userPk}/password/reset",
+            AdminOfEveryUser(&[101, 100]),
+        )
+        .on(Fixture::NewUser { home: 101, also: &[100] }),
+    ];
+    let targets: [(i64, &'static [i64]); 4] = [(12, &[101]), (10, &[100]), (20, &[200]), (1, &[1])];
+    for (user, associations) in targets {
+        operations.push(get(
+            "getUserTwoFactor",
+            format!("/v1/users/{user}/two-factor"),
+            AdminOfUser(associations),
+        ));
+    }
+    let missing = format!("/v1/users/{MISSING_USER}");
+    operations.extend([
+        get("getUserTwoFactor", format!("{missing}/two-factor"), AdminOfUser(&[])).answering(404),
+        Operation::new(
+            "resetUserPassword",
+            Method::POST,
+            format!("{missing}/password/reset"),
+            AdminOfEveryUser(&[]),
+        )
+        .answering(404),
+        Operation::new("resetUserPin", Method::POST, format!("{missing}/pin/reset"), AdminOfEveryUser(&[])).answering(404),
+    ]);
     operations
 }
 
@@ -1003,6 +1087,36 @@ impl Operation {
                 assert_eq!(status, 201, "care creates a key of customer {group}: {key}");
                 context.dkim = Some(key["id"].to_string());
                 context.target = key;
+            }
+            Fixture::MyPassword => {
+                if let Some(user) = user {
+                    let user_pk = crate::user_pk_of(app, user).await;
+                    let (status, reset) = app
+                        .post_as("care", &format!("/v1/users/{user_pk}/password/reset"), &json!({}))
+                        .await;
+                    assert_eq!(status, 200, "care resets the password of {user}: {reset}");
+                    context.target = reset;
+                }
+            }
+            Fixture::MyCellPhone => {
+                if let Some(user) = user {
+                    crate::give_cell_phone(app, crate::user_pk_of(app, user).await).await;
+                }
+            }
+            Fixture::MyCode => {
+                if let Some(user) = user {
+                    let code = crate::pending_code(app, crate::user_pk_of(app, user).await).await;
+                    context.target = json!({ "code": code });
+                }
+            }
+            Fixture::NewUserWithPhone { home } | Fixture::NewUserWithCode { home } => {
+                let user_pk = app.create_user("care", home, &crate::new_user(&unique("user"))).await;
+                context.user_pk = Some(user_pk);
+                if matches!(self.fixture, Fixture::NewUserWithCode { .. }) {
+                    context.target = json!({ "code": crate::pending_code(app, user_pk).await });
+                } else {
+                    crate::give_cell_phone(app, user_pk).await;
+                }
             }
             Fixture::Fbl => {
                 let body = crate::dkim::fbl_body(&format!("{}.test", context.tag));

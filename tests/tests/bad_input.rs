@@ -9,6 +9,8 @@ use accountcentral_e2e::operations::{MISSING_USER, customer_update, grant_body, 
 use accountcentral_e2e::{TestApp, error_paths, new_user, on_both_backends, read, unique};
 use reqwest::Method;
 use serde_json::{Value, json};
+use shared::domain::ids::UserPk;
+use shared::repositories::credentials::Credentials;
 
 on_both_backends!(
     malformed_bodies_are_refused_without_writing,
@@ -19,6 +21,7 @@ on_both_backends!(
     bad_team_member_changes_are_refused_by_field_and_write_nothing,
     bad_customer_changes_are_refused_by_field_and_write_nothing,
     bad_dkim_input_is_refused_by_field_and_writes_nothing,
+    bad_credential_input_is_refused_by_field_and_writes_nothing,
 );
 
 fn hostile_bodies() -> Vec<(&'static str, Vec<u8>)> {
@@ -319,6 +322,12 @@ async fn path_ids_are_refused(app: &TestApp, ids: &[&str]) {
         (Method::DELETE, "/capabilities/1", None),
         (Method::GET, "/capabilities/log", None),
         (Method::GET, "/security-events", None),
+        (Method::POST, "/password/reset", None),
+        (Method::POST, "/pin/reset", None),
+        (Method::POST, "/verification-code", None),
+        (Method::POST, "/verification-code/verify", Some(json!({"code": 123456}))),
+        (Method::GET, "/two-factor", None),
+        (Method::PUT, "/two-factor", Some(json!({"active": false}))),
     ];
     for id in ids {
         for (method, suffix, body) in &user_operations {
@@ -865,5 +874,93 @@ async fn bad_dkim_input_is_refused_by_field_and_writes_nothing(app: TestApp) {
     refusals.expect_415("dkimops", Method::POST, "/v1/fbls").await;
     let after = dkim_state(&app).await;
     refusals.unchanged("the DKIM keys and FBLs", &before, &after);
+    refusals.assert_none();
+}
+
+/// What the credential operations may change about a user: its profile (cellPhoneVerified),
+/// two-factor, its stored password and its verification state.
+async fn credential_state(app: &TestApp, user_pk: i64) -> Value {
+    let state = &app.environment.state;
+    let repository = Credentials::new(state.store.as_ref(), &state.security);
+    let password = repository
+        .password(UserPk(user_pk))
+        .await
+        .unwrap()
+        .map(|p| (p.version, p.value.hash));
+    let verification = repository.verification(UserPk(user_pk)).await.unwrap();
+    json!({
+        "user": read_ok(app, "care", &format!("/v1/users/{user_pk}")).await,
+        "twoFactor": read_ok(app, "care", &format!("/v1/users/{user_pk}/two-factor")).await,
+        "password": password,
+        "verification": [verification.version, serde_json::to_value(&verification.value).unwrap()],
+    })
+}
+
+async fn bad_credential_input_is_refused_by_field_and_writes_nothing(app: TestApp) {
+    let mut refusals = Refusals::new(&app);
+    let username = unique("cred");
+    let user = app.create_user("care", 101, &new_user(&username)).await;
+    let (status, reset) = app.post_as("care", &format!("/v1/users/{user}/password/reset"), &json!({})).await;
+    assert_eq!(status, 200, "{reset}");
+    let current = reset["newPassword"].clone();
+    // A code pending, so that a well-formed wrong code would count an attempt.
+    accountcentral_e2e::pending_code(&app, user).await;
+    let before = credential_state(&app, user).await;
+
+    let good_change = json!({"oldPassword": current, "newPassword": "Quartz lantern over meadows"});
+    for (field, value) in [
+        ("oldPassword", None),
+        ("oldPassword", Some(json!(5))),
+        ("oldPassword", Some(json!(null))),
+        ("oldPassword", Some(json!(["x"]))),
+        ("newPassword", None),
+        ("newPassword", Some(json!(null))),
+        ("newPassword", Some(json!(1234567890))),
+        ("newPassword", Some(json!("short"))),
+        ("newPassword", Some(json!("x".repeat(129)))),
+        ("newPassword", Some(json!("password1234"))),
+        ("newPassword", Some(json!(format!("{username}-Quartz-9!")))),
+    ] {
+        let body = with(&good_change, field, value);
+        refusals
+            .expect(&username, Method::PUT, "/v1/user/password", Some(&body), &format!("/{field}"))
+            .await;
+    }
+    let verify_paths = [
+        "/v1/user/verification-code/verify".to_owned(),
+        format!("/v1/users/{user}/verification-code/verify"),
+    ];
+    let two_factor_paths = ["/v1/user/two-factor".to_owned(), format!("/v1/users/{user}/two-factor")];
+    for (index, path) in verify_paths.iter().enumerate() {
+        let caller = if index == 0 { username.as_str() } else { "acme.it.admin" };
+        for code in [
+            json!("123456"),
+            json!(-1),
+            json!(1_000_000),
+            json!(1.5),
+            json!(null),
+            json!({"x": 1}),
+        ] {
+            refusals
+                .expect(caller, Method::POST, path, Some(&json!({ "code": code })), "/code")
+                .await;
+        }
+        refusals.expect(caller, Method::POST, path, Some(&json!({})), "/code").await;
+        refusals.expect_415(caller, Method::POST, path).await;
+    }
+    for (index, path) in two_factor_paths.iter().enumerate() {
+        let caller = if index == 0 { username.as_str() } else { "acme.it.admin" };
+        // The last: well-formed, but the phone is not verified.
+        for active in [json!("yes"), json!(1), json!(null), json!(true)] {
+            refusals
+                .expect(caller, Method::PUT, path, Some(&json!({ "active": active })), "/active")
+                .await;
+        }
+        refusals.expect(caller, Method::PUT, path, Some(&json!({})), "/active").await;
+        refusals.expect_415(caller, Method::PUT, path).await;
+    }
+    refusals.expect_415(&username, Method::PUT, "/v1/user/password").await;
+    let after = credential_state(&app, user).await;
+    refusals.unchanged("the user's credentials", &before, &after);
     refusals.assert_none();
 }

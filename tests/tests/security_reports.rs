@@ -6,8 +6,9 @@
 //! listCustomerUsersWithIssues). Every expectation is computed from what the test fed;
 //! rows of users the test did not make are left out of the comparisons.
 //!
-//! No operation on this branch expires a password, disables a user or turns two-factor
-//! on: those users are stored through the accounts repository (see `stored_user`).
+//! The users with issues are stored through the accounts repository (see `stored_user`),
+//! so that each carries exactly the issues under test, including one no operation brings
+//! about (two-factor without a verified phone).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -455,9 +456,9 @@ async fn failed_logins_count_the_range_and_the_current_streak(app: TestApp) {
 // ---------------------------------------------------------------------------
 // Users with issues
 
-/// Stores an INTERACTIVE user of `group` through the accounts repository, for the states
-/// no operation of this branch can bring about (a disabled user, an expired password,
-/// two-factor without a verified cell phone).
+/// Stores an INTERACTIVE user of `group` through the accounts repository, in states set
+/// directly: two-factor without a verified cell phone is one no operation brings about
+/// (only data from before the rule, or imported, has it).
 async fn stored_user(
     app: &TestApp,
     username: &str,
@@ -494,11 +495,8 @@ async fn stored_user(
         .create(NewAccount {
             user,
             preferences: Preferences::defaults(),
-            password: password_expires_at.map(|expires_at| PasswordRecord {
-                hash: "not-a-real-hash".into(),
-                updated_at: now - SignedDuration::from_hours(24),
-                expires_at,
-            }),
+            password: password_expires_at
+                .map(|expires_at| PasswordRecord::new("not-a-real-hash".into(), now - SignedDuration::from_hours(24), expires_at)),
             associations: vec![GroupPk(group)],
             capabilities: Vec::new(),
         })

@@ -3,6 +3,7 @@
 //! customer's failed logins, application usage and users with issues, and the security
 //! events the authorization server reports.
 
+mod credentials;
 mod events;
 mod lockout;
 mod reports;
@@ -31,4 +32,18 @@ pub fn routes() -> Router<AppState> {
             get(reports::list_customer_users_with_issues),
         )
         .route("/v1/customers/{groupPk}/failed-logins", get(reports::list_customer_failed_logins))
+        .route("/v1/users/{userPk}/password/reset", post(credentials::reset_user_password))
+        .route("/v1/users/{userPk}/pin/reset", post(credentials::reset_user_pin))
+        .route(
+            "/v1/users/{userPk}/verification-code",
+            post(credentials::request_user_verification_code),
+        )
+        .route(
+            "/v1/users/{userPk}/verification-code/verify",
+            post(credentials::verify_user_verification_code),
+        )
+        .route(
+            "/v1/users/{userPk}/two-factor",
+            get(credentials::get_user_two_factor).put(credentials::set_user_two_factor),
+        )
 }

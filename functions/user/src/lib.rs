@@ -1,11 +1,13 @@
 //! The `user` function: the caller's own account (personal info, preferences,
-//! its role on a customer, its security events and its first and last access to each
-//! application).
+//! credentials and two-factor, its role on a customer, its security events and its
+//! first and last access to each application).
+
+mod credentials;
 
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 
@@ -32,6 +34,17 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/user/role", get(get_my_account_central_role))
         .route("/v1/user/security-events", get(list_my_security_events))
         .route("/v1/user/app-accesses", get(get_my_app_accesses))
+        .route(
+            "/v1/user/password",
+            get(credentials::get_my_password_info).put(credentials::change_my_password),
+        )
+        .route("/v1/user/pin", get(credentials::get_my_pin_status))
+        .route("/v1/user/verification-code", post(credentials::request_my_verification_code))
+        .route("/v1/user/verification-code/verify", post(credentials::verify_my_verification_code))
+        .route(
+            "/v1/user/two-factor",
+            get(credentials::get_my_two_factor).put(credentials::set_my_two_factor),
+        )
 }
 
 async fn get_me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<UserInfo>> {

@@ -156,11 +156,7 @@ pub async fn bootstrap(environment: &Environment, username: &str, email: &str) -
             user: user.clone(),
             preferences: Preferences::defaults(),
             // Expired at once: the first login must replace it.
-            password: Some(PasswordRecord {
-                hash,
-                updated_at: now,
-                expires_at: now,
-            }),
+            password: Some(PasswordRecord::new(hash, now, now)),
             associations: vec![PLATFORM],
             capabilities: vec![Capability {
                 id: accounts.next_capability_id().await?,

@@ -124,11 +124,7 @@ pub async fn seed_if_empty(store: &dyn ItemStore, key_vault: &dyn KeyVault, now:
             .create(NewAccount {
                 user: demo_user(demo, now),
                 preferences: demo_preferences(demo),
-                password: Some(PasswordRecord {
-                    hash,
-                    updated_at: now,
-                    expires_at,
-                }),
+                password: Some(PasswordRecord::new(hash, now, expires_at)),
                 associations: vec![GroupPk(demo.group)],
                 capabilities: vec![Capability {
                     id: CapabilityId(demo.user_pk),

@@ -17,3 +17,4 @@ pub mod secret;
 pub mod security;
 pub mod user;
 pub mod validation;
+pub mod verification;

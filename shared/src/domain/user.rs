@@ -32,6 +32,11 @@ pub enum SuspensionRefused {
     Oneself,
 }
 
+/// Two-factor cannot be turned on without a verified cell phone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("two-factor authentication needs a verified cell phone: request and verify a verification code first")]
+pub struct TwoFactorRefused;
+
 /// A person, or an application's credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -110,6 +115,30 @@ impl User {
             by_user_pk: Some(by),
         });
         Ok(true)
+    }
+
+    /// Whether logins ask for the PIN sent by SMS: two-factor on, with a verified cell phone.
+    pub fn pin_active(&self) -> bool {
+        self.two_factor && self.cell_phone_verified && self.cell_phone.is_some()
+    }
+
+    /// Turns two-factor on or off; `Ok(false)` when it already was. Turning it on needs a
+    /// verified cell phone, where the PIN would go.
+    pub fn set_two_factor(&mut self, active: bool) -> Result<bool, TwoFactorRefused> {
+        if active == self.two_factor {
+            return Ok(false);
+        }
+        if active && !(self.cell_phone_verified && self.cell_phone.is_some()) {
+            return Err(TwoFactorRefused);
+        }
+        self.two_factor = active;
+        Ok(true)
+    }
+
+    /// After a lost phone: two-factor off and the cell phone to be verified again.
+    pub fn reset_pin(&mut self) {
+        self.two_factor = false;
+        self.cell_phone_verified = false;
     }
 
     /// Applies a validated profile change. A new cell phone number must be verified
@@ -403,6 +432,28 @@ mod tests {
             date_of_birth: Some("1990-12-10".into()),
             sex: Some("F".into()),
         }
+    }
+
+    fn user(cell_phone: Option<&str>, verified: bool) -> User {
+        serde_json::from_value(serde_json::json!({
+            "userPk": 7, "username": "ada", "name": "Ada", "surname": "Lovelace", "email": "ada@example.test",
+            "phone": null, "cellPhone": cell_phone, "dateOfBirth": null, "sex": null, "cellPhoneVerified": verified,
+            "status": "ACTIVE", "userType": "INTERACTIVE", "creationGroupPk": 101, "picture": null, "external": false,
+            "suspension": null, "createdAt": "2026-01-01T00:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn two_factor_needs_a_verified_phone_and_a_pin_reset_undoes_both() {
+        assert_eq!(user(Some("+393401234567"), false).set_two_factor(true), Err(TwoFactorRefused));
+        assert_eq!(user(None, true).set_two_factor(true), Err(TwoFactorRefused));
+        let mut verified = user(Some("+393401234567"), true);
+        assert_eq!(verified.set_two_factor(false), Ok(false));
+        assert_eq!(verified.set_two_factor(true), Ok(true));
+        assert!(verified.pin_active());
+        verified.reset_pin();
+        assert!(!verified.pin_active() && !verified.two_factor && !verified.cell_phone_verified);
     }
 
     #[test]

@@ -43,6 +43,7 @@ impl AppError {
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_)
             | AppError::Store(StoreError::ConditionFailed | StoreError::Conflict | StoreError::TransactionCancelled { .. }) => {
@@ -112,8 +113,15 @@ impl IntoResponse for AppError {
             data: None,
             errors,
         };
+        let retry_after = match &self {
+            AppError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         match status {
             StatusCode::UNAUTHORIZED => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

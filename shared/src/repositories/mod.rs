@@ -6,6 +6,9 @@
 //!   user's account, read with one query; so are its security state:
 //!   `FAILURES` (a counter: consecutive failed logins), `LOCK` (a lockout's end),
 //!   `ACCESS#<application>` and `ACCESS` (first and last login, to one application and to any).
+//!   `PASSWORD` holds the argon2id hash with the hashes of the 4 passwords before it;
+//!   `VERIFICATION` the verification code in force (an HMAC-SHA256 of it, never the
+//!   code) with its attempts, and the SMS sent in the last hour (expiring after both).
 //! - `USERNAME#<lowercase>`, `EMAIL#<lowercase>`, `GID#<gid>` / `UNIQUE`: uniqueness guards.
 //! - `ROSTER#<groupPk>` / `USER#<lowercase username>#<userPk>`: a summary of every user
 //!   who reaches the customer (associated with it or a descendant), kept in step with
@@ -24,6 +27,8 @@
 //!   envelope), in GSI3 `DKIMS` / `<groupPk>#<domain>#<selector>#<id>`; beside it
 //!   `DKIM#NAME#<domain>#<selector>` (uniqueness) and `DKIM#SET` (the default key and the
 //!   number of keys, written by every change to the set).
+//! - `PLATFORM` / `VERIFICATION_KEY`: the key verification codes are hashed with, sealed
+//!   by the key vault (KMS in AWS).
 //! - `PLATFORM` / `DKIM`: the platform key. `FBL#<uuid>` / `FBL`: a feedback-loop key, in
 //!   GSI3 `FBLS` / `<recipient domain>#<uuid>`; `FBL_DOMAIN#<domain>` / `UNIQUE` keeps one per domain.
 //! - `DKIMS`, `FBLS` / `COUNT`: collection sizes, kept by the transactions that change them.
@@ -31,6 +36,7 @@
 
 pub mod accounts;
 pub mod configuration;
+pub mod credentials;
 pub mod customers;
 pub mod dkims;
 mod error;
