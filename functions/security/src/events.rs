@@ -5,7 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use shared::api::security::{SecurityEventView, list_security_events};
+use shared::actions::security::list_security_events;
+use shared::api::security::SecurityEventView;
 use shared::app::AppState;
 use shared::domain::access::Access;
 use shared::domain::security::{EventSubject, RawSecurityReport, SecurityEventType};

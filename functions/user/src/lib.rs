@@ -11,7 +11,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 
-use shared::api::security::{SecurityEventView, list_security_events};
+use shared::actions::security::list_security_events;
+use shared::api::security::SecurityEventView;
 use shared::api::users::{StatusChange, UserInfo, UserInfoInput};
 use shared::app::AppState;
 use shared::domain::access::Access;

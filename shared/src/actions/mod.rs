@@ -5,3 +5,4 @@
 //! put them in order.
 
 pub mod credentials;
+pub mod security;
