@@ -24,25 +24,7 @@ pub struct RawEventFilter<'a> {
 
 /// Every type name, for the message that refuses an unknown one.
 fn type_names() -> String {
-    use SecurityEventType::*;
-    [
-        Login,
-        LoginFailed,
-        Logout,
-        PasswordChanged,
-        PinChanged,
-        PasswordReset,
-        PinReset,
-        LockedOut,
-        Unlocked,
-        Suspended,
-        Reactivated,
-        TwoFactorEnabled,
-        TwoFactorDisabled,
-        CellPhoneVerified,
-    ]
-    .map(SecurityEventType::name)
-    .join(", ")
+    SecurityEventType::ALL.map(SecurityEventType::name).join(", ")
 }
 
 impl RawEventFilter<'_> {

@@ -31,6 +31,24 @@ pub enum SecurityEventType {
 }
 
 impl SecurityEventType {
+    /// Every type, in the order of the API document.
+    pub const ALL: [SecurityEventType; 14] = [
+        Self::Login,
+        Self::LoginFailed,
+        Self::Logout,
+        Self::PasswordChanged,
+        Self::PinChanged,
+        Self::PasswordReset,
+        Self::PinReset,
+        Self::LockedOut,
+        Self::Unlocked,
+        Self::Suspended,
+        Self::Reactivated,
+        Self::TwoFactorEnabled,
+        Self::TwoFactorDisabled,
+        Self::CellPhoneVerified,
+    ];
+
     /// The types `recordSecurityEvent` accepts.
     pub const REPORTED: [SecurityEventType; 5] = [
         Self::Login,
