@@ -325,41 +325,56 @@ impl TestApp {
     }
 }
 
-/// Stores an APPLICATION user directly (no operation creates one), with a client secret set at `secret`.
-pub async fn application_user(app: &TestApp, username: &str, name: &str, group: i64, secret: Option<Timestamp>) -> i64 {
+/// Stores an ACTIVE user of `group` named `username` directly through the accounts
+/// repository, for states no operation brings about: the user as `edit` leaves it, with
+/// `password` as its stored password.
+pub async fn stored_user(app: &TestApp, username: &str, group: i64, edit: impl FnOnce(&mut User), password: Option<PasswordRecord>) -> i64 {
     let accounts = Accounts::new(app.environment.state.store.as_ref());
     let user_pk = accounts.next_user_pk().await.unwrap();
-    let now = Timestamp::now();
+    let mut user = User {
+        user_pk,
+        username: username.into(),
+        name: "Stored".into(),
+        surname: "User".into(),
+        email: format!("{username}@e2e.test"),
+        phone: None,
+        cell_phone: None,
+        date_of_birth: None,
+        sex: None,
+        cell_phone_verified: false,
+        status: UserStatus::Active,
+        user_type: UserType::Interactive,
+        creation_group_pk: GroupPk(group),
+        picture: None,
+        external: false,
+        suspension: None,
+        two_factor: false,
+        created_at: Timestamp::now(),
+    };
+    edit(&mut user);
     accounts
         .create(NewAccount {
-            user: User {
-                user_pk,
-                username: username.into(),
-                name: name.into(),
-                surname: "Robot".into(),
-                email: format!("{username}@robots.test"),
-                phone: None,
-                cell_phone: None,
-                date_of_birth: None,
-                sex: None,
-                cell_phone_verified: false,
-                status: UserStatus::Active,
-                user_type: UserType::Application,
-                creation_group_pk: GroupPk(group),
-                picture: None,
-                external: false,
-                suspension: None,
-                two_factor: false,
-                created_at: now,
-            },
+            user,
             preferences: Preferences::defaults(),
-            password: secret.map(|updated_at| PasswordRecord::new("not-a-real-hash".into(), updated_at, now)),
+            password,
             associations: vec![GroupPk(group)],
             capabilities: Vec::new(),
         })
         .await
         .unwrap();
     user_pk.0
+}
+
+/// Stores an APPLICATION user directly (no operation creates one), with a client secret set at `secret`.
+pub async fn application_user(app: &TestApp, username: &str, name: &str, group: i64, secret: Option<Timestamp>) -> i64 {
+    let edit = |user: &mut User| {
+        user.name = name.into();
+        user.surname = "Robot".into();
+        user.email = format!("{username}@robots.test");
+        user.user_type = UserType::Application;
+    };
+    let secret = secret.map(|updated_at| PasswordRecord::new("not-a-real-hash".into(), updated_at, Timestamp::now()));
+    stored_user(app, username, group, edit, secret).await
 }
 
 /// A valid createCustomerUser body for `username`, with e-mail `<username>@e2e.test`

@@ -15,11 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use accountcentral_e2e::{TestApp, application_user, new_user, on_both_backends, unique};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use shared::domain::ids::GroupPk;
 use shared::domain::password::PasswordRecord;
-use shared::domain::preferences::Preferences;
-use shared::domain::user::{User, UserStatus, UserType};
-use shared::repositories::accounts::{Accounts, NewAccount};
+use shared::domain::user::{User, UserStatus};
 
 on_both_backends!(
     security_events_are_listed_newest_first_filtered_and_paged,
@@ -456,9 +453,9 @@ async fn failed_logins_count_the_range_and_the_current_streak(app: TestApp) {
 // ---------------------------------------------------------------------------
 // Users with issues
 
-/// Stores an INTERACTIVE user of `group` through the accounts repository, in states set
-/// directly: two-factor without a verified cell phone is one no operation brings about
-/// (only data from before the rule, or imported, has it).
+/// Stores an INTERACTIVE user of `group` with a cell phone, in states set directly:
+/// two-factor without a verified cell phone is one no operation brings about (only data
+/// from before the rule, or imported, has it).
 async fn stored_user(
     app: &TestApp,
     username: &str,
@@ -467,42 +464,15 @@ async fn stored_user(
     edit: impl FnOnce(&mut User),
     password_expires_at: Option<Timestamp>,
 ) -> i64 {
-    let accounts = Accounts::new(app.environment.state.store.as_ref());
-    let user_pk = accounts.next_user_pk().await.unwrap();
-    let now = Timestamp::now();
-    let mut user = User {
-        user_pk,
-        username: username.into(),
-        name: name.into(),
-        surname: "Stored".into(),
-        email: format!("{username}@e2e.test"),
-        phone: None,
-        cell_phone: Some("+393330000000".into()),
-        date_of_birth: None,
-        sex: None,
-        cell_phone_verified: false,
-        status: UserStatus::Active,
-        user_type: UserType::Interactive,
-        creation_group_pk: GroupPk(group),
-        picture: None,
-        external: false,
-        suspension: None,
-        two_factor: false,
-        created_at: now,
+    let yesterday = Timestamp::now() - SignedDuration::from_hours(24);
+    let password = password_expires_at.map(|expires_at| PasswordRecord::new("not-a-real-hash".into(), yesterday, expires_at));
+    let edit = |user: &mut User| {
+        user.name = name.into();
+        user.surname = "Stored".into();
+        user.cell_phone = Some("+393330000000".into());
+        edit(user);
     };
-    edit(&mut user);
-    accounts
-        .create(NewAccount {
-            user,
-            preferences: Preferences::defaults(),
-            password: password_expires_at
-                .map(|expires_at| PasswordRecord::new("not-a-real-hash".into(), now - SignedDuration::from_hours(24), expires_at)),
-            associations: vec![GroupPk(group)],
-            capabilities: Vec::new(),
-        })
-        .await
-        .unwrap();
-    user_pk.0
+    accountcentral_e2e::stored_user(app, username, group, edit, password).await
 }
 
 /// What the test did to a user.
