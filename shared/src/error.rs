@@ -12,6 +12,7 @@ use crate::ports::queue::QueueError;
 use crate::ports::sms::SmsError;
 use crate::ports::store::StoreError;
 use crate::repositories::RepositoryError;
+use crate::repositories::provisioning::ProgressFailure;
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +106,19 @@ impl From<RepositoryError> for AppError {
             RepositoryError::NotFound(what) => AppError::NotFound(what),
             RepositoryError::Store(error) => AppError::Store(error),
             RepositoryError::KeyVault(error) => AppError::KeyVault(error),
+        }
+    }
+}
+
+/// A running provisioning job's change that did not apply (the worker's outcome, never an
+/// answer): a job another run is at is a conflict, a store failure stays one, and the
+/// rest are faults the job records as its failure.
+impl From<ProgressFailure> for AppError {
+    fn from(failure: ProgressFailure) -> Self {
+        match failure {
+            ProgressFailure::Store(error) => AppError::Store(error),
+            ProgressFailure::JobChanged(_) => AppError::Conflict(failure.to_string()),
+            failure => AppError::internal(failure),
         }
     }
 }

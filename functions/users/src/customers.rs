@@ -6,10 +6,10 @@ use axum::Json;
 use axum::extract::State;
 
 use shared::api::action::ActionResult;
+use shared::actions::associations::lost_capabilities;
 use shared::api::customers::CustomerSummary;
 use shared::app::AppState;
 use shared::domain::access::Access;
-use shared::domain::capability::{Capability, Resource};
 use shared::domain::customer::Customer;
 use shared::domain::ids::GroupPk;
 use shared::domain::validation::{FieldError, Violations};
@@ -17,8 +17,7 @@ use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams, UserPkPath};
 use shared::http::paging::{Page, PageRequest};
-use shared::repositories::accounts::{Account, AccountChange, Accounts};
-use shared::repositories::customers::Customers;
+use shared::repositories::accounts::{AccountChange, Accounts};
 
 /// Most customers one request may name.
 const MAX_CUSTOMERS: usize = 100;
@@ -114,7 +113,7 @@ pub async fn remove_user_customers(
         return Err(AppError::Conflict(format!("user {user} must keep at least one customer")));
     }
     if change.associations.len() != account.associations.len() {
-        change.revoked = unreachable_capabilities(&state, account, &change.associations).await?;
+        change.revoked = lost_capabilities(state.store.as_ref(), account, &change.associations, &BTreeSet::new()).await?;
         Accounts::new(state.store.as_ref()).save(change).await?;
     }
     Ok(Json(ActionResult::ok(now, "CUSTOMERS_REMOVED")))
@@ -135,29 +134,4 @@ fn distinct_groups(groups: &[i64]) -> AppResult<BTreeSet<GroupPk>> {
         }
     }
     Ok(violations.into_result(distinct)?)
-}
-
-/// The user's capabilities on customers outside the subtrees of `remaining` associations.
-async fn unreachable_capabilities(state: &AppState, account: &Account, remaining: &BTreeSet<GroupPk>) -> AppResult<Vec<Capability>> {
-    let on_customers: Vec<(GroupPk, &Capability)> = account
-        .capabilities
-        .iter()
-        .filter_map(|capability| match capability.resource() {
-            Some(Resource::Customer { group, .. }) => Some((group, capability)),
-            _ => None,
-        })
-        .collect();
-    let customers = Customers::new(state.store.as_ref())
-        .get_many(on_customers.iter().map(|(group, _)| *group))
-        .await?;
-    Ok(on_customers
-        .into_iter()
-        .filter(|(group, _)| {
-            !customers
-                .iter()
-                .find(|c| c.group_pk == *group)
-                .is_some_and(|customer| customer.lineage().any(|g| remaining.contains(&g)))
-        })
-        .map(|(_, capability)| capability.clone())
-        .collect())
 }

@@ -4,5 +4,6 @@
 //! and who acts. Rules stay in the domain, storage in the repositories; these functions
 //! put them in order.
 
+pub mod associations;
 pub mod credentials;
 pub mod security;

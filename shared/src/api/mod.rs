@@ -4,5 +4,6 @@ pub mod action;
 pub mod credentials;
 pub mod customers;
 pub mod dkim;
+pub mod provisioning;
 pub mod security;
 pub mod users;

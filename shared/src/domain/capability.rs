@@ -327,6 +327,33 @@ pub fn roles_by_application<'a>(capabilities: impl IntoIterator<Item = &'a Capab
     roles.into_iter().map(|(app, set)| (app, set.into_iter().collect())).collect()
 }
 
+/// The capabilities on customers that a user loses when its associations become
+/// `remaining`: those on a customer it no longer reaches (neither the customer nor an
+/// ancestor is among `remaining`), and those on a `withdrawn` customer whatever it still
+/// reaches. `customers` are the customers the capabilities are on, as read; one that
+/// no longer exists is lost. Capabilities on the platform or of other shapes stay.
+pub fn capabilities_lost(
+    capabilities: &[Capability],
+    customers: &[Customer],
+    remaining: &BTreeSet<GroupPk>,
+    withdrawn: &BTreeSet<GroupPk>,
+) -> Vec<Capability> {
+    capabilities
+        .iter()
+        .filter(|capability| match capability.resource() {
+            Some(Resource::Customer { group, .. }) => {
+                withdrawn.contains(&group)
+                    || !customers
+                        .iter()
+                        .find(|customer| customer.group_pk == group)
+                        .is_some_and(|customer| customer.lineage().any(|g| remaining.contains(&g)))
+            }
+            _ => false,
+        })
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,5 +511,18 @@ mod tests {
         let grants = Grants::new(&[], [GroupPk(101)]);
         assert_eq!(grants.role_on(&customer(101, &[100])), Some(AccountCentralRole::User));
         assert_eq!(grants.role_on(&customer(100, &[])), None);
+    }
+
+    #[test]
+    fn capabilities_go_with_the_customers_they_can_no_longer_reach_or_that_are_withdrawn() {
+        let on = |group: &str| capability(&["customers", group], "ADMIN");
+        let held = [on("101"), on("100"), on("200"), capability(&["platform"], "DKIM"), on("999")];
+        let customers = [customer(100, &[]), customer(101, &[100]), customer(200, &[])];
+        let set = |keys: &[i64]| -> BTreeSet<GroupPk> { keys.iter().copied().map(GroupPk).collect() };
+        let resources = |lost: Vec<Capability>| -> Vec<String> { lost.into_iter().map(|c| c.resource[1].clone()).collect() };
+        // Left with 200 only: 101 and 100 are out of reach, 999 no longer exists.
+        assert_eq!(resources(capabilities_lost(&held, &customers, &set(&[200]), &set(&[]))), ["101", "100", "999"]);
+        // Still associated with 100, which reaches 101, but 101 is withdrawn.
+        assert_eq!(resources(capabilities_lost(&held, &customers, &set(&[100, 200]), &set(&[101]))), ["101", "999"]);
     }
 }

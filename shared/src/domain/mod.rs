@@ -11,6 +11,7 @@ mod fixtures;
 pub mod ids;
 pub mod password;
 pub mod preferences;
+pub mod provisioning;
 pub mod reports;
 pub mod roles;
 pub mod secret;

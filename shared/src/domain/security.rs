@@ -25,6 +25,8 @@ pub enum SecurityEventType {
     Unlocked,
     Suspended,
     Reactivated,
+    /// The account was disabled with its customer (a provisioning job's deactivation).
+    Disabled,
     TwoFactorEnabled,
     TwoFactorDisabled,
     CellPhoneVerified,
@@ -32,7 +34,7 @@ pub enum SecurityEventType {
 
 impl SecurityEventType {
     /// Every type, in the order of the API document.
-    pub const ALL: [SecurityEventType; 14] = [
+    pub const ALL: [SecurityEventType; 15] = [
         Self::Login,
         Self::LoginFailed,
         Self::Logout,
@@ -44,6 +46,7 @@ impl SecurityEventType {
         Self::Unlocked,
         Self::Suspended,
         Self::Reactivated,
+        Self::Disabled,
         Self::TwoFactorEnabled,
         Self::TwoFactorDisabled,
         Self::CellPhoneVerified,

@@ -117,6 +117,14 @@ impl User {
         Ok(true)
     }
 
+    /// Disables the user (its customer is deactivated); `false` when it already was.
+    /// Its tokens are refused from then on.
+    pub fn disable(&mut self) -> bool {
+        let changed = self.status != UserStatus::Disabled;
+        self.status = UserStatus::Disabled;
+        changed
+    }
+
     /// Whether logins ask for the PIN sent by SMS: two-factor on, with a verified cell phone.
     pub fn pin_active(&self) -> bool {
         self.two_factor && self.cell_phone_verified && self.cell_phone.is_some()

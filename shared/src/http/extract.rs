@@ -171,6 +171,11 @@ pub struct DkimIdPath(pub DkimId);
 #[derive(Debug, Clone, Copy)]
 pub struct UuidPath(pub uuid::Uuid);
 
+/// The `{jobId}` path parameter of a provisioning job, as given: the handler decides
+/// (after its rule) that text which is no job id names no job.
+#[derive(Debug, Clone)]
+pub struct JobIdPath(pub String);
+
 /// A key in the path: an integer from 1, as the contract declares every key.
 pub fn key_path_param(params: &RawPathParams, name: &str) -> Result<i64, AppError> {
     match path_param::<i64>(params, name, "a positive integer")? {
@@ -222,6 +227,17 @@ impl<S: Send + Sync> FromRequestParts<S> for UuidPath {
             .await
             .map_err(|_| AppError::NotFound("resource".into()))?;
         path_param(&params, "uuid", "a UUID").map(UuidPath)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for JobIdPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound("resource".into()))?;
+        path_param(&params, "jobId", "a job id").map(JobIdPath)
     }
 }
 

@@ -17,6 +17,15 @@ use crate::error::AppError;
 
 /// 201 with the new resource's `Location` and `body`.
 pub fn created<T: Serialize>(location: &str, body: T) -> Result<Response, AppError> {
+    located(StatusCode::CREATED, location, body)
+}
+
+/// 202: work queued, to be followed at `location`; `body` is the resource as it stands.
+pub fn accepted<T: Serialize>(location: &str, body: T) -> Result<Response, AppError> {
+    located(StatusCode::ACCEPTED, location, body)
+}
+
+fn located<T: Serialize>(status: StatusCode, location: &str, body: T) -> Result<Response, AppError> {
     let location = HeaderValue::from_str(location).map_err(AppError::internal)?;
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+    Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
 }

@@ -490,6 +490,38 @@ impl<'a> Accounts<'a> {
     /// the e-mail guard, the associations, the rosters of the customers the user
     /// reaches, and the capabilities with their log entries. Returns the new version.
     pub async fn save(&self, change: AccountChange<'_>) -> Result<u64, RepositoryError> {
+        let user_pk = change.before.user.value.user_pk;
+        let version = change.before.user.version + 1;
+        let new_email = change.user.email.clone();
+        let (transaction, email_moves) = self.transaction(change).await?;
+        if transaction.len() > MAX_TRANSACTION_OPS {
+            return Err(RepositoryError::TooManyWrites(format!(
+                "user {user_pk} reaches too many customers to change in one step; remove some associations first"
+            )));
+        }
+        match transaction.commit(self.store).await {
+            Ok(()) => Ok(version),
+            Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::Profile) => Err(RepositoryError::ChangedMeanwhile(
+                "the user was changed meanwhile; read it again and retry".into(),
+            )),
+            Err(TransactionFailure::Conditions(failed)) if email_moves && failed.contains(&Write::EmailGuard) => {
+                Err(RepositoryError::Taken(format!("e-mail {new_email} is already in use")))
+            }
+            Err(TransactionFailure::Conditions(_) | TransactionFailure::Store(StoreError::Conflict)) => Err(
+                RepositoryError::ChangedMeanwhile("the user is being changed concurrently; retry".into()),
+            ),
+            Err(TransactionFailure::Store(error)) => Err(error.into()),
+        }
+    }
+
+    /// The writes of a change of an account, as [`Accounts::save`] would make them, to be
+    /// applied in a transaction together with others (several users changed at once).
+    pub async fn writes(&self, change: AccountChange<'_>) -> Result<Vec<WriteOp>, StoreError> {
+        Ok(self.transaction(change).await?.0.into_ops())
+    }
+
+    /// The transaction of a change, and whether the e-mail moves.
+    async fn transaction(&self, change: AccountChange<'_>) -> Result<(Transaction<Write>, bool), StoreError> {
         let before = change.before;
         let user_pk = before.user.value.user_pk;
         let version = before.user.version + 1;
@@ -556,25 +588,7 @@ impl<'a> Accounts<'a> {
         for write in change.also {
             transaction.push(Write::Rest, write);
         }
-
-        if transaction.len() > MAX_TRANSACTION_OPS {
-            return Err(RepositoryError::TooManyWrites(format!(
-                "user {user_pk} reaches too many customers to change in one step; remove some associations first"
-            )));
-        }
-        match transaction.commit(self.store).await {
-            Ok(()) => Ok(version),
-            Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::Profile) => Err(RepositoryError::ChangedMeanwhile(
-                "the user was changed meanwhile; read it again and retry".into(),
-            )),
-            Err(TransactionFailure::Conditions(failed)) if email_moves && failed.contains(&Write::EmailGuard) => {
-                Err(RepositoryError::Taken(format!("e-mail {} is already in use", change.user.email)))
-            }
-            Err(TransactionFailure::Conditions(_) | TransactionFailure::Store(StoreError::Conflict)) => Err(
-                RepositoryError::ChangedMeanwhile("the user is being changed concurrently; retry".into()),
-            ),
-            Err(TransactionFailure::Store(error)) => Err(error.into()),
-        }
+        Ok((transaction, email_moves))
     }
 
     /// Stores the user's preferences.

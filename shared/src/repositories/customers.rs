@@ -38,6 +38,14 @@ fn customer_item(customer: &Customer) -> Result<Item, StoreError> {
         ))
 }
 
+/// The customer read as `before` replaced by `after`, provided it is still as read.
+fn replacement(before: &Versioned<Customer>, after: &Customer) -> Result<WriteOp, StoreError> {
+    Ok(put(
+        customer_item(after)?.with_version(before.version + 1),
+        Condition::VersionIs(before.version),
+    ))
+}
+
 /// What each write of a customer's transaction is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Write {
@@ -118,13 +126,7 @@ impl<'a> Customers<'a> {
     /// the gid changes. A concurrent change in between, or a taken gid, refuses the write.
     pub async fn update(&self, before: &Versioned<Customer>, after: &Customer) -> Result<(), RepositoryError> {
         let mut transaction = Transaction::new();
-        transaction.push(
-            Write::Profile,
-            put(
-                customer_item(after)?.with_version(before.version + 1),
-                Condition::VersionIs(before.version),
-            ),
-        );
+        transaction.push(Write::Profile, replacement(before, after)?);
         if before.value.gid != after.gid {
             if let Some(gid) = &after.gid {
                 let owner = GidOwner { group_pk: after.group_pk };
@@ -152,6 +154,14 @@ impl<'a> Customers<'a> {
             }
             TransactionFailure::Store(error) => error.into(),
         })
+    }
+
+    /// The write that replaces the customer read as `before` with `after`, which keeps its
+    /// gid (a gid change moves its guard: that is [`Customers::update`]), conditioned on
+    /// the version it was read at: for a change applied together with others.
+    pub fn replacement_write(before: &Versioned<Customer>, after: &Customer) -> Result<WriteOp, StoreError> {
+        debug_assert_eq!(before.value.gid, after.gid, "a gid change moves its guard");
+        replacement(before, after)
     }
 
     /// The customer and every customer below it, in tree order.

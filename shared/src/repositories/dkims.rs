@@ -77,6 +77,30 @@ impl CustomerKeys {
         })
     }
 
+    /// The writes that deactivate the keys `ids` of customer `group` (those still active),
+    /// as of `now`, each conditioned on the version read, with the set's new default when
+    /// the default is among them: for a change applied together with others. None when
+    /// the keys are inactive already.
+    pub fn deactivation_writes(&self, group: GroupPk, ids: &BTreeSet<DkimId>, now: Timestamp) -> Result<Vec<WriteOp>, StoreError> {
+        let mut writes = Vec::new();
+        for key in self.keys.iter().filter(|key| ids.contains(&key.value.id) && key.value.active) {
+            let after = CustomerDkim {
+                active: false,
+                updated_at: now,
+                ..key.value.clone()
+            };
+            writes.push(put(
+                customer_key_item(&after)?.with_version(key.version + 1),
+                Condition::VersionIs(key.version),
+            ));
+        }
+        let deactivated = self.header().deactivating(ids);
+        if deactivated != self.header() {
+            writes.push(self.write_set(group, deactivated)?);
+        }
+        Ok(writes)
+    }
+
     /// Checks that the set is still as read.
     fn check_set(&self, group: GroupPk) -> WriteOp {
         WriteOp::Check {

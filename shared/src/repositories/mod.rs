@@ -32,6 +32,9 @@
 //! - `PLATFORM` / `DKIM`: the platform key. `FBL#<uuid>` / `FBL`: a feedback-loop key, in
 //!   GSI3 `FBLS` / `<recipient domain>#<uuid>`; `FBL_DOMAIN#<domain>` / `UNIQUE` keeps one per domain.
 //! - `DKIMS`, `FBLS` / `COUNT`: collection sizes, kept by the transactions that change them.
+//! - `PROVISIONING#<id>` / `JOB`: a provisioning job, in GSI1 `JOBS#<groupPk>` and GSI3
+//!   `JOBS`, both `<epoch ms>#<id>`; beside it its actions `ACTION#<index>` and its plan's
+//!   steps `STEP#<index>`. `PROVISIONING_LOCK#<groupPk>` / `LOCK`: the customer's unfinished job.
 //! - `SEQUENCE` / `userPk`, `capabilityId`, `dkimId`: counters.
 
 pub mod accounts;
@@ -40,6 +43,7 @@ pub mod credentials;
 pub mod customers;
 pub mod dkims;
 mod error;
+pub mod provisioning;
 mod record;
 pub mod security;
 

@@ -94,6 +94,11 @@ impl<P: Copy + PartialEq> Transaction<P> {
         self.ops.len()
     }
 
+    /// The operations, to apply with others.
+    pub fn into_ops(self) -> Vec<WriteOp> {
+        self.ops
+    }
+
     /// Applies the operations, retrying a lost race (see [`transact`]).
     pub async fn commit(self, store: &dyn ItemStore) -> Result<(), TransactionFailure<P>> {
         let names = self.names;
@@ -128,6 +133,25 @@ impl<P: Copy + PartialEq> Default for Transaction<P> {
     }
 }
 
+/// The operations with the counter additions on one key merged into one: a DynamoDB
+/// transaction takes one operation per item, and changes of several records that each
+/// count (several users leaving one roster) are applied in one transaction.
+pub fn merge_counters(ops: Vec<WriteOp>) -> Vec<WriteOp> {
+    let mut merged: Vec<WriteOp> = Vec::with_capacity(ops.len());
+    for op in ops {
+        if let WriteOp::Add { key, by } = &op
+            && let Some(WriteOp::Add { by: total, .. }) = merged
+                .iter_mut()
+                .find(|earlier| matches!(earlier, WriteOp::Add { key: other, .. } if other == key))
+        {
+            *total += by;
+            continue;
+        }
+        merged.push(op);
+    }
+    merged
+}
+
 pub fn put(item: Item, condition: Condition) -> WriteOp {
     WriteOp::Put { item, condition }
 }
@@ -138,4 +162,24 @@ pub fn delete(key: Key, condition: Condition) -> WriteOp {
 
 pub fn add(key: Key, by: i64) -> WriteOp {
     WriteOp::Add { key, by }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn additions_to_one_counter_become_one() {
+        let counter = |pk: &str| Key::new(pk, "COUNT");
+        let ops = vec![
+            add(counter("ROSTER#101"), -1),
+            delete(Key::new("USER#1", "CUSTOMER#101"), Condition::Always),
+            add(counter("ROSTER#100"), -1),
+            add(counter("ROSTER#101"), -1),
+        ];
+        let merged = merge_counters(ops);
+        assert_eq!(merged.len(), 3);
+        assert!(matches!(&merged[0], WriteOp::Add { key, by: -2 } if *key == counter("ROSTER#101")));
+        assert!(matches!(&merged[2], WriteOp::Add { key, by: -1 } if *key == counter("ROSTER#100")));
+    }
 }

@@ -3,6 +3,8 @@
 //! make one and how it is validated, the encryption contexts that bind each sealed key
 //! to its record, and the rules of a customer's key set.
 
+use std::collections::BTreeSet;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -89,6 +91,16 @@ impl KeySet {
     /// The set with key `id` as its default.
     pub fn with_default(self, id: DkimId) -> Self {
         Self { default: Some(id), ..self }
+    }
+
+    /// The set once the keys `ids` are deactivated with their customer: a deactivated
+    /// default stops being the default (the default key is always an active one; after a
+    /// reactivation the customer's admins choose it again).
+    pub fn deactivating(self, ids: &BTreeSet<DkimId>) -> Self {
+        Self {
+            default: self.default.filter(|default| !ids.contains(default)),
+            ..self
+        }
     }
 
     /// The default key stays active: deactivating it is refused, on `/active`.
@@ -362,6 +374,14 @@ mod tests {
         assert!(key.check_may_be_default().is_ok());
         key.active = false;
         assert_eq!(key.check_may_be_default().unwrap_err().path.to_string(), "/id");
+    }
+
+    #[test]
+    fn a_deactivated_default_stops_being_the_default() {
+        let set = KeySet::default().adding(DkimId(7)).adding(DkimId(8));
+        assert_eq!(set.deactivating(&BTreeSet::from([DkimId(8)])), set);
+        let without = set.deactivating(&BTreeSet::from([DkimId(7), DkimId(8)]));
+        assert_eq!((without.default, without.count), (None, 2));
     }
 
     #[test]
