@@ -27,9 +27,10 @@ use shared::domain::configuration::{
 };
 use shared::domain::customer::Customer;
 use shared::domain::dkim::records::{KeyMaterial, ValidFbl, ValidKey};
-use shared::domain::ids::{CapabilityId, GroupPk, UserPk};
+use shared::domain::ids::{CapabilityId, DkimId, GroupPk, UserPk};
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
+use shared::domain::provisioning::{ActionType, Job, KeyRef, ProvisioningOperation, Step, Targets};
 use shared::domain::security::{SecurityEvent, SecurityEventType, SecurityPolicy};
 use shared::domain::user::{Sex, Suspension, User, UserStatus, UserType};
 use shared::domain::verification::{Code, Verification};
@@ -40,6 +41,7 @@ use shared::repositories::configuration::{Configurations, CustomerSetup, SetupCh
 use shared::repositories::credentials::Credentials;
 use shared::repositories::customers::Customers;
 use shared::repositories::dkims::Dkims;
+use shared::repositories::provisioning::Jobs;
 
 /// The fixed time of every write.
 fn at() -> Timestamp {
@@ -430,4 +432,53 @@ async fn dkims() {
             get(store, "FBLS", "COUNT").await,
         ],
     );
+}
+
+/// A DEACTIVATE job once planned (its plan's steps and the actions they became) and the
+/// lock it holds on its customer.
+#[tokio::test]
+async fn provisioning() {
+    let fixture = fixture();
+    let store: &dyn ItemStore = &fixture.store;
+    let (mut job, actions) = Job::new(CHILD, ProvisioningOperation::Deactivate, UserPk(1), at());
+    job.id = "0b5e0c1e-7d7b-4e59-9d43-2a1f0e3c9a11".into();
+    let jobs = Jobs::new(store);
+    jobs.create(&job, &actions).await.unwrap();
+    let stored = jobs.get(&job.id).await.unwrap().unwrap();
+    let running = jobs.update(&stored.job, &stored.job.value.started(at()), None).await.unwrap();
+    let plan = &stored.actions[0];
+    let plan = jobs.update_action(&job.id, plan, &plan.value.started(at())).await.unwrap();
+    let step = |action_type, targets| Step { action_type, targets };
+    let steps = [
+        step(
+            ActionType::DisableUsers,
+            Targets {
+                users_to_disable: vec![USER],
+                ..Targets::default()
+            },
+        ),
+        step(
+            ActionType::DeactivateDkimKeys,
+            Targets {
+                dkim_keys: vec![KeyRef {
+                    group_pk: CHILD,
+                    id: DkimId(3),
+                }],
+                ..Targets::default()
+            },
+        ),
+        step(
+            ActionType::DeactivateCustomers,
+            Targets {
+                customers: vec![CHILD],
+                ..Targets::default()
+            },
+        ),
+    ];
+    let (planned, added) = running.value.planned(&steps, at());
+    jobs.record_plan(&running, &planned, &steps, &added, (&plan, &plan.value.done(at())))
+        .await
+        .unwrap();
+    check("provisioning-job", &partition(store, &format!("PROVISIONING#{}", job.id)).await);
+    check("provisioning-lock", &[get(store, "PROVISIONING_LOCK#101", "LOCK").await]);
 }

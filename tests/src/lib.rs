@@ -16,6 +16,7 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use shared::adapters::embedded::sms::SmsOutbox;
 use shared::domain::catalogue::Stage;
+use shared::domain::customer::Customer;
 use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
@@ -25,6 +26,7 @@ use shared::ports::clock::Clock;
 use shared::ports::sms::{SmsError, SmsSender};
 use shared::repositories::accounts::{Accounts, NewAccount};
 use shared::repositories::credentials::Credentials;
+use shared::repositories::customers::Customers;
 
 /// The demo users of the seed.
 pub const DEMO_USERS: [&str; 7] = ["care", "dkimops", "acme.admin", "acme.it.admin", "acme.user", "globex.admin", "mta"];
@@ -363,6 +365,27 @@ pub async fn stored_user(app: &TestApp, username: &str, group: i64, edit: impl F
         .await
         .unwrap();
     user_pk.0
+}
+
+/// Stores a new ACTIVE customer named `name` under `parent` (a top-level customer for
+/// `None`) directly through the customers repository, since no operation creates one:
+/// its groupPk, one no other customer of the app has.
+pub async fn stored_customer(app: &TestApp, name: &str, parent: Option<i64>) -> i64 {
+    static NEXT: AtomicI64 = AtomicI64::new(50_000);
+    let customers = Customers::new(app.environment.state.store.as_ref());
+    let ancestors = match parent {
+        Some(parent) => {
+            let parent = customers.get(GroupPk(parent)).await.unwrap().expect("the parent exists");
+            std::iter::once(parent.group_pk).chain(parent.ancestors).collect()
+        }
+        None => Vec::new(),
+    };
+    let group = GroupPk(NEXT.fetch_add(1, Ordering::SeqCst));
+    customers
+        .create(&Customer::new(group, name, ancestors, Timestamp::now()))
+        .await
+        .unwrap();
+    group.0
 }
 
 /// Stores an APPLICATION user directly (no operation creates one), with a client secret set at `secret`.

@@ -120,6 +120,8 @@ pub const DEMO_CUSTOMERS: [(i64, Option<i64>); 5] = [(1, None), (100, None), (10
 pub const MISSING_CUSTOMER: i64 = 999;
 /// A user key that no demo user has (nor any user a test creates).
 pub const MISSING_USER: i64 = 999_999_999;
+/// A provisioning job id that no job has.
+pub const MISSING_JOB: &str = "00000000-0000-4000-8000-000000000000";
 
 /// The customer and its ancestors, nearest first (just the customer when it is not a demo customer).
 pub fn lineage(group: i64) -> Vec<i64> {
@@ -301,6 +303,10 @@ pub enum Fixture {
     CustomerKey(i64),
     /// A new FBL, made by the DKIM operator: the path's `{uuid}`; as it reads it, the context's `target`.
     Fbl,
+    /// A new top-level customer, without users or keys: the context's `group`.
+    NewCustomer,
+    /// A PREPARE_DEACTIVATION job care asked for on a new customer: the path's `{jobId}`.
+    ProvisioningJob,
     /// Care resets the caller's password: the reset's answer (`newPassword`) is the context's `target`.
     MyPassword,
     /// Care gives the caller a new cell phone number.
@@ -327,6 +333,10 @@ pub struct Context {
     pub capability: Option<i64>,
     /// The fixture's DKIM key id or FBL id.
     pub dkim: Option<String>,
+    /// The fixture's customer.
+    pub group: Option<i64>,
+    /// The fixture's provisioning job id.
+    pub job: Option<String>,
     /// A name no other call uses.
     pub tag: String,
 }
@@ -477,7 +487,32 @@ pub fn implemented_operations() -> Vec<Operation> {
     operations.extend(security_operations());
     operations.extend(customers_operations());
     operations.extend(dkim_operations());
+    operations.extend(provisioning_operations());
     operations
+}
+
+/// The `createProvisioningJob` body that prepares the deactivation of `group`, which
+/// changes nothing (it lists what a deactivation would touch).
+pub fn prepare_deactivation(group: Option<i64>) -> Value {
+    json!({"groupPk": group, "operation": "PREPARE_DEACTIVATION"})
+}
+
+/// Provisioning jobs, on customers of their own so that no job touches the demo tenant.
+fn provisioning_operations() -> Vec<Operation> {
+    use Access::*;
+    vec![
+        get("listProvisioningJobs", "/v1/provisioning/jobs", Care),
+        get("listProvisioningJobs", "/v1/provisioning/jobs?groupPk=100&size=5", Care),
+        Operation::new("createProvisioningJob", Method::POST, "/v1/provisioning/jobs", Care)
+            .on(Fixture::NewCustomer)
+            .with_body(|c| prepare_deactivation(c.group))
+            .answering(202),
+        Operation::new("createProvisioningJob", Method::POST, "/v1/provisioning/jobs", Care)
+            .with_body(|_| prepare_deactivation(Some(MISSING_CUSTOMER)))
+            .answering(404),
+        get("getProvisioningJob", "/v1/provisioning/jobs/{jobId}", Care).on(Fixture::ProvisioningJob),
+        get("getProvisioningJob", format!("/v1/provisioning/jobs/{MISSING_JOB}"), Care).answering(404),
+    ]
 }
 
 /// Security events, lockouts and credentials.
@@ -1118,6 +1153,15 @@ impl Operation {
                     crate::give_cell_phone(app, user_pk).await;
                 }
             }
+            Fixture::NewCustomer => context.group = Some(crate::stored_customer(app, &context.tag, None).await),
+            Fixture::ProvisioningJob => {
+                let group = crate::stored_customer(app, &context.tag, None).await;
+                let (status, job) = app
+                    .post_as("care", "/v1/provisioning/jobs", &prepare_deactivation(Some(group)))
+                    .await;
+                assert_eq!(status, 202, "care prepares the deactivation of customer {group}: {job}");
+                context.job = job["id"].as_str().map(str::to_owned);
+            }
             Fixture::Fbl => {
                 let body = crate::dkim::fbl_body(&format!("{}.test", context.tag));
                 let (status, fbl) = app.post_as("dkimops", "/v1/fbls", &body).await;
@@ -1140,6 +1184,9 @@ impl Operation {
         }
         if let Some(id) = &context.dkim {
             path = path.replace("{dkimId}", id).replace("{uuid}", id);
+        }
+        if let Some(id) = &context.job {
+            path = path.replace("{jobId}", id);
         }
         path
     }

@@ -80,7 +80,12 @@ pub async fn run_job(state: &AppState, id: &str, tracing_id: &str, last_receive:
     while let Some(action) = actions.get(index).cloned() {
         if !action.value.is_done() {
             if began.elapsed() >= RUN_BUDGET {
-                enqueue(state.queues.provisioning.as_ref(), &JobMessage { job_id: id.to_owned() }, tracing_id).await?;
+                enqueue(
+                    state.queues.provisioning.as_ref(),
+                    &JobMessage { job_id: id.to_owned() },
+                    tracing_id,
+                )
+                .await?;
                 return Ok(());
             }
             let running = jobs.update_action(id, &action, &action.value.started(state.clock.now())).await?;
@@ -122,7 +127,12 @@ fn retry_later(failure: &ProgressFailure, last_receive: bool) -> bool {
 /// Performs the running action: the plan is recorded with the actions it adds; any
 /// other action's effects are applied with its DONE, read again and retried when what
 /// it touches changes under it.
-async fn perform(state: &AppState, jobs: &Jobs<'_>, job: &Versioned<Job>, action: &Versioned<Action>) -> Result<Performed, ProgressFailure> {
+async fn perform(
+    state: &AppState,
+    jobs: &Jobs<'_>,
+    job: &Versioned<Job>,
+    action: &Versioned<Action>,
+) -> Result<Performed, ProgressFailure> {
     let now = state.clock.now();
     let done = action.value.done(now);
     if action.value.action_type == ActionType::Plan {

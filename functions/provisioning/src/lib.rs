@@ -100,17 +100,11 @@ impl JobView {
 }
 
 /// The jobs, newest first, a page at a time; `groupPk` keeps those of one customer.
-async fn list_provisioning_jobs(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: QueryParams,
-) -> AppResult<Json<Page<JobView>>> {
+async fn list_provisioning_jobs(State(state): State<AppState>, caller: Caller, query: QueryParams) -> AppResult<Json<Page<JobView>>> {
     caller.require(&state, Access::CARE, ()).await?;
     let request = PageRequest::from_query(&query)?;
     let group = query.int_in("groupPk", 1, i64::MAX)?.map(GroupPk);
-    let (jobs, total) = Jobs::new(state.store.as_ref())
-        .list(group, request.offset(), request.size)
-        .await?;
+    let (jobs, total) = Jobs::new(state.store.as_ref()).list(group, request.offset(), request.size).await?;
     Ok(Json(Page::new(request, total, jobs.iter().map(JobView::stored).collect())))
 }
 
@@ -145,17 +139,10 @@ async fn create_provisioning_job(
 }
 
 /// The job with each action's status and, once planned, what it touches.
-async fn get_provisioning_job(
-    State(state): State<AppState>,
-    caller: Caller,
-    JobIdPath(id): JobIdPath,
-) -> AppResult<Json<JobView>> {
+async fn get_provisioning_job(State(state): State<AppState>, caller: Caller, JobIdPath(id): JobIdPath) -> AppResult<Json<JobView>> {
     caller.require(&state, Access::CARE, ()).await?;
     let not_found = || AppError::NotFound(format!("provisioning job {id:.64}"));
     let id = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let stored = Jobs::new(state.store.as_ref())
-        .get(&id.to_string())
-        .await?
-        .ok_or_else(not_found)?;
+    let stored = Jobs::new(state.store.as_ref()).get(&id.to_string()).await?.ok_or_else(not_found)?;
     Ok(Json(JobView::stored(&stored)))
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use axum::Json;
 use axum::extract::State;
 
-use shared::api::action::ActionResult;
 use shared::actions::associations::lost_capabilities;
+use shared::api::action::ActionResult;
 use shared::api::customers::CustomerSummary;
 use shared::app::AppState;
 use shared::domain::access::Access;

@@ -521,8 +521,14 @@ mod tests {
         let set = |keys: &[i64]| -> BTreeSet<GroupPk> { keys.iter().copied().map(GroupPk).collect() };
         let resources = |lost: Vec<Capability>| -> Vec<String> { lost.into_iter().map(|c| c.resource[1].clone()).collect() };
         // Left with 200 only: 101 and 100 are out of reach, 999 no longer exists.
-        assert_eq!(resources(capabilities_lost(&held, &customers, &set(&[200]), &set(&[]))), ["101", "100", "999"]);
+        assert_eq!(
+            resources(capabilities_lost(&held, &customers, &set(&[200]), &set(&[]))),
+            ["101", "100", "999"]
+        );
         // Still associated with 100, which reaches 101, but 101 is withdrawn.
-        assert_eq!(resources(capabilities_lost(&held, &customers, &set(&[100, 200]), &set(&[101]))), ["101", "999"]);
+        assert_eq!(
+            resources(capabilities_lost(&held, &customers, &set(&[100, 200]), &set(&[101]))),
+            ["101", "999"]
+        );
     }
 }

@@ -485,7 +485,10 @@ mod tests {
             },
         }];
         let (job, actions) = Job::new(GroupPk(101), ProvisioningOperation::Deactivate, UserPk(1), now());
-        assert_eq!((job.status, job.actions, actions[0].action_type), (JobStatus::New, 1, ActionType::Plan));
+        assert_eq!(
+            (job.status, job.actions, actions[0].action_type),
+            (JobStatus::New, 1, ActionType::Plan)
+        );
         let running = job.started(now());
         assert_eq!(running.status, JobStatus::Running);
         let (planned, added) = running.planned(&steps, now());

@@ -125,7 +125,10 @@ impl<'a> Jobs<'a> {
         transaction.push(Write::Lock, put(to_item(lock_key(job.group_pk), &lock)?, Condition::NotExists));
         transaction.push(Write::Job, put(job_item(job)?, Condition::NotExists));
         for action in actions {
-            transaction.push(Write::Action, put(to_item(action_key(&job.id, action.index), action)?, Condition::NotExists));
+            transaction.push(
+                Write::Action,
+                put(to_item(action_key(&job.id, action.index), action)?, Condition::NotExists),
+            );
         }
         match transaction.commit(self.store).await {
             Ok(()) => Ok(()),
@@ -145,8 +148,15 @@ impl<'a> Jobs<'a> {
 
     /// Removes a job that was never queued, with its actions, and releases its customer.
     pub async fn withdraw(&self, job: &Job, actions: &[Action]) -> Result<(), StoreError> {
-        let mut ops = vec![delete(job_key(&job.id), Condition::Always), delete(lock_key(job.group_pk), Condition::Always)];
-        ops.extend(actions.iter().map(|action| delete(action_key(&job.id, action.index), Condition::Always)));
+        let mut ops = vec![
+            delete(job_key(&job.id), Condition::Always),
+            delete(lock_key(job.group_pk), Condition::Always),
+        ];
+        ops.extend(
+            actions
+                .iter()
+                .map(|action| delete(action_key(&job.id, action.index), Condition::Always)),
+        );
         super::record::transact(self.store, ops).await
     }
 
@@ -187,7 +197,11 @@ impl<'a> Jobs<'a> {
             return Ok((Vec::new(), total));
         }
         let mut page = Vec::new();
-        for item in query_all(self.store, &query.backward().limit(offset + size)).await?.iter().skip(offset) {
+        for item in query_all(self.store, &query.backward().limit(offset + size))
+            .await?
+            .iter()
+            .skip(offset)
+        {
             let job: Job = from_item(item)?;
             // A job withdrawn between the two reads is left out.
             if let Some(stored) = self.get(&job.id).await? {
@@ -273,7 +287,13 @@ impl<'a> Jobs<'a> {
         transaction.push(Write::Job, job_write(before, planned)?);
         transaction.push(Write::Action, action_write(id, plan.0, plan.1)?);
         self.commit(id, transaction).await?;
-        let added = added.iter().map(|action| Versioned { value: action.clone(), version: 1 }).collect();
+        let added = added
+            .iter()
+            .map(|action| Versioned {
+                value: action.clone(),
+                version: 1,
+            })
+            .collect();
         Ok((next(before, planned), next(plan.0, plan.1), added))
     }
 
