@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use accountcentral_e2e::dkim::key_body;
 use accountcentral_e2e::operations::{MISSING_CUSTOMER, MISSING_JOB, grant_body, prepare_deactivation};
 use accountcentral_e2e::{TestApp, error_paths, new_user, on_both_backends, stored_customer, stored_user, unique};
-use accountcentral_provisioning_worker::ProvisioningWorker;
+use accountcentral_provisioning_worker::{ProvisioningWorker, run_job};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use shared::api::provisioning::JobMessage;
@@ -32,6 +32,7 @@ on_both_backends!(
     a_failed_action_fails_the_job_and_a_new_job_retries_it,
     a_job_the_queue_refuses_is_not_kept,
     a_large_subtree_is_deactivated_in_steps_of_one_transaction,
+    a_run_out_of_time_queues_the_rest_of_its_job,
 );
 
 const JOBS: &str = "/v1/provisioning/jobs";
@@ -620,4 +621,55 @@ async fn a_large_subtree_is_deactivated_in_steps_of_one_transaction(app: TestApp
         let (_, details) = app.get_as("care", &format!("/v1/users/{user}")).await;
         assert_eq!(details["status"], "ACTIVE", "{details}");
     }
+}
+
+/// A queue that keeps what it is sent, for the test to deliver.
+#[derive(Default)]
+struct KeepingQueue(std::sync::Mutex<Vec<OutgoingMessage>>);
+
+#[async_trait]
+impl MessageQueue for KeepingQueue {
+    async fn send(&self, message: OutgoingMessage) -> Result<String, QueueError> {
+        self.0.lock().unwrap().push(message);
+        Ok(unique("kept"))
+    }
+    async fn receive(&self, _: usize, _: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+        Ok(Vec::new())
+    }
+    async fn delete(&self, _: &str) -> Result<(), QueueError> {
+        Err(QueueError::InvalidReceipt)
+    }
+}
+
+async fn a_run_out_of_time_queues_the_rest_of_its_job(app: TestApp) {
+    let tree = subtree(&app).await;
+    let (id, _) = unqueued(&app, tree.root, ProvisioningOperation::Deactivate).await;
+    let queue = Arc::new(KeepingQueue::default());
+    let mut state = app.environment.state.clone();
+    state.queues.provisioning = queue.clone();
+
+    // A run with no time to spare does one action, then hands the job on through the queue.
+    run_job(&state, &id, "out-of-time", false, Duration::ZERO).await.unwrap();
+    let handed_on = job(&app, &id).await;
+    let statuses: Vec<&Value> = handed_on["actions"].as_array().unwrap().iter().map(|a| &a["status"]).collect();
+    assert_eq!(statuses, ["DONE", "PENDING", "PENDING", "PENDING", "PENDING"], "{handed_on}");
+    let sent = std::mem::take(&mut *queue.0.lock().unwrap());
+    assert_eq!(sent.len(), 1);
+    let body: Value = serde_json::from_str(&sent[0].body).unwrap();
+    assert_eq!(body, json!({"jobId": id}));
+    assert_eq!(sent[0].attributes.get("X-Tracing-ID").map(String::as_str), Some("out-of-time"));
+
+    // The message it queued goes on with the job and ends it.
+    let message = QueueMessage {
+        id: unique("message"),
+        body: sent[0].body.clone(),
+        tracing_id: Some("out-of-time".into()),
+        receive_count: 1,
+    };
+    ProvisioningWorker.consume(&state, &message).await.unwrap();
+    let finished = job(&app, &id).await;
+    assert_eq!(finished["status"], "COMPLETED", "{finished}");
+    assert_eq!(finished["actions"][0], handed_on["actions"][0], "the plan is not made twice");
+    assert_eq!(customer_status(&app, tree.root).await, "INACTIVE");
+    assert!(queue.0.lock().unwrap().is_empty(), "a run within its time queues nothing");
 }

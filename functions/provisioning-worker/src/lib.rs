@@ -23,7 +23,7 @@ use shared::repositories::provisioning::{Jobs, ProgressFailure, StoredJob};
 
 /// How long one run works before it hands the rest of the job to a new message, well
 /// within the function's time limit (15 minutes) whatever the size of the subtree.
-const RUN_BUDGET: Duration = Duration::from_secs(600);
+pub const RUN_BUDGET: Duration = Duration::from_secs(600);
 /// Receives of a message before the queue dead-letters it (the queues' redrive policy):
 /// on the last one, a failure that might pass later is recorded rather than retried.
 const MAX_RECEIVES: u32 = 5;
@@ -45,7 +45,7 @@ impl Consumer for ProvisioningWorker {
         let JobMessage { job_id } =
             serde_json::from_str(&message.body).map_err(|e| AppError::internal(format!("unreadable provisioning message: {e}")))?;
         let tracing_id = message.tracing_id.as_deref().unwrap_or(&message.id);
-        run_job(state, &job_id, tracing_id, message.receive_count >= MAX_RECEIVES).await
+        run_job(state, &job_id, tracing_id, message.receive_count >= MAX_RECEIVES, RUN_BUDGET).await
     }
 }
 
@@ -62,8 +62,10 @@ enum Performed {
 
 /// Runs (or goes on with) job `id`, queued under `tracing_id`. An error leaves the
 /// message on the queue: the job is picked up again where it stands. On the message's
-/// `last_receive`, a failure that might have passed later fails the job instead.
-pub async fn run_job(state: &AppState, id: &str, tracing_id: &str, last_receive: bool) -> Result<(), AppError> {
+/// `last_receive`, a failure that might have passed later fails the job instead. Once
+/// the run has worked for `budget`, it queues the rest of the job after the action it
+/// did last.
+pub async fn run_job(state: &AppState, id: &str, tracing_id: &str, last_receive: bool, budget: Duration) -> Result<(), AppError> {
     let jobs = Jobs::new(state.store.as_ref());
     let Some(StoredJob { mut job, mut actions, .. }) = jobs.get(id).await? else {
         tracing::warn!(job_id = id, "no such job: it was withdrawn when its queueing failed");
@@ -76,10 +78,11 @@ pub async fn run_job(state: &AppState, id: &str, tracing_id: &str, last_receive:
         job = jobs.update(&job, &job.value.started(state.clock.now()), None).await?;
     }
     let began = Instant::now();
+    let mut performed = false;
     let mut index = 0;
     while let Some(action) = actions.get(index).cloned() {
         if !action.value.is_done() {
-            if began.elapsed() >= RUN_BUDGET {
+            if performed && began.elapsed() >= budget {
                 enqueue(
                     state.queues.provisioning.as_ref(),
                     &JobMessage { job_id: id.to_owned() },
@@ -89,6 +92,7 @@ pub async fn run_job(state: &AppState, id: &str, tracing_id: &str, last_receive:
                 return Ok(());
             }
             let running = jobs.update_action(id, &action, &action.value.started(state.clock.now())).await?;
+            performed = true;
             match perform(state, &jobs, &job, &running).await {
                 Ok(Performed::Action(done)) => actions[index] = done,
                 Ok(Performed::Plan { job: planned, plan, added }) => {
