@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::record::{Transaction, TransactionFailure, delete, from_item, merge_counters, put, to_item, versioned};
+use super::record::{Transaction, TransactionFailure, delete, from_item, merge_counters, put, to_item, transact, versioned};
 use super::{RepositoryError, Versioned};
 use crate::domain::ids::GroupPk;
 use crate::domain::provisioning::{Action, Job, Step};
@@ -157,7 +157,7 @@ impl<'a> Jobs<'a> {
                 .iter()
                 .map(|action| delete(action_key(&job.id, action.index), Condition::Always)),
         );
-        super::record::transact(self.store, ops).await
+        transact(self.store, ops).await
     }
 
     /// The job `id` with its actions and plan.
@@ -281,7 +281,7 @@ impl<'a> Jobs<'a> {
             writes.push(put(to_item(action_key(id, action.index), action)?, Condition::Always));
         }
         for chunk in writes.chunks(MAX_TRANSACTION_OPS) {
-            super::record::transact(self.store, chunk.to_vec()).await?;
+            transact(self.store, chunk.to_vec()).await?;
         }
         let mut transaction = Transaction::new();
         transaction.push(Write::Job, job_write(before, planned)?);
