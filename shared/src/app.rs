@@ -9,12 +9,15 @@ use tokio::sync::OnceCell;
 
 use crate::adapters::aws::{self, dynamodb::DynamoStore, key_vault::KmsKeyVault, sns::SnsSms, sqs::SqsQueue};
 use crate::adapters::embedded::{key_vault::LocalKeyVault, queue::LocalQueue, queue::QueueSettings, sms::SmsOutbox, store::EmbeddedStore};
+use crate::adapters::feeds::FeedReader;
 use crate::adapters::metered::MeteredStore;
 use crate::auth::tokens::TokenVerifier;
 use crate::domain::catalogue::Stage;
+use crate::domain::news::NewsFeeds;
 use crate::domain::security::SecurityPolicy;
 use crate::domain::verification::CodeKey;
 use crate::ports::clock::{Clock, SystemClock};
+use crate::ports::feeds::FeedSource;
 use crate::ports::key_vault::KeyVault;
 use crate::ports::queue::MessageQueue;
 use crate::ports::sms::SmsSender;
@@ -27,6 +30,9 @@ pub struct AppState {
     pub queue: Arc<dyn MessageQueue>,
     pub key_vault: Arc<dyn KeyVault>,
     pub sms: Arc<dyn SmsSender>,
+    pub feeds: Arc<dyn FeedSource>,
+    /// The news feed of each language (`NEWS_FEED_URL_IT`, `NEWS_FEED_URL_EN`).
+    pub news_feeds: NewsFeeds,
     pub clock: Arc<dyn Clock>,
     pub tokens: Arc<TokenVerifier>,
     pub stage: Stage,
@@ -71,6 +77,14 @@ pub fn security_from_env() -> Result<SecurityPolicy, StartupError> {
     })
 }
 
+/// The news feeds the environment names (`NEWS_FEED_URL_IT`, `NEWS_FEED_URL_EN`).
+pub fn news_feeds_from_env() -> Result<NewsFeeds, StartupError> {
+    NewsFeeds::configured(|name| std::env::var(name).ok().filter(|v| !v.is_empty())).map_err(|e| StartupError::Invalid {
+        name: e.name,
+        reason: e.to_string(),
+    })
+}
+
 /// The stage named by `STAGE` (default `dev`).
 pub fn stage_from_env() -> Result<Stage, StartupError> {
     let name = std::env::var("STAGE").unwrap_or_else(|_| "dev".into());
@@ -93,6 +107,7 @@ impl AppState {
         let state = Self::aws(&aws::load_config().await, &resources, stage_from_env()?, tokens);
         Ok(Self {
             security: security_from_env()?,
+            news_feeds: news_feeds_from_env()?,
             ..state
         })
     }
@@ -109,6 +124,8 @@ impl AppState {
             queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(config), &resources.queue_url)),
             key_vault: Arc::new(KmsKeyVault::new(aws_sdk_kms::Client::new(config), &resources.kms_key_id)),
             sms: Arc::new(SnsSms::new(aws_sdk_sns::Client::new(config))),
+            feeds: Arc::new(FeedReader::default()),
+            news_feeds: NewsFeeds::default(),
             clock,
             tokens: Arc::new(tokens),
             stage,
@@ -144,6 +161,8 @@ impl AppState {
             queue: Arc::new(queue),
             key_vault: Arc::new(key_vault),
             sms: Arc::new(SmsOutbox::new(dir.join("sms-outbox.jsonl"), clock.clone())),
+            feeds: Arc::new(FeedReader::default()),
+            news_feeds: news_feeds_from_env()?,
             clock,
             tokens: Arc::new(tokens),
             stage,

@@ -32,7 +32,12 @@
 //! - `PLATFORM` / `DKIM`: the platform key. `FBL#<uuid>` / `FBL`: a feedback-loop key, in
 //!   GSI3 `FBLS` / `<recipient domain>#<uuid>`; `FBL_DOMAIN#<domain>` / `UNIQUE` keeps one per domain.
 //! - `DKIMS`, `FBLS` / `COUNT`: collection sizes, kept by the transactions that change them.
-//! - `SEQUENCE` / `userPk`, `capabilityId`, `dkimId`: counters.
+//! - `NEWS#<lang>#<feed id>` / `ITEM`: a news item, in GSI1 `NEWS#<lang>` /
+//!   `<published epoch ms>#<feed id>` (newest first, read backwards);
+//!   `NEWS_CATEGORY#<lowercase name>` / `CATEGORY`: a news category's id and name.
+//! - `STATUS#<application>` / `CURRENT`: the application's last status change, at a
+//!   version equal to its id; `CHANGE#<id>`: every change, oldest first.
+//! - `SEQUENCE` / `userPk`, `capabilityId`, `dkimId`, `newsCategoryId`: counters.
 
 pub mod accounts;
 pub mod configuration;
@@ -40,8 +45,10 @@ pub mod credentials;
 pub mod customers;
 pub mod dkims;
 mod error;
+pub mod news;
 mod record;
 pub mod security;
+pub mod status;
 
 pub use error::RepositoryError;
 pub use record::Versioned;
