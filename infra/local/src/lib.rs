@@ -4,6 +4,7 @@
 
 mod demo_configuration;
 mod demo_keys;
+mod demo_news;
 pub mod seed;
 
 use std::fs;
@@ -19,7 +20,7 @@ use shared::adapters::aws::dynamodb::DynamoStore;
 use shared::adapters::aws::key_vault::KmsKeyVault;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::adapters::embedded::secret_file::read_or_create;
-use shared::app::{AppState, AwsResources, QueueUrls, StartupError};
+use shared::app::{AppState, AwsResources, QueueUrls, StartupError, news_feeds_from_env};
 use shared::auth::tokens::{self, DevTokenIssuer, TokenError};
 use shared::consumer::{Consumer, spawn_local};
 use shared::domain::catalogue::Stage;
@@ -120,12 +121,14 @@ pub fn routes() -> Router<AppState> {
         .merge(accountcentral_capabilities::routes())
         .merge(accountcentral_dkim::routes())
         .merge(accountcentral_signing::routes())
+        .merge(accountcentral_news::routes())
+        .merge(accountcentral_status::routes())
 }
 
 /// Every queue consumer, run in-process on its queue while the stand-in serves, as the
 /// SQS event sources run them on AWS.
 pub fn consumers() -> Vec<Arc<dyn Consumer>> {
-    Vec::new()
+    vec![Arc::new(accountcentral_news_import::NewsImport)]
 }
 
 /// An opened data directory: the state and the token issuer.
@@ -162,7 +165,7 @@ impl Environment {
             .create(data_dir)
             .map_err(io(data_dir))?;
         let issuer = signing_key(data_dir)?;
-        let (state, aws_resources) = match backend.clone() {
+        let (mut state, aws_resources) = match backend.clone() {
             Backend::Embedded => (AppState::embedded(data_dir, stage, issuer.verifier())?, None),
             Backend::Aws(names) => {
                 let config = shared::adapters::aws::load_config().await;
@@ -170,6 +173,7 @@ impl Environment {
                 (AppState::aws(&config, &resources, stage, issuer.verifier()), Some(resources))
             }
         };
+        state.news_feeds = demo_news::local_feeds(data_dir, news_feeds_from_env()?).map_err(io(data_dir))?;
         Ok(Self {
             state,
             issuer,
