@@ -16,6 +16,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
+use crate::adapters::metered::count_store_calls;
 use crate::app::{AppState, StartupError};
 use crate::changes::{ChangeWatch, Topic};
 use crate::error::AppError;
@@ -113,8 +114,27 @@ struct Connection<F> {
     feed: F,
     watch: ChangeWatch,
     pending: VecDeque<StreamEvent>,
+    opened_at: Instant,
     ends_at: Instant,
     greeted: bool,
+    /// What the stream cost, for its closing log line.
+    events_sent: u64,
+    store_calls: u64,
+    span: tracing::Span,
+}
+
+impl<F> Drop for Connection<F> {
+    /// One line per stream, as a request has one: how long it lasted and what it cost.
+    fn drop(&mut self) {
+        self.span.in_scope(|| {
+            tracing::info!(
+                seconds = self.opened_at.elapsed().as_secs(),
+                events = self.events_sent,
+                store_calls = self.store_calls,
+                "stream closed"
+            )
+        });
+    }
 }
 
 impl<F: EventFeed> Connection<F> {
@@ -127,12 +147,15 @@ impl<F: EventFeed> Connection<F> {
         }
         loop {
             if let Some(event) = self.pending.pop_front() {
+                self.events_sent += 1;
                 return Some(Event::default().id(event.id).event(event.name).data(event.data));
             }
             if Instant::now() >= self.ends_at {
                 return None;
             }
-            match self.feed.next(&self.state).await {
+            let (next, store_calls) = count_store_calls(self.feed.next(&self.state)).await;
+            self.store_calls += u64::from(store_calls);
+            match next {
                 Ok(events) if !events.is_empty() => {
                     self.pending.extend(events);
                     continue;
@@ -140,7 +163,8 @@ impl<F: EventFeed> Connection<F> {
                 Ok(_) => {}
                 Err(error) => {
                     // The client reconnects with its Last-Event-ID and misses nothing.
-                    tracing::warn!(%error, "the stream's feed failed; closing it");
+                    self.span
+                        .in_scope(|| tracing::warn!(%error, "the stream's feed failed; closing it"));
                     return None;
                 }
             }
@@ -156,13 +180,19 @@ impl<F: EventFeed> Connection<F> {
 /// The Server-Sent-Events response that follows `feed` until the stream's lifetime ends.
 pub fn event_stream(state: AppState, feed: impl EventFeed) -> Response {
     let settings = state.streams;
+    let now = Instant::now();
     let connection = Connection {
         watch: state.changes.watch(feed.topic()),
-        ends_at: Instant::now() + settings.lifetime,
+        opened_at: now,
+        ends_at: now + settings.lifetime,
         state,
         feed,
         pending: VecDeque::new(),
         greeted: false,
+        events_sent: 0,
+        store_calls: 0,
+        // The request's span (tracing id, path), which the body outlives.
+        span: tracing::Span::current(),
     };
     let frames = futures_util::stream::unfold(connection, |mut connection| async move {
         let frame = connection.next_frame().await?;
