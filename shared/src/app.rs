@@ -16,6 +16,7 @@ use crate::domain::catalogue::Stage;
 use crate::domain::news::NewsFeeds;
 use crate::domain::security::SecurityPolicy;
 use crate::domain::verification::CodeKey;
+use crate::http::sse::StreamSettings;
 use crate::ports::clock::{Clock, SystemClock};
 use crate::ports::feeds::FeedSource;
 use crate::ports::key_vault::KeyVault;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub code_key: Arc<OnceCell<CodeKey>>,
     /// Wakes this process's event streams when what they follow changes.
     pub changes: Changes,
+    /// How Server-Sent-Events streams pace themselves.
+    pub streams: StreamSettings,
 }
 
 /// The queues, one per kind of work, so that each consumer drains only its own and
@@ -129,6 +132,12 @@ pub fn news_feeds_from_env() -> Result<NewsFeeds, StartupError> {
     })
 }
 
+/// How streams pace themselves: the defaults, with `STREAM_POLL_MILLIS` and
+/// `STREAM_LIFETIME_SECONDS` from the environment.
+pub fn streams_from_env() -> Result<StreamSettings, StartupError> {
+    StreamSettings::configured(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
 /// The stage named by `STAGE` (default `dev`).
 pub fn stage_from_env() -> Result<Stage, StartupError> {
     let name = std::env::var("STAGE").unwrap_or_else(|_| "dev".into());
@@ -154,6 +163,7 @@ impl AppState {
         Ok(Self {
             security: security_from_env()?,
             news_feeds: news_feeds_from_env()?,
+            streams: streams_from_env()?,
             ..state
         })
     }
@@ -186,6 +196,7 @@ impl AppState {
             security: SecurityPolicy::default(),
             code_key: Arc::default(),
             changes: Changes::default(),
+            streams: StreamSettings::default(),
         }
     }
 
@@ -226,6 +237,7 @@ impl AppState {
             security: security_from_env()?,
             code_key: Arc::default(),
             changes: Changes::default(),
+            streams: StreamSettings::default(),
         })
     }
 }

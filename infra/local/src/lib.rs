@@ -25,7 +25,7 @@ use shared::auth::tokens::{self, DevTokenIssuer, TokenError};
 use shared::consumer::{Consumer, spawn_local};
 use shared::domain::catalogue::Stage;
 use shared::error::AppError;
-use shared::http::service::{JSON, application};
+use shared::http::service::{JSON, application, producing};
 use shared::ports::clock::SystemClock;
 use shared::repositories::accounts::Accounts;
 
@@ -213,7 +213,7 @@ impl Environment {
             .collect();
         let app = Router::new()
             .route(JWKS_PATH, get(move || async move { jwks }))
-            .merge(application(routes(), self.state.clone(), JSON));
+            .merge(application(producing(routes(), JSON), self.state.clone()));
         Ok((bound, async move {
             let served = axum::serve(listener, app).with_graceful_shutdown(shutdown()).await;
             // A message being consumed is left on the queue and consumed again later.
