@@ -22,6 +22,7 @@ on_both_backends!(
     the_language_falls_back_to_english,
     news_are_paged,
     a_feed_that_cannot_be_read_fails_the_import,
+    racing_imports_number_each_category_once,
 );
 
 /// The demo feeds hold 4 Italian and 5 English items.
@@ -352,4 +353,32 @@ async fn a_feed_that_cannot_be_read_fails_the_import(app: TestApp) {
         ..import_message()
     };
     assert!(NewsImport.consume(&app.environment.state, &garbled).await.is_err());
+}
+
+async fn racing_imports_number_each_category_once(app: TestApp) {
+    let mut racing = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let state = app.environment.state.clone();
+        racing.spawn(async move { NewsImport.consume(&state, &import_message()).await });
+    }
+    let mut succeeded = 0;
+    while let Some(outcome) = racing.join_next().await {
+        // An import that lost a race on an item fails, to be received again.
+        if outcome.unwrap().is_ok() {
+            succeeded += 1;
+        }
+    }
+    assert!(succeeded >= 1, "one import at least got through");
+    // A loser's retry finds everything in place.
+    NewsImport.consume(&app.environment.state, &import_message()).await.unwrap();
+    let english = list(&app, "care", "?lang=en&size=100").await;
+    let italian = list(&app, "care", "?lang=it&size=100").await;
+    assert_eq!((total(&english), total(&italian)), (ENGLISH, ITALIAN), "each item once");
+    let ids = categories(&[&english, &italian]);
+    let distinct: BTreeSet<i64> = ids.values().copied().collect();
+    assert_eq!(distinct.len(), ids.len(), "one id per category, one category per id: {ids:?}");
+    assert!(
+        stored_versions(&app).await.values().all(|version| *version == 1),
+        "no item written twice"
+    );
 }
