@@ -242,6 +242,8 @@ pub enum Access {
     ServiceOf(i64),
     /// `care or dkim`.
     CareOrDkim,
+    /// `care or service`.
+    CareOrService,
     /// `dkim`: the DKIM role.
     Dkim,
 }
@@ -273,6 +275,7 @@ impl Access {
             Access::SigningKeyOf(group) => caller.is_admin_of(group) || caller.is_dkim() || caller.is_service_of(group),
             Access::ServiceOf(group) => caller.is_service_of(group),
             Access::CareOrDkim => caller.is_care() || caller.is_dkim(),
+            Access::CareOrService => caller.is_care() || caller.is_service(),
             Access::Dkim => caller.is_dkim(),
         }
     }
@@ -487,8 +490,27 @@ pub fn implemented_operations() -> Vec<Operation> {
     operations.extend(security_operations());
     operations.extend(customers_operations());
     operations.extend(dkim_operations());
+    operations.extend(news_and_status_operations());
     operations.extend(provisioning_operations());
     operations
+}
+
+/// News and application status.
+fn news_and_status_operations() -> Vec<Operation> {
+    use Access::*;
+    vec![
+        get("listNews", "/v1/news", User),
+        get("listNews", "/v1/news?lang=it&category=1&category=2&size=5", User),
+        // Every import of the matrix imports the same demo feeds: the second changes nothing.
+        Operation::new("triggerNewsUpdate", Method::POST, "/v1/news/update", CareOrService).answering(202),
+        get("getApplicationStatus", "/v1/status/hub", User),
+        get("getApplicationStatus", "/v1/status/nonexistent", User).answering(404),
+        Operation::new("setApplicationStatus", Method::PUT, "/v1/status/content", CareOrService).with_body(|_| json!({"status": "DOWN"})),
+        Operation::new("setApplicationStatus", Method::PUT, "/v1/status/hub", CareOrService).with_body(|_| json!({"status": "UP"})),
+        Operation::new("setApplicationStatus", Method::PUT, "/v1/status/nonexistent", CareOrService)
+            .with_body(|_| json!({"status": "UP"}))
+            .answering(404),
+    ]
 }
 
 /// The `createProvisioningJob` body that prepares the deactivation of `group`, which

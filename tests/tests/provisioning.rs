@@ -17,7 +17,7 @@ use shared::app::AppState;
 use shared::consumer::{Consumer, QueueMessage};
 use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::provisioning::{Job, ProvisioningOperation};
-use shared::http::service::{JSON, application};
+use shared::http::service::{JSON, application, producing};
 use shared::ports::clock::Clock;
 use shared::ports::queue::{MessageQueue, OutgoingMessage, QueueError, ReceivedMessage};
 use shared::ports::store::{Condition, Item, ItemStore, Key, Query, QueryPage, StoreError, WriteOp};
@@ -556,7 +556,7 @@ async fn a_job_the_queue_refuses_is_not_kept(app: TestApp) {
     state.queues.provisioning = Arc::new(RefusingQueue);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(axum::serve(listener, application(accountcentral_local::routes(), state, JSON)).into_future());
+    tokio::spawn(axum::serve(listener, application(producing(accountcentral_local::routes(), JSON), state)).into_future());
     let refused = app
         .client
         .post(format!("{base}{JOBS}"))

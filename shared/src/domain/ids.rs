@@ -36,3 +36,7 @@ integer_id!(
     /// A capability, numbered per deployment (what `revokeCapability` names).
     CapabilityId
 );
+integer_id!(
+    /// A news category, numbered per deployment the first time an import meets its name.
+    CategoryId
+);

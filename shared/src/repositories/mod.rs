@@ -35,7 +35,12 @@
 //! - `PROVISIONING#<id>` / `JOB`: a provisioning job, in GSI1 `JOBS#<groupPk>` and GSI3
 //!   `JOBS`, both `<epoch ms>#<id>`; beside it its actions `ACTION#<index>` and its plan's
 //!   steps `STEP#<index>`. `PROVISIONING_LOCK#<groupPk>` / `LOCK`: the customer's unfinished job.
-//! - `SEQUENCE` / `userPk`, `capabilityId`, `dkimId`: counters.
+//! - `NEWS#<lang>#<feed id>` / `ITEM`: a news item, in GSI1 `NEWS#<lang>` /
+//!   `<published epoch ms>#<feed id>` (newest first, read backwards);
+//!   `NEWS_CATEGORY#<lowercase name>` / `CATEGORY`: a news category's id and name.
+//! - `STATUS#<application>` / `CURRENT`: the application's last status change, at a
+//!   version equal to its id; `CHANGE#<id>`: every change, oldest first.
+//! - `SEQUENCE` / `userPk`, `capabilityId`, `dkimId`, `newsCategoryId`: counters.
 
 pub mod accounts;
 pub mod configuration;
@@ -43,9 +48,11 @@ pub mod credentials;
 pub mod customers;
 pub mod dkims;
 mod error;
+pub mod news;
 pub mod provisioning;
 mod record;
 pub mod security;
+pub mod status;
 
 pub use error::RepositoryError;
 pub use record::Versioned;
