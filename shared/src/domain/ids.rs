@@ -36,3 +36,7 @@ integer_id!(
     /// A capability, numbered per deployment (what `revokeCapability` names).
     CapabilityId
 );
+integer_id!(
+    /// A notification, numbered per deployment in the order they are enqueued.
+    NotificationId
+);

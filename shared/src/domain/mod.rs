@@ -9,6 +9,7 @@ pub mod dkim;
 #[cfg(test)]
 mod fixtures;
 pub mod ids;
+pub mod notification;
 pub mod password;
 pub mod preferences;
 pub mod reports;
