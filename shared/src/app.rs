@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
@@ -11,6 +10,7 @@ use crate::adapters::aws::{self, dynamodb::DynamoStore, key_vault::KmsKeyVault, 
 use crate::adapters::embedded::{key_vault::LocalKeyVault, queue::LocalQueue, queue::QueueSettings, sms::SmsOutbox, store::EmbeddedStore};
 use crate::adapters::metered::MeteredStore;
 use crate::auth::tokens::TokenVerifier;
+use crate::changes::Changes;
 use crate::domain::catalogue::Stage;
 use crate::domain::security::SecurityPolicy;
 use crate::domain::verification::CodeKey;
@@ -24,7 +24,7 @@ use crate::ports::store::ItemStore;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn ItemStore>,
-    pub queue: Arc<dyn MessageQueue>,
+    pub queues: Queues,
     pub key_vault: Arc<dyn KeyVault>,
     pub sms: Arc<dyn SmsSender>,
     pub clock: Arc<dyn Clock>,
@@ -34,6 +34,50 @@ pub struct AppState {
     /// The key verification codes are hashed with, opened from the key vault on first use
     /// and kept for the life of the process (one KMS call per warm function).
     pub code_key: Arc<OnceCell<CodeKey>>,
+    /// Wakes this process's event streams when what they follow changes.
+    pub changes: Changes,
+}
+
+/// The queues, one per kind of work, so that each consumer drains only its own and
+/// has only its own permissions.
+#[derive(Clone)]
+pub struct Queues {
+    pub notifications: Arc<dyn MessageQueue>,
+    pub news: Arc<dyn MessageQueue>,
+    pub provisioning: Arc<dyn MessageQueue>,
+}
+
+/// The queue URLs, one per kind of work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueUrls {
+    pub notifications: String,
+    pub news: String,
+    pub provisioning: String,
+}
+
+impl QueueUrls {
+    /// The environment variables that name the queues.
+    pub const VARIABLES: [&str; 3] = ["NOTIFICATION_QUEUE_URL", "NEWS_QUEUE_URL", "PROVISIONING_QUEUE_URL"];
+
+    /// The URLs as given by [`Self::VARIABLES`] (`lookup` reads one), if all are set.
+    pub fn from_variables(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let [notifications, news, provisioning] = Self::VARIABLES.map(lookup);
+        Some(Self {
+            notifications: notifications?,
+            news: news?,
+            provisioning: provisioning?,
+        })
+    }
+
+    /// Each variable with its URL, to hand to a process.
+    pub fn variables(&self) -> [(&'static str, &str); 3] {
+        let [notifications, news, provisioning] = Self::VARIABLES;
+        [
+            (notifications, &self.notifications),
+            (news, &self.news),
+            (provisioning, &self.provisioning),
+        ]
+    }
 }
 
 /// A missing or bad setting at start-up.
@@ -51,7 +95,7 @@ pub enum StartupError {
 #[derive(Debug, Clone)]
 pub struct AwsResources {
     pub table: String,
-    pub queue_url: String,
+    pub queue_urls: QueueUrls,
     pub kms_key_id: String,
 }
 
@@ -86,7 +130,9 @@ impl AppState {
     pub async fn from_env() -> Result<Self, StartupError> {
         let resources = AwsResources {
             table: env("TABLE_NAME")?,
-            queue_url: env("QUEUE_URL")?,
+            queue_urls: QueueUrls::from_variables(|name| std::env::var(name).ok().filter(|v| !v.is_empty())).ok_or(
+                StartupError::Missing("NOTIFICATION_QUEUE_URL, NEWS_QUEUE_URL or PROVISIONING_QUEUE_URL"),
+            )?,
             kms_key_id: env("KMS_KEY_ID")?,
         };
         let tokens = TokenVerifier::with_jwks_url(env("JWT_ISSUER")?, env("JWT_AUDIENCE")?, env("JWKS_URL")?);
@@ -106,7 +152,15 @@ impl AppState {
                 &resources.table,
                 clock.clone(),
             )))),
-            queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(config), &resources.queue_url)),
+            queues: {
+                let sqs = aws_sdk_sqs::Client::new(config);
+                let queue = |url: &str| -> Arc<dyn MessageQueue> { Arc::new(SqsQueue::new(sqs.clone(), url)) };
+                Queues {
+                    notifications: queue(&resources.queue_urls.notifications),
+                    news: queue(&resources.queue_urls.news),
+                    provisioning: queue(&resources.queue_urls.provisioning),
+                }
+            },
             key_vault: Arc::new(KmsKeyVault::new(aws_sdk_kms::Client::new(config), &resources.kms_key_id)),
             sms: Arc::new(SnsSms::new(aws_sdk_sns::Client::new(config))),
             clock,
@@ -114,6 +168,7 @@ impl AppState {
             stage,
             security: SecurityPolicy::default(),
             code_key: Arc::default(),
+            changes: Changes::default(),
         }
     }
 
@@ -124,24 +179,26 @@ impl AppState {
             what: "the store",
             reason: e.to_string(),
         })?;
-        let queue = LocalQueue::open(
-            &dir.join("queue.sqlite"),
-            QueueSettings {
-                visibility_timeout: Duration::from_secs(60),
-                max_receives: 5,
-            },
-        )
-        .map_err(|e| StartupError::Open {
-            what: "the queue",
-            reason: e.to_string(),
-        })?;
+        let queue = |name: &str| -> Result<Arc<dyn MessageQueue>, StartupError> {
+            let queue =
+                LocalQueue::open(&dir.join(format!("{name}.queue.sqlite")), QueueSettings::default()).map_err(|e| StartupError::Open {
+                    what: "a queue",
+                    reason: format!("{name}: {e}"),
+                })?;
+            Ok(Arc::new(queue))
+        };
+        let queues = Queues {
+            notifications: queue("notifications")?,
+            news: queue("news")?,
+            provisioning: queue("provisioning")?,
+        };
         let key_vault = LocalKeyVault::from_key_file(&dir.join("master.key")).map_err(|e| StartupError::Open {
             what: "the key vault",
             reason: e.to_string(),
         })?;
         Ok(Self {
             store: Arc::new(MeteredStore::new(Arc::new(store))),
-            queue: Arc::new(queue),
+            queues,
             key_vault: Arc::new(key_vault),
             sms: Arc::new(SmsOutbox::new(dir.join("sms-outbox.jsonl"), clock.clone())),
             clock,
@@ -149,6 +206,7 @@ impl AppState {
             stage,
             security: security_from_env()?,
             code_key: Arc::default(),
+            changes: Changes::default(),
         })
     }
 }

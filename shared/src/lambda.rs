@@ -1,13 +1,18 @@
-//! Running a function's routes on AWS Lambda.
+//! Running on AWS Lambda: a function's routes behind the HTTP API (buffered) or a
+//! Function URL (streamed), and a queue consumer behind an SQS event source.
 
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use axum::Router;
+use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::app::AppState;
-use crate::http::service::{JSON, application};
+use crate::consumer::{Consumer, QueueMessage, TRACING_ATTRIBUTE, consume_batch};
+use crate::http::service::{JSON, Produces, application};
 
-/// Initialises JSON logging, builds the state from the environment once per
-/// container, and serves `routes` through `lambda_http`.
-pub async fn run(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
+/// JSON logging at the level Lambda's logging configuration sets.
+fn init_logging() {
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL").unwrap_or_else(|_| "info".into()))
@@ -15,6 +20,81 @@ pub async fn run(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
         .without_time()
         .with_target(false)
         .init();
+}
+
+/// Builds the state from the environment once per container and serves `routes`
+/// through `lambda_http`, buffered (the HTTP API).
+pub async fn run(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
+    init_logging();
     let state = AppState::from_env().await?;
     lambda_http::run(application(routes, state, JSON)).await
+}
+
+/// Serves `routes`, which produce `produces`, with response streaming (a Function URL
+/// in `RESPONSE_STREAM` mode): for Server-Sent Events.
+pub async fn run_streaming(routes: Router<AppState>, produces: Produces) -> Result<(), lambda_http::Error> {
+    init_logging();
+    let state = AppState::from_env().await?;
+    lambda_http::run_with_streaming_response(application(routes, state, produces)).await
+}
+
+/// Runs `consumer` on the batches an SQS event source delivers, reporting the messages
+/// that failed (`ReportBatchItemFailures`) so that only they are received again.
+pub async fn consume(consumer: impl Consumer) -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let state = AppState::from_env().await?;
+    let consumer: Arc<dyn Consumer> = Arc::new(consumer);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (state, consumer) = (state.clone(), consumer.clone());
+        async move { Ok::<_, lambda_runtime::Error>(consume_event(&state, &consumer, event.payload).await) }
+    }))
+    .await
+}
+
+/// Consumes an SQS event's records and names those to be received again.
+pub async fn consume_event(state: &AppState, consumer: &Arc<dyn Consumer>, event: SqsEvent) -> SqsBatchResponse {
+    let mut unreadable = Vec::new();
+    let mut messages = Vec::with_capacity(event.records.len());
+    for record in event.records {
+        match queue_message(record) {
+            Ok(message) => messages.push(message),
+            Err(id) => unreadable.push(id),
+        }
+    }
+    let ids: Vec<String> = messages.iter().map(|message| message.id.clone()).collect();
+    let succeeded = consume_batch(state, consumer, messages).await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = ids
+        .into_iter()
+        .filter(|id| !succeeded.contains(id))
+        .chain(unreadable)
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    response
+}
+
+/// The record as a consumer sees it; a record without a body is reported failed by its id.
+fn queue_message(record: SqsMessage) -> Result<QueueMessage, String> {
+    let id = record.message_id.unwrap_or_default();
+    let Some(body) = record.body else {
+        tracing::warn!(message_id = %id, "an SQS record without a body");
+        return Err(id);
+    };
+    Ok(QueueMessage {
+        tracing_id: record
+            .message_attributes
+            .get(TRACING_ATTRIBUTE)
+            .and_then(|attribute| attribute.string_value.clone()),
+        receive_count: record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|count| count.parse().ok())
+            .unwrap_or(1),
+        id,
+        body,
+    })
 }

@@ -7,6 +7,8 @@ pub mod adapters;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod changes;
+pub mod consumer;
 pub mod domain;
 pub mod error;
 pub mod http;

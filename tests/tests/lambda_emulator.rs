@@ -100,7 +100,7 @@ async fn the_user_function_answers_an_http_api_event_through_the_runtime_emulato
             .env("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true")
             .env("STAGE", "dev")
             .env("TABLE_NAME", &resources.table)
-            .env("QUEUE_URL", &resources.queue_url)
+            .envs(resources.queue_urls.variables())
             .env("KMS_KEY_ID", &resources.kms_key_id)
             .env("JWT_ISSUER", ISSUER)
             .env("JWT_AUDIENCE", AUDIENCE)

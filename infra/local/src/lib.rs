@@ -10,6 +10,7 @@ use std::fs;
 use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -18,8 +19,9 @@ use shared::adapters::aws::dynamodb::DynamoStore;
 use shared::adapters::aws::key_vault::KmsKeyVault;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::adapters::embedded::secret_file::read_or_create;
-use shared::app::{AppState, AwsResources, StartupError};
+use shared::app::{AppState, AwsResources, QueueUrls, StartupError};
 use shared::auth::tokens::{self, DevTokenIssuer, TokenError};
+use shared::consumer::{Consumer, spawn_local};
 use shared::domain::catalogue::Stage;
 use shared::error::AppError;
 use shared::http::service::{JSON, application};
@@ -34,7 +36,10 @@ const SIGNING_KEY_FILE: &str = "dev-signing-key";
 /// Where the stand-in publishes its development JWKS.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 const LOCAL_TABLE: &str = "accountcentral-local";
-const LOCAL_QUEUE: &str = "accountcentral-local-notifications";
+const LOCAL_QUEUES: &str = "accountcentral-local";
+/// As the template's queues: a minute to consume a message, dead-lettered after five receives.
+const QUEUE_VISIBILITY: Duration = Duration::from_secs(60);
+const QUEUE_MAX_RECEIVES: u32 = 5;
 const LOCAL_KEY_ALIAS: &str = "alias/accountcentral-local";
 
 /// Where the stand-in keeps its state.
@@ -50,22 +55,23 @@ pub enum Backend {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsNames {
     pub table: String,
-    /// A queue URL to use as is; else a queue named `queue_name` is created.
-    pub queue_url: Option<String>,
-    pub queue_name: String,
+    /// Queue URLs to use as they are; else queues named `<queue_prefix>-<kind>` are created.
+    pub queue_urls: Option<QueueUrls>,
+    pub queue_prefix: String,
     /// A key to use as is; else the alias `key_alias` is found or created.
     pub kms_key_id: Option<String>,
     pub key_alias: String,
 }
 
 impl AwsNames {
-    /// `TABLE_NAME`, `QUEUE_URL` and `KMS_KEY_ID` where set, else the stand-in's own names.
+    /// `TABLE_NAME`, the three `*_QUEUE_URL`s and `KMS_KEY_ID` where set, else the
+    /// stand-in's own names.
     pub fn from_env() -> Self {
         let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
             table: set("TABLE_NAME").unwrap_or_else(|| LOCAL_TABLE.into()),
-            queue_url: set("QUEUE_URL"),
-            queue_name: LOCAL_QUEUE.into(),
+            queue_urls: QueueUrls::from_variables(set),
+            queue_prefix: LOCAL_QUEUES.into(),
             kms_key_id: set("KMS_KEY_ID"),
             key_alias: LOCAL_KEY_ALIAS.into(),
         }
@@ -75,8 +81,8 @@ impl AwsNames {
     pub fn isolated(prefix: &str) -> Self {
         Self {
             table: format!("{prefix}-table"),
-            queue_url: None,
-            queue_name: format!("{prefix}-queue"),
+            queue_urls: None,
+            queue_prefix: prefix.into(),
             kms_key_id: None,
             key_alias: format!("alias/{prefix}"),
         }
@@ -114,6 +120,12 @@ pub fn routes() -> Router<AppState> {
         .merge(accountcentral_capabilities::routes())
         .merge(accountcentral_dkim::routes())
         .merge(accountcentral_signing::routes())
+}
+
+/// Every queue consumer, run in-process on its queue while the stand-in serves, as the
+/// SQS event sources run them on AWS.
+pub fn consumers() -> Vec<Arc<dyn Consumer>> {
+    Vec::new()
 }
 
 /// An opened data directory: the state and the token issuer.
@@ -191,13 +203,19 @@ impl Environment {
         let bound = listener.local_addr().map_err(|source| LocalError::Listen { addr, source })?;
         // The development issuer's public keys, so that Lambda functions run locally can verify its tokens.
         let jwks = axum::Json(self.issuer.jwks().clone());
+        let workers: Vec<_> = consumers()
+            .into_iter()
+            .map(|consumer| spawn_local(self.state.clone(), consumer))
+            .collect();
         let app = Router::new()
             .route(JWKS_PATH, get(move || async move { jwks }))
             .merge(application(routes(), self.state.clone(), JSON));
-        Ok((
-            bound,
-            async move { axum::serve(listener, app).with_graceful_shutdown(shutdown()).await },
-        ))
+        Ok((bound, async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(shutdown()).await;
+            // A message being consumed is left on the queue and consumed again later.
+            workers.iter().for_each(|worker| worker.abort());
+            served
+        }))
     }
 }
 
@@ -216,11 +234,26 @@ async fn provision(config: &aws_config::SdkConfig, names: &AwsNames) -> Result<A
     .ensure_table()
     .await
     .map_err(|e| aws(&e))?;
-    let queue_url = match &names.queue_url {
-        Some(url) => url.clone(),
-        None => SqsQueue::ensure(&aws_sdk_sqs::Client::new(config), &names.queue_name, Duration::from_secs(60), 5)
-            .await
-            .map_err(|e| aws(&e))?,
+    let queue_urls = match &names.queue_urls {
+        Some(urls) => urls.clone(),
+        None => {
+            let sqs = aws_sdk_sqs::Client::new(config);
+            let ensure = async |kind: &str| {
+                SqsQueue::ensure(
+                    &sqs,
+                    &format!("{}-{kind}", names.queue_prefix),
+                    QUEUE_VISIBILITY,
+                    QUEUE_MAX_RECEIVES,
+                )
+                .await
+                .map_err(|e| aws(&e))
+            };
+            QueueUrls {
+                notifications: ensure("notifications").await?,
+                news: ensure("news").await?,
+                provisioning: ensure("provisioning").await?,
+            }
+        }
     };
     let kms_key_id = match &names.kms_key_id {
         Some(id) => id.clone(),
@@ -242,7 +275,7 @@ async fn provision(config: &aws_config::SdkConfig, names: &AwsNames) -> Result<A
     };
     Ok(AwsResources {
         table: names.table.clone(),
-        queue_url,
+        queue_urls,
         kms_key_id,
     })
 }

@@ -61,7 +61,7 @@ struct StoreArgs {
     /// Where the embedded store (or, on AWS, the development key) lives.
     #[arg(long, default_value = "./.accountcentral")]
     data_dir: PathBuf,
-    /// The embedded store, or AWS (TABLE_NAME, QUEUE_URL, KMS_KEY_ID from the environment).
+    /// The embedded store, or AWS (TABLE_NAME, the *_QUEUE_URLs, KMS_KEY_ID from the environment).
     #[arg(long, value_enum, default_value_t = BackendArg::Embedded)]
     backend: BackendArg,
 }

@@ -81,9 +81,9 @@ impl From<shared::ports::store::StoreError> for OperatorError {
 /// opening the state would create a table, queue or key of its own.
 pub async fn check_deployment(names: &AwsNames) -> Result<(), OperatorError> {
     let table_set = std::env::var("TABLE_NAME").is_ok_and(|name| !name.is_empty());
-    if !table_set || names.queue_url.is_none() || names.kms_key_id.is_none() {
+    if !table_set || names.queue_urls.is_none() || names.kms_key_id.is_none() {
         return Err(OperatorError::Argument(
-            "--backend aws: set TABLE_NAME, QUEUE_URL and KMS_KEY_ID to the deployment's (the stack outputs)".into(),
+            "--backend aws: set TABLE_NAME, NOTIFICATION_QUEUE_URL, NEWS_QUEUE_URL, PROVISIONING_QUEUE_URL and KMS_KEY_ID to the deployment's (the stack outputs)".into(),
         ));
     }
     let config = shared::adapters::aws::load_config().await;

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use accountcentral_local::{AwsNames, Backend, Environment};
 use serde_json::{Value, json};
+use shared::app::QueueUrls;
 use shared::domain::catalogue::Stage;
 use shared::domain::configuration::ApplicationName;
 use shared::domain::ids::GroupPk;
@@ -57,7 +58,7 @@ impl Deployment {
             command
                 .args(["--backend", "aws"])
                 .env("TABLE_NAME", &resources.table)
-                .env("QUEUE_URL", &resources.queue_url)
+                .envs(resources.queue_urls.variables())
                 .env("KMS_KEY_ID", &resources.kms_key_id);
         }
         command.output().expect("the binary runs")
@@ -113,27 +114,29 @@ async fn on_aws_the_commands_need_the_deployments_resources() {
     let deployment = Deployment::aws().await;
     let resources = deployment.environment.aws_resources.clone().unwrap();
     let missing_table = format!("{}-missing", resources.table);
-    let run = |table: &str, queue: Option<&str>| {
+    let run = |table: &str, queues: Option<&QueueUrls>| {
         let mut command = Command::new(BINARY);
         command
             .args(["bootstrap", "--email", "care@ops.example.test", "--backend", "aws", "--data-dir"])
             .arg(deployment.data_dir.path())
             .env("TABLE_NAME", table)
             .env("KMS_KEY_ID", &resources.kms_key_id)
-            .env_remove("QUEUE_URL");
-        if let Some(queue) = queue {
-            command.env("QUEUE_URL", queue);
+            .env_remove("NOTIFICATION_QUEUE_URL")
+            .env_remove("NEWS_QUEUE_URL")
+            .env_remove("PROVISIONING_QUEUE_URL");
+        if let Some(queues) = queues {
+            command.envs(queues.variables());
         }
         command.output().unwrap()
     };
     let output = run(&resources.table, None);
     assert!(!output.status.success());
     assert!(
-        text(&output.stderr).contains("set TABLE_NAME, QUEUE_URL and KMS_KEY_ID"),
+        text(&output.stderr).contains("set TABLE_NAME, NOTIFICATION_QUEUE_URL, NEWS_QUEUE_URL, PROVISIONING_QUEUE_URL and KMS_KEY_ID"),
         "{}",
         text(&output.stderr)
     );
-    let output = run(&missing_table, Some(&resources.queue_url));
+    let output = run(&missing_table, Some(&resources.queue_urls));
     assert!(!output.status.success());
     assert!(text(&output.stderr).contains(&missing_table), "{}", text(&output.stderr));
     let config = shared::adapters::aws::load_config().await;

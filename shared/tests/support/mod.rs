@@ -149,6 +149,11 @@ impl<'a> From<&'a QueueFixture> for &'a dyn MessageQueue {
 }
 
 impl QueueFixture {
+    /// The queue, to share.
+    pub fn queue(&self) -> Arc<dyn MessageQueue> {
+        self.queue.clone()
+    }
+
     /// Bodies of the messages dead-lettered so far.
     pub async fn dead_letter_bodies(&self) -> Vec<String> {
         match &self.dead_letters {
@@ -173,12 +178,17 @@ impl QueueFixture {
 /// An empty queue with [`VISIBILITY_TIMEOUT`] and [`MAX_RECEIVES`]: a fresh SQLite file,
 /// or a fresh SQS queue with its dead-letter queue.
 pub async fn queue(backend: Backend) -> QueueFixture {
+    queue_dead_lettering_after(backend, MAX_RECEIVES).await
+}
+
+/// An empty queue with [`VISIBILITY_TIMEOUT`] that dead-letters after `max_receives`.
+pub async fn queue_dead_lettering_after(backend: Backend, max_receives: u32) -> QueueFixture {
     match backend {
         Backend::Embedded => {
             let dir = temp_dir();
             let settings = QueueSettings {
                 visibility_timeout: VISIBILITY_TIMEOUT,
-                max_receives: MAX_RECEIVES,
+                max_receives,
             };
             let queue = Arc::new(LocalQueue::open(&dir.path().join("queue.db"), settings).expect("open the local queue"));
             QueueFixture {
@@ -190,7 +200,7 @@ pub async fn queue(backend: Backend) -> QueueFixture {
         Backend::Aws => {
             let client = aws_sdk_sqs::Client::new(&aws_config().await);
             let name = unique_name("queue");
-            let url = SqsQueue::ensure(&client, &name, VISIBILITY_TIMEOUT, MAX_RECEIVES)
+            let url = SqsQueue::ensure(&client, &name, VISIBILITY_TIMEOUT, max_receives)
                 .await
                 .expect("create the SQS queue");
             let dead_url = client
