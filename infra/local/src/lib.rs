@@ -120,12 +120,13 @@ pub fn routes() -> Router<AppState> {
         .merge(accountcentral_capabilities::routes())
         .merge(accountcentral_dkim::routes())
         .merge(accountcentral_signing::routes())
+        .merge(accountcentral_notifications::routes())
 }
 
 /// Every queue consumer, run in-process on its queue while the stand-in serves, as the
 /// SQS event sources run them on AWS.
 pub fn consumers() -> Vec<Arc<dyn Consumer>> {
-    Vec::new()
+    vec![Arc::new(accountcentral_notifications_delivery::Delivery)]
 }
 
 /// An opened data directory: the state and the token issuer.

@@ -5,4 +5,5 @@
 //! put them in order.
 
 pub mod credentials;
+pub mod notifications;
 pub mod security;

@@ -133,9 +133,10 @@ pub fn is_https_link(text: &str) -> bool {
 }
 
 impl Content {
-    /// The rules every notification meets, whoever enqueued it: each broken one named
-    /// under `at` (a JSON pointer).
-    fn check(&self, at: &str, violations: &mut Violations) {
+    /// The rules every notification meets, whoever enqueued it, and its application
+    /// among `applications` when given (a deployment's): each broken one named under
+    /// `at` (a JSON pointer).
+    fn check(&self, at: &str, applications: Option<&[Site]>, violations: &mut Violations) {
         let title = &self.title;
         if title.trim().is_empty() || title.chars().count() > MAX_TITLE || has_control(title, &[]) {
             violations.body(
@@ -150,10 +151,19 @@ impl Content {
                 format!("must be 1 to {MAX_MESSAGE} characters, not blank, without control characters other than line breaks and tabs"),
             );
         }
-        if !is_application_id(&self.application) {
+        let application = &self.application;
+        if !is_application_id(application) {
             violations.body(
                 format!("{at}/application"),
                 "must be an application id: a lowercase letter, then up to 63 lowercase letters, digits, '_' or '-'",
+            );
+        } else if let Some(applications) = applications
+            && !applications.iter().any(|site| &site.id == application)
+        {
+            let known: Vec<&str> = applications.iter().map(|site| site.id.as_str()).collect();
+            violations.body(
+                format!("{at}/application"),
+                format!("{application:?} is not an application of the platform; use one of {}", known.join(", ")),
             );
         }
         if self.link.as_deref().is_some_and(|link| !is_https_link(link)) {
@@ -179,18 +189,7 @@ impl NotificationRequest {
     pub fn validate(&self, applications: &[Site]) -> Result<(), Vec<FieldError>> {
         let mut violations = Violations::new();
         self.destination.check("/destination", &mut violations);
-        self.notification.check("/notification", &mut violations);
-        let application = &self.notification.application;
-        if is_application_id(application) && !applications.iter().any(|site| &site.id == application) {
-            let known: Vec<&str> = applications.iter().map(|site| site.id.as_str()).collect();
-            violations.body(
-                "/notification/application",
-                format!(
-                    "{application:?} is not an application of the platform; use one of {}",
-                    known.join(", ")
-                ),
-            );
-        }
+        self.notification.check("/notification", Some(applications), &mut violations);
         violations.into_result(())
     }
 }
@@ -345,7 +344,8 @@ impl NotificationMessage {
             violations.body("/id", format!("must be from 1 to {MAX_ID}"));
         }
         message.destination.check("/destination", &mut violations);
-        message.notification.check("/notification", &mut violations);
+        // Any deployment's application: the format names applications, not this deployment's.
+        message.notification.check("/notification", None, &mut violations);
         if let Some(recipients) = &message.recipients {
             let distinct: BTreeSet<&UserPk> = recipients.iter().collect();
             if recipients.is_empty()
