@@ -28,6 +28,7 @@ use shared::domain::configuration::{
 use shared::domain::customer::Customer;
 use shared::domain::dkim::records::{KeyMaterial, ValidFbl, ValidKey};
 use shared::domain::ids::{CapabilityId, GroupPk, UserPk};
+use shared::domain::notification::{Notification, Priority};
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
 use shared::domain::security::{SecurityEvent, SecurityEventType, SecurityPolicy};
@@ -40,6 +41,7 @@ use shared::repositories::configuration::{Configurations, CustomerSetup, SetupCh
 use shared::repositories::credentials::Credentials;
 use shared::repositories::customers::Customers;
 use shared::repositories::dkims::Dkims;
+use shared::repositories::notifications::Notifications;
 
 /// The fixed time of every write.
 fn at() -> Timestamp {
@@ -253,6 +255,28 @@ async fn accounts() {
     rosters.extend(partition(store, "ROSTER#101").await);
     check("accounts-roster", &rosters);
     check("accounts-capability-log", &partition(store, "CAPLOG#1001").await);
+}
+
+/// A delivered notification (with its expiry), after its recipient marked it read.
+#[tokio::test]
+async fn notifications() {
+    let fixture = fixture();
+    let store: &dyn ItemStore = &fixture.store;
+    let repository = Notifications::new(store);
+    let id = repository.next_id().await.unwrap();
+    let notification = Notification {
+        id,
+        title: "Export ready".into(),
+        message: "Your export is ready".into(),
+        priority: Priority::High,
+        application: "hub".into(),
+        link: Some("https://hub.example.test/exports/1".into()),
+        date: at(),
+        read: false,
+    };
+    assert!(repository.deliver(UserPk(1001), &notification).await.unwrap());
+    repository.mark_read(UserPk(1001), &[id].into()).await.unwrap();
+    check("notifications", &partition(store, "NOTIFICATIONS#1001").await);
 }
 
 /// The password with its history, the verification state (a code in force and the SMS

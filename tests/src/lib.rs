@@ -240,7 +240,10 @@ pub async fn delivered_notification(app: &TestApp, user_pk: i64) -> i64 {
         date: state.clock.now(),
         read: false,
     };
-    assert!(notifications.deliver(UserPk(user_pk), &notification).await.unwrap(), "a new notification");
+    assert!(
+        notifications.deliver(UserPk(user_pk), &notification).await.unwrap(),
+        "a new notification"
+    );
     id.0
 }
 

@@ -175,7 +175,10 @@ fn schema() -> jsonschema::Validator {
 
 fn assert_follows_schema(validator: &jsonschema::Validator, body: &str) {
     let message: Value = serde_json::from_str(body).expect("a JSON message");
-    let errors: Vec<String> = validator.iter_errors(&message).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&message)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{message} breaks the schema: {errors:?}");
 }
 
@@ -226,7 +229,10 @@ async fn listings_are_newest_first_filtered_and_paged(app: TestApp) {
 
     let high = [sent[4], sent[2], sent[1]];
     assert_eq!(ids(&list(&app, "acme.user", "priority=HIGH").await), high);
-    assert_eq!(ids(&list(&app, "acme.user", "priority=HIGH&application=hub").await), [sent[4], sent[2]]);
+    assert_eq!(
+        ids(&list(&app, "acme.user", "priority=HIGH&application=hub").await),
+        [sent[4], sent[2]]
+    );
     assert_eq!(ids(&list(&app, "acme.user", "priority=HIGH&size=1&page=1").await), [sent[2]]);
     assert_eq!(ids(&list(&app, "acme.user", "application=send").await), [sent[1]]);
     assert!(list(&app, "acme.user", "application=flow").await.is_empty());
@@ -235,8 +241,15 @@ async fn listings_are_newest_first_filtered_and_paged(app: TestApp) {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["result"], "OK");
     assert_eq!(ids(&list(&app, "acme.user", "notRead=true").await), [sent[3], sent[2], sent[1]]);
-    assert_eq!(ids(&list(&app, "acme.user", "notRead=true&priority=HIGH").await), [sent[2], sent[1]]);
-    assert_eq!(ids(&list(&app, "acme.user", "notRead=false").await), newest_first, "false lists them all");
+    assert_eq!(
+        ids(&list(&app, "acme.user", "notRead=true&priority=HIGH").await),
+        [sent[2], sent[1]]
+    );
+    assert_eq!(
+        ids(&list(&app, "acme.user", "notRead=false").await),
+        newest_first,
+        "false lists them all"
+    );
 }
 
 async fn only_the_callers_own_are_marked_read(app: TestApp) {
@@ -284,16 +297,28 @@ async fn bad_input_is_refused_naming_the_field(app: TestApp) {
         ]
     );
     let cases = [
-        (json!({"notification": {"title": "t", "message": "m", "priority": "LOW", "application": "hub"}}), "/destination"),
+        (
+            json!({"notification": {"title": "t", "message": "m", "priority": "LOW", "application": "hub"}}),
+            "/destination",
+        ),
         (json!({"destination": {"type": "USER"}, "notification": {}}), "/destination/userPk"),
-        (body(json!({"type": "USER", "userPk": 12}), "t", "URGENT", "hub"), "/notification/priority"),
+        (
+            body(json!({"type": "USER", "userPk": 12}), "t", "URGENT", "hub"),
+            "/notification/priority",
+        ),
     ];
     for (body, path) in cases {
         let (status, refused) = app.post_as("mta", NOTIFICATIONS, &body).await;
         assert_eq!(status, 400, "{body}: {refused}");
         assert_eq!(error_paths(&refused), [path], "{body}");
     }
-    let (status, refused) = app.post_as("mta", NOTIFICATIONS, &body(json!({"type": "TEAM", "groupPk": 1}), "t", "LOW", "hub")).await;
+    let (status, refused) = app
+        .post_as(
+            "mta",
+            NOTIFICATIONS,
+            &body(json!({"type": "TEAM", "groupPk": 1}), "t", "LOW", "hub"),
+        )
+        .await;
     assert_eq!(status, 400, "{refused}");
     assert!(error_paths(&refused)[0].starts_with("/destination"), "{refused}");
 
@@ -335,7 +360,10 @@ async fn an_unknown_destination_is_not_found(app: TestApp) {
     let capture = Capture::new();
     let request: NotificationRequest = serde_json::from_value(notification_body(json!({"type": "USER", "userPk": 999_999_999}))).unwrap();
     assert!(send(&capture.state(&app), &request, "trace").await.is_err());
-    assert!(capture.drain().await.is_empty(), "nothing queued for a destination that does not exist");
+    assert!(
+        capture.drain().await.is_empty(),
+        "nothing queued for a destination that does not exist"
+    );
 }
 
 /// How many demo users [`everyone`] lists first.
@@ -376,7 +404,11 @@ async fn a_role_destination_reaches_the_holders_of_the_role(app: TestApp) {
     let mut all: Vec<i64> = users.iter().map(|(user, _)| *user).collect();
     let admin_of_france = app.create_user("care", 100, &new_user(&unique("fr"))).await;
     let (status, granted) = app
-        .post_as("care", &format!("/v1/users/{admin_of_france}/capabilities"), &grant_body("ADMIN", Some(102)))
+        .post_as(
+            "care",
+            &format!("/v1/users/{admin_of_france}/capabilities"),
+            &grant_body("ADMIN", Some(102)),
+        )
         .await;
     assert_eq!(status, 201, "{granted}");
     all.push(admin_of_france);
@@ -414,7 +446,11 @@ async fn a_role_destination_reaches_the_holders_of_the_role(app: TestApp) {
     assert_eq!(holders_of(&app, &all, after.id).await, BTreeSet::from([10]));
 
     // End to end, over the queue.
-    let id = enqueue(&app, &body(json!({"type": "ROLE", "groupPk": 200, "role": "ADMIN"}), "globex", "HIGH", "hub")).await;
+    let id = enqueue(
+        &app,
+        &body(json!({"type": "ROLE", "groupPk": 200, "role": "ADMIN"}), "globex", "HIGH", "hub"),
+    )
+    .await;
     assert_eq!(delivered(&app, "globex.admin", id).await["priority"], "HIGH");
 }
 
@@ -446,10 +482,7 @@ async fn a_large_destination_fans_out_in_chunks_delivered_once(app: TestApp) {
         assert!(named.len() <= CHUNK);
         recipients.extend(named.iter().map(|u| u.0));
         assert_eq!(
-            NotificationMessage {
-                recipients: None,
-                ..read
-            },
+            NotificationMessage { recipients: None, ..read },
             message,
             "a chunk carries the same notification"
         );
@@ -481,7 +514,11 @@ async fn a_large_destination_fans_out_in_chunks_delivered_once(app: TestApp) {
         consume(&state, &read).await;
     }
     for user in &everybody {
-        assert_eq!(copies(&app, *user, message.id).await, usize::from(expected.contains(user)), "user {user}");
+        assert_eq!(
+            copies(&app, *user, message.id).await,
+            usize::from(expected.contains(user)),
+            "user {user}"
+        );
     }
 
     // End to end, through the stand-in's own consumer.
@@ -552,7 +589,10 @@ async fn every_message_produced_follows_the_schema(app: TestApp) {
     ];
     let mut sent = Vec::new();
     for destination in destinations {
-        for body in [notification_body(destination.clone()), body(destination, "Grüße aus Zürich ✓", "HIGH", "accountcentral")] {
+        for body in [
+            notification_body(destination.clone()),
+            body(destination, "Grüße aus Zürich ✓", "HIGH", "accountcentral"),
+        ] {
             let request: NotificationRequest = serde_json::from_value(body).unwrap();
             sent.push(send(&state, &request, "trace-42.a:b").await.expect("queued"));
         }
@@ -569,6 +609,9 @@ async fn every_message_produced_follows_the_schema(app: TestApp) {
     // The chunks of a fan-out are checked in a_large_destination_fans_out_in_chunks_delivered_once.
 }
 
+/// A change made to a message.
+type Edit = fn(&mut Value);
+
 /// The schema refuses every message the consumer refuses, and accepts those it reads.
 #[test]
 fn the_schema_refuses_what_the_consumer_refuses() {
@@ -579,46 +622,61 @@ fn the_schema_refuses_what_the_consumer_refuses() {
                                        "priority": "NORMAL", "application": "demo_client",
                                        "link": "https://hub.example.test:8443/a/b?c=d#e"},
                       "recipients": [12, 13]});
-    let variants: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        ("version 2", Box::new(|m| m["version"] = json!(2))),
-        ("id 0", Box::new(|m| m["id"] = json!(0))),
-        ("id beyond 2^53", Box::new(|m| m["id"] = json!(9_007_199_254_740_992_i64))),
-        ("id as text", Box::new(|m| m["id"] = json!("42"))),
-        ("no tracing id", Box::new(|m| drop(m.as_object_mut().unwrap().remove("tracingId")))),
-        ("no date", Box::new(|m| drop(m.as_object_mut().unwrap().remove("enqueuedAt")))),
-        ("not a date", Box::new(|m| m["enqueuedAt"] = json!("yesterday"))),
-        ("no such day", Box::new(|m| m["enqueuedAt"] = json!("2026-02-30T00:00:00Z"))),
-        ("unknown type", Box::new(|m| m["destination"] = json!({"type": "TEAM", "groupPk": 1}))),
-        ("user without key", Box::new(|m| m["destination"] = json!({"type": "USER"}))),
-        ("negative user", Box::new(|m| m["destination"] = json!({"type": "USER", "userPk": -3}))),
-        ("platform role", Box::new(|m| m["destination"]["role"] = json!("CUSTOMER_CARE"))),
-        ("unknown role", Box::new(|m| m["destination"]["role"] = json!("OWNER"))),
-        ("empty title", Box::new(|m| m["notification"]["title"] = json!(""))),
-        ("blank title", Box::new(|m| m["notification"]["title"] = json!("  \t "))),
-        ("title with a line break", Box::new(|m| m["notification"]["title"] = json!("a\nb"))),
-        ("long title", Box::new(|m| m["notification"]["title"] = json!("é".repeat(201)))),
-        ("no message", Box::new(|m| drop(m["notification"].as_object_mut().unwrap().remove("message")))),
-        ("message with a bell", Box::new(|m| m["notification"]["message"] = json!("ding\u{7}"))),
-        ("message with C1 control", Box::new(|m| m["notification"]["message"] = json!("a\u{85}b"))),
-        ("long message", Box::new(|m| m["notification"]["message"] = json!("x".repeat(4001)))),
-        ("unknown priority", Box::new(|m| m["notification"]["priority"] = json!("URGENT"))),
-        ("application with capitals", Box::new(|m| m["notification"]["application"] = json!("Hub"))),
-        ("long application", Box::new(|m| m["notification"]["application"] = json!("a".repeat(65)))),
-        ("http link", Box::new(|m| m["notification"]["link"] = json!("http://hub.test"))),
-        ("link with a space", Box::new(|m| m["notification"]["link"] = json!("https://hub.test/a b"))),
-        ("link with credentials", Box::new(|m| m["notification"]["link"] = json!("https://me@hub.test"))),
-        ("long link", Box::new(|m| m["notification"]["link"] = json!(format!("https://hub.test/{}", "x".repeat(2000))))),
-        ("no recipients", Box::new(|m| m["recipients"] = json!([]))),
-        ("repeated recipient", Box::new(|m| m["recipients"] = json!([12, 12]))),
-        ("recipient 0", Box::new(|m| m["recipients"] = json!([0]))),
-        ("too many recipients", Box::new(|m| m["recipients"] = json!((1..=CHUNK as i64 + 1).collect::<Vec<_>>()))),
+    let variants: Vec<(&str, Edit)> = vec![
+        ("version 2", |m| m["version"] = json!(2)),
+        ("id 0", |m| m["id"] = json!(0)),
+        ("id beyond 2^53", |m| m["id"] = json!(9_007_199_254_740_992_i64)),
+        ("id as text", |m| m["id"] = json!("42")),
+        ("no tracing id", |m| drop(m.as_object_mut().unwrap().remove("tracingId"))),
+        ("no date", |m| drop(m.as_object_mut().unwrap().remove("enqueuedAt"))),
+        ("not a date", |m| m["enqueuedAt"] = json!("yesterday")),
+        ("no such day", |m| m["enqueuedAt"] = json!("2026-02-30T00:00:00Z")),
+        ("unknown type", |m| m["destination"] = json!({"type": "TEAM", "groupPk": 1})),
+        ("user without key", |m| m["destination"] = json!({"type": "USER"})),
+        ("negative user", |m| m["destination"] = json!({"type": "USER", "userPk": -3})),
+        ("platform role", |m| m["destination"]["role"] = json!("CUSTOMER_CARE")),
+        ("unknown role", |m| m["destination"]["role"] = json!("OWNER")),
+        ("empty title", |m| m["notification"]["title"] = json!("")),
+        ("blank title", |m| m["notification"]["title"] = json!("  \t ")),
+        ("title with a line break", |m| m["notification"]["title"] = json!("a\nb")),
+        ("long title", |m| m["notification"]["title"] = json!("é".repeat(201))),
+        ("no message", |m| drop(m["notification"].as_object_mut().unwrap().remove("message"))),
+        ("message with a bell", |m| m["notification"]["message"] = json!("ding\u{7}")),
+        ("message with C1 control", |m| m["notification"]["message"] = json!("a\u{85}b")),
+        ("long message", |m| m["notification"]["message"] = json!("x".repeat(4001))),
+        ("unknown priority", |m| m["notification"]["priority"] = json!("URGENT")),
+        ("application with capitals", |m| m["notification"]["application"] = json!("Hub")),
+        ("long application", |m| m["notification"]["application"] = json!("a".repeat(65))),
+        ("http link", |m| m["notification"]["link"] = json!("http://hub.test")),
+        ("link with a space", |m| m["notification"]["link"] = json!("https://hub.test/a b")),
+        ("link with credentials", |m| {
+            m["notification"]["link"] = json!("https://me@hub.test")
+        }),
+        ("long link", |m| {
+            m["notification"]["link"] = json!(format!("https://hub.test/{}", "x".repeat(2000)))
+        }),
+        ("no recipients", |m| m["recipients"] = json!([])),
+        ("repeated recipient", |m| m["recipients"] = json!([12, 12])),
+        ("recipient 0", |m| m["recipients"] = json!([0])),
+        ("too many recipients", |m| {
+            m["recipients"] = json!((1..=CHUNK as i64 + 1).collect::<Vec<_>>())
+        }),
     ];
-    let accepts = |message: &Value| (NotificationMessage::parse(&message.to_string()).is_ok(), validator.is_valid(message));
+    let accepts = |message: &Value| {
+        (
+            NotificationMessage::parse(&message.to_string()).is_ok(),
+            validator.is_valid(message),
+        )
+    };
     assert_eq!(accepts(&good), (true, true), "the good message");
     for (what, edit) in &variants {
         let mut message = good.clone();
         edit(&mut message);
-        assert_eq!(accepts(&message), (false, false), "{what}: (consumer, schema) must both refuse {message}");
+        assert_eq!(
+            accepts(&message),
+            (false, false),
+            "{what}: (consumer, schema) must both refuse {message}"
+        );
     }
     let mut without_options = good.clone();
     without_options.as_object_mut().unwrap().remove("recipients");

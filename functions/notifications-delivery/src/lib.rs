@@ -75,7 +75,9 @@ async fn recipients(state: &AppState, destination: &Destination) -> Result<Optio
             if Customers::new(store).get(group_pk).await?.is_none() {
                 return Ok(None);
             }
-            Ok(Some(accounts.roster(group_pk).await?.into_iter().map(|entry| entry.user_pk).collect()))
+            Ok(Some(
+                accounts.roster(group_pk).await?.into_iter().map(|entry| entry.user_pk).collect(),
+            ))
         }
         Destination::Role { group_pk, role } => {
             let Some(customer) = Customers::new(store).get(group_pk).await? else {

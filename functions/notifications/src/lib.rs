@@ -62,7 +62,11 @@ async fn enqueue_notification(
 
 /// Marks the caller's notifications read: all the ids given, or none when any of them
 /// is not a notification of the caller (404 naming those).
-async fn mark_notifications_read(State(state): State<AppState>, caller: Caller, JsonBody(ids): JsonBody<Vec<i64>>) -> AppResult<Json<ActionResult>> {
+async fn mark_notifications_read(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(ids): JsonBody<Vec<i64>>,
+) -> AppResult<Json<ActionResult>> {
     let ids = ids_to_mark(&ids)?;
     Notifications::new(state.store.as_ref()).mark_read(caller.user_pk(), &ids).await?;
     Ok(Json(ActionResult::ok(state.clock.now(), "NOTIFICATIONS_READ")))

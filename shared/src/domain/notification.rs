@@ -163,7 +163,10 @@ impl Content {
             let known: Vec<&str> = applications.iter().map(|site| site.id.as_str()).collect();
             violations.body(
                 format!("{at}/application"),
-                format!("{application:?} is not an application of the platform; use one of {}", known.join(", ")),
+                format!(
+                    "{application:?} is not an application of the platform; use one of {}",
+                    known.join(", ")
+                ),
             );
         }
         if self.link.as_deref().is_some_and(|link| !is_https_link(link)) {
