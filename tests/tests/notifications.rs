@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use accountcentral_e2e::operations::{grant_body, notification_body};
-use accountcentral_e2e::{TestApp, error_paths, new_user, on_both_backends, stored_user, unique, user_pk_of};
+use accountcentral_e2e::{TestApp, delivered_notification, error_paths, new_user, on_both_backends, stored_user, unique, user_pk_of};
 use accountcentral_notifications_delivery::Delivery;
 use serde_json::{Value, json};
 use shared::actions::notifications::send;
@@ -34,6 +34,7 @@ on_both_backends!(
     a_redelivered_message_makes_no_duplicate_and_keeps_read,
     a_vanished_destination_is_dropped_and_a_malformed_message_fails,
     every_message_produced_follows_the_schema,
+    a_stream_reads_what_follows_the_last_id_it_sent,
 );
 
 const NOTIFICATIONS: &str = "/v1/notifications";
@@ -607,6 +608,27 @@ async fn every_message_produced_follows_the_schema(app: TestApp) {
         assert_eq!(read.tracing_id, "trace-42.a:b");
     }
     // The chunks of a fan-out are checked in a_large_destination_fans_out_in_chunks_delivered_once.
+}
+
+async fn a_stream_reads_what_follows_the_last_id_it_sent(app: TestApp) {
+    let notifications = Notifications::new(app.environment.state.store.as_ref());
+    assert_eq!(notifications.latest(UserPk(12)).await.unwrap(), None);
+    let mut sent = Vec::new();
+    for _ in 0..3 {
+        sent.push(NotificationId(delivered_notification(&app, 12).await));
+    }
+    delivered_notification(&app, 11).await;
+    assert_eq!(notifications.latest(UserPk(12)).await.unwrap(), Some(sent[2]));
+    let ids_after = async |after: Option<NotificationId>, limit| -> Vec<NotificationId> {
+        let read = notifications.after(UserPk(12), after, limit).await.unwrap();
+        read.iter().map(|n| n.id).collect()
+    };
+    assert_eq!(ids_after(None, 2).await, sent[..2], "oldest first, at most the limit");
+    assert_eq!(ids_after(Some(sent[0]), 10).await, sent[1..]);
+    assert!(
+        ids_after(Some(sent[2]), 10).await.is_empty(),
+        "another user's newer one is not the user's"
+    );
 }
 
 /// A change made to a message.
