@@ -8,13 +8,17 @@ use tokio::sync::OnceCell;
 
 use crate::adapters::aws::{self, dynamodb::DynamoStore, key_vault::KmsKeyVault, sns::SnsSms, sqs::SqsQueue};
 use crate::adapters::embedded::{key_vault::LocalKeyVault, queue::LocalQueue, queue::QueueSettings, sms::SmsOutbox, store::EmbeddedStore};
+use crate::adapters::feeds::FeedReader;
 use crate::adapters::metered::MeteredStore;
 use crate::auth::tokens::TokenVerifier;
 use crate::changes::Changes;
 use crate::domain::catalogue::Stage;
+use crate::domain::news::NewsFeeds;
 use crate::domain::security::SecurityPolicy;
 use crate::domain::verification::CodeKey;
+use crate::http::sse::StreamSettings;
 use crate::ports::clock::{Clock, SystemClock};
+use crate::ports::feeds::FeedSource;
 use crate::ports::key_vault::KeyVault;
 use crate::ports::queue::MessageQueue;
 use crate::ports::sms::SmsSender;
@@ -27,6 +31,9 @@ pub struct AppState {
     pub queues: Queues,
     pub key_vault: Arc<dyn KeyVault>,
     pub sms: Arc<dyn SmsSender>,
+    pub feeds: Arc<dyn FeedSource>,
+    /// The news feed of each language (`NEWS_FEED_URL_IT`, `NEWS_FEED_URL_EN`).
+    pub news_feeds: NewsFeeds,
     pub clock: Arc<dyn Clock>,
     pub tokens: Arc<TokenVerifier>,
     pub stage: Stage,
@@ -36,6 +43,8 @@ pub struct AppState {
     pub code_key: Arc<OnceCell<CodeKey>>,
     /// Wakes this process's event streams when what they follow changes.
     pub changes: Changes,
+    /// How Server-Sent-Events streams pace themselves.
+    pub streams: StreamSettings,
 }
 
 /// The queues, one per kind of work, so that each consumer drains only its own and
@@ -115,6 +124,20 @@ pub fn security_from_env() -> Result<SecurityPolicy, StartupError> {
     })
 }
 
+/// The news feeds the environment names (`NEWS_FEED_URL_IT`, `NEWS_FEED_URL_EN`).
+pub fn news_feeds_from_env() -> Result<NewsFeeds, StartupError> {
+    NewsFeeds::configured(|name| std::env::var(name).ok().filter(|v| !v.is_empty())).map_err(|e| StartupError::Invalid {
+        name: e.name,
+        reason: e.to_string(),
+    })
+}
+
+/// How streams pace themselves: the defaults, with `STREAM_POLL_MILLIS` and
+/// `STREAM_LIFETIME_SECONDS` from the environment.
+pub fn streams_from_env() -> Result<StreamSettings, StartupError> {
+    StreamSettings::configured(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
 /// The stage named by `STAGE` (default `dev`).
 pub fn stage_from_env() -> Result<Stage, StartupError> {
     let name = std::env::var("STAGE").unwrap_or_else(|_| "dev".into());
@@ -139,6 +162,8 @@ impl AppState {
         let state = Self::aws(&aws::load_config().await, &resources, stage_from_env()?, tokens);
         Ok(Self {
             security: security_from_env()?,
+            news_feeds: news_feeds_from_env()?,
+            streams: streams_from_env()?,
             ..state
         })
     }
@@ -163,12 +188,15 @@ impl AppState {
             },
             key_vault: Arc::new(KmsKeyVault::new(aws_sdk_kms::Client::new(config), &resources.kms_key_id)),
             sms: Arc::new(SnsSms::new(aws_sdk_sns::Client::new(config))),
+            feeds: Arc::new(FeedReader::default()),
+            news_feeds: NewsFeeds::default(),
             clock,
             tokens: Arc::new(tokens),
             stage,
             security: SecurityPolicy::default(),
             code_key: Arc::default(),
             changes: Changes::default(),
+            streams: StreamSettings::default(),
         }
     }
 
@@ -201,12 +229,15 @@ impl AppState {
             queues,
             key_vault: Arc::new(key_vault),
             sms: Arc::new(SmsOutbox::new(dir.join("sms-outbox.jsonl"), clock.clone())),
+            feeds: Arc::new(FeedReader::default()),
+            news_feeds: news_feeds_from_env()?,
             clock,
             tokens: Arc::new(tokens),
             stage,
             security: security_from_env()?,
             code_key: Arc::default(),
             changes: Changes::default(),
+            streams: StreamSettings::default(),
         })
     }
 }

@@ -9,7 +9,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::app::AppState;
 use crate::consumer::{Consumer, QueueMessage, TRACING_ATTRIBUTE, consume_batch};
-use crate::http::service::{JSON, Produces, application};
+use crate::http::service::{JSON, application, producing};
+use crate::http::sse::EVENT_STREAM;
 
 /// JSON logging at the level Lambda's logging configuration sets.
 fn init_logging() {
@@ -27,15 +28,15 @@ fn init_logging() {
 pub async fn run(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
     init_logging();
     let state = AppState::from_env().await?;
-    lambda_http::run(application(routes, state, JSON)).await
+    lambda_http::run(application(producing(routes, JSON), state)).await
 }
 
-/// Serves `routes`, which produce `produces`, with response streaming (a Function URL
-/// in `RESPONSE_STREAM` mode): for Server-Sent Events.
-pub async fn run_streaming(routes: Router<AppState>, produces: Produces) -> Result<(), lambda_http::Error> {
+/// Serves `routes`, Server-Sent-Events streams, with response streaming (a Function URL
+/// in `RESPONSE_STREAM` mode).
+pub async fn run_streaming(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
     init_logging();
     let state = AppState::from_env().await?;
-    lambda_http::run_with_streaming_response(application(routes, state, produces)).await
+    lambda_http::run_with_streaming_response(application(producing(routes, EVENT_STREAM), state)).await
 }
 
 /// Runs `consumer` on the batches an SQS event source delivers, reporting the messages

@@ -28,10 +28,12 @@ use shared::domain::configuration::{
 use shared::domain::customer::Customer;
 use shared::domain::dkim::records::{KeyMaterial, ValidFbl, ValidKey};
 use shared::domain::ids::{CapabilityId, GroupPk, UserPk};
+use shared::domain::news::{FeedEntry, NewsLanguage};
 use shared::domain::notification::{Notification, Priority};
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
 use shared::domain::security::{SecurityEvent, SecurityEventType, SecurityPolicy};
+use shared::domain::status::AppStatus;
 use shared::domain::user::{Sex, Suspension, User, UserStatus, UserType};
 use shared::domain::verification::{Code, Verification};
 use shared::ports::clock::Clock;
@@ -41,7 +43,9 @@ use shared::repositories::configuration::{Configurations, CustomerSetup, SetupCh
 use shared::repositories::credentials::Credentials;
 use shared::repositories::customers::Customers;
 use shared::repositories::dkims::Dkims;
+use shared::repositories::news::News;
 use shared::repositories::notifications::Notifications;
+use shared::repositories::status::Statuses;
 
 /// The fixed time of every write.
 fn at() -> Timestamp {
@@ -454,4 +458,43 @@ async fn dkims() {
             get(store, "FBLS", "COUNT").await,
         ],
     );
+}
+
+#[tokio::test]
+async fn news() {
+    let fixture = fixture();
+    let store: &dyn ItemStore = &fixture.store;
+    let entry = FeedEntry {
+        id: "explora-1".into(),
+        title: "Deliverability tips".into(),
+        summary: "Keep your lists clean.".into(),
+        link: "https://explora.example.test/news/1".into(),
+        image: Some("https://explora.example.test/news/1.png".into()),
+        published: at(),
+        categories: vec!["Email".into()],
+    };
+    News::new(store).import(NewsLanguage::It, vec![entry]).await.unwrap();
+    check(
+        "news",
+        &[
+            get(store, "NEWS#it#explora-1", "ITEM").await,
+            get(store, "NEWS_CATEGORY#email", "CATEGORY").await,
+            get(store, "SEQUENCE", "newsCategoryId").await,
+        ],
+    );
+}
+
+#[tokio::test]
+async fn application_status() {
+    let fixture = fixture();
+    let store: &dyn ItemStore = &fixture.store;
+    let statuses = Statuses::new(store);
+    let change = statuses
+        .current("hub")
+        .await
+        .unwrap()
+        .change_to("hub", AppStatus::Down, UserPk(1), at())
+        .unwrap();
+    statuses.record(&change).await.unwrap();
+    check("status", &partition(store, "STATUS#hub").await);
 }

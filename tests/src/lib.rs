@@ -15,6 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use shared::adapters::embedded::sms::SmsOutbox;
+use shared::app::AppState;
 use shared::domain::catalogue::Stage;
 use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::notification::{Notification, Priority};
@@ -76,11 +77,22 @@ impl TestApp {
         Self::start(Backend::Aws(AwsNames::isolated(&prefix))).await
     }
 
+    /// The stand-in on the embedded store, its state adjusted by `adjust` before it serves
+    /// (stream settings, for instance).
+    pub async fn embedded_with(adjust: impl FnOnce(&mut AppState)) -> Self {
+        Self::start_with(Backend::Embedded, adjust).await
+    }
+
     async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    async fn start_with(backend: Backend, adjust: impl FnOnce(&mut AppState)) -> Self {
         let data_dir = tempfile::tempdir().expect("a temporary directory");
         let mut environment = Environment::open(data_dir.path(), backend, Stage::Dev)
             .await
             .expect("the stand-in opens its state");
+        adjust(&mut environment.state);
         let clock = Arc::new(TestClock::default());
         environment.state.clock = clock.clone();
         if let Backend::Aws(_) = &environment.backend {
@@ -156,6 +168,19 @@ impl TestApp {
         .await
     }
 
+    /// Opens the Server-Sent-Events stream at `path` as `username` (the token in the
+    /// header), resuming after `last_event_id` if given.
+    pub async fn subscribe(&self, username: &str, path: &str, last_event_id: Option<&str>) -> EventStream {
+        let mut request = self
+            .as_user(username, Method::GET, path)
+            .await
+            .header("Accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        EventStream::open(request).await
+    }
+
     /// PUT a JSON body as `username`: status and JSON body.
     pub async fn put_as(&self, username: &str, path: &str, body: &Value) -> (u16, Value) {
         read(
@@ -168,6 +193,103 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// One frame of a Server-Sent-Events stream: an event, or a comment (heartbeat).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frame {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: String,
+    pub comment: Option<String>,
+    pub retry: Option<u64>,
+}
+
+/// An open Server-Sent-Events response, read frame by frame.
+pub struct EventStream {
+    pub status: u16,
+    pub content_type: String,
+    response: Response,
+    buffer: String,
+}
+
+impl EventStream {
+    /// Sends `request` and keeps its response open.
+    pub async fn open(request: RequestBuilder) -> Self {
+        // A stream outlives the client's default request timeout.
+        let response = request
+            .timeout(Duration::from_secs(3600))
+            .send()
+            .await
+            .expect("the stand-in answers");
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Self {
+            status: response.status().as_u16(),
+            content_type,
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The body of a response that is not a stream (an error), as JSON.
+    pub async fn error_body(self) -> Value {
+        self.response.json().await.expect("a JSON error body")
+    }
+
+    /// The next frame, `None` when the stream ended; panics if none comes within `within`.
+    pub async fn next_frame(&mut self, within: Duration) -> Option<Frame> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                return Some(parse_frame(&block));
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no frame within {within:?}; buffered {:?}", self.buffer))
+                .expect("the stream reads");
+            match chunk {
+                Some(bytes) => self.buffer.push_str(std::str::from_utf8(&bytes).expect("UTF-8 frames")),
+                None => return None,
+            }
+        }
+    }
+
+    /// The next event, skipping comments; `None` when the stream ended.
+    pub async fn next_event(&mut self, within: Duration) -> Option<Frame> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let frame = self.next_frame(left).await?;
+            if frame.comment.is_none() || !frame.data.is_empty() || frame.id.is_some() {
+                return Some(frame);
+            }
+        }
+    }
+}
+
+fn parse_frame(block: &str) -> Frame {
+    let mut frame = Frame::default();
+    let mut data = Vec::new();
+    for line in block.lines() {
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "" => frame.comment = Some(value.to_owned()),
+            "id" => frame.id = Some(value.to_owned()),
+            "event" => frame.event = Some(value.to_owned()),
+            "data" => data.push(value.to_owned()),
+            "retry" => frame.retry = value.parse().ok(),
+            _ => {}
+        }
+    }
+    frame.data = data.join("\n");
+    frame
 }
 
 /// Sends every SMS through SNS, then copies it to the outbox once SNS took it.

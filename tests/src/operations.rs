@@ -240,6 +240,8 @@ pub enum Access {
     ServiceOf(i64),
     /// `care or dkim`.
     CareOrDkim,
+    /// `care or service`.
+    CareOrService,
     /// `dkim`: the DKIM role.
     Dkim,
 }
@@ -271,6 +273,7 @@ impl Access {
             Access::SigningKeyOf(group) => caller.is_admin_of(group) || caller.is_dkim() || caller.is_service_of(group),
             Access::ServiceOf(group) => caller.is_service_of(group),
             Access::CareOrDkim => caller.is_care() || caller.is_dkim(),
+            Access::CareOrService => caller.is_care() || caller.is_service(),
             Access::Dkim => caller.is_dkim(),
         }
     }
@@ -480,6 +483,7 @@ pub fn implemented_operations() -> Vec<Operation> {
     operations.extend(customers_operations());
     operations.extend(dkim_operations());
     operations.extend(notifications_operations());
+    operations.extend(news_and_status_operations());
     operations
 }
 
@@ -504,6 +508,24 @@ fn notifications_operations() -> Vec<Operation> {
         Operation::new("markNotificationsRead", Method::PUT, "/v1/notifications/read", User)
             .on(Fixture::MyNotification)
             .with_body(|c| c.target.clone()),
+    ]
+}
+
+/// News and application status.
+fn news_and_status_operations() -> Vec<Operation> {
+    use Access::*;
+    vec![
+        get("listNews", "/v1/news", User),
+        get("listNews", "/v1/news?lang=it&category=1&category=2&size=5", User),
+        // Every import of the matrix imports the same demo feeds: the second changes nothing.
+        Operation::new("triggerNewsUpdate", Method::POST, "/v1/news/update", CareOrService).answering(202),
+        get("getApplicationStatus", "/v1/status/hub", User),
+        get("getApplicationStatus", "/v1/status/nonexistent", User).answering(404),
+        Operation::new("setApplicationStatus", Method::PUT, "/v1/status/content", CareOrService).with_body(|_| json!({"status": "DOWN"})),
+        Operation::new("setApplicationStatus", Method::PUT, "/v1/status/hub", CareOrService).with_body(|_| json!({"status": "UP"})),
+        Operation::new("setApplicationStatus", Method::PUT, "/v1/status/nonexistent", CareOrService)
+            .with_body(|_| json!({"status": "UP"}))
+            .answering(404),
     ]
 }
 

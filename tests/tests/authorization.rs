@@ -52,6 +52,11 @@ fn the_rules_read_the_demo_table_as_the_docs_do() {
     assert!(!Access::Service.allows(Some(mailer)), "SERVICE on a customer is not platform-wide");
     assert_eq!(allowed(Access::Care), ["care"]);
     assert_eq!(allowed(Access::Service), ["mta"]);
+    assert_eq!(allowed(Access::CareOrService), ["care", "mta"]);
+    assert!(
+        !Access::CareOrService.allows(Some(mailer)),
+        "SERVICE on a customer is not platform-wide"
+    );
     assert!(!Access::User.allows(None));
     assert!(Access::Public.allows(None));
 }

@@ -22,6 +22,7 @@ on_both_backends!(
     bad_customer_changes_are_refused_by_field_and_write_nothing,
     bad_dkim_input_is_refused_by_field_and_writes_nothing,
     bad_credential_input_is_refused_by_field_and_writes_nothing,
+    bad_status_input_is_refused_and_writes_nothing,
 );
 
 fn hostile_bodies() -> Vec<(&'static str, Vec<u8>)> {
@@ -155,7 +156,7 @@ async fn read_ok(app: &TestApp, user: &str, path: &str) -> Value {
 
 /// The paged listings of the team and customer operations, read by a caller allowed to
 /// read them all (care).
-const PAGED: [&str; 12] = [
+const PAGED: [&str; 13] = [
     "/v1/users/12/customers",
     "/v1/users/12/capabilities/log",
     "/v1/customers",
@@ -168,6 +169,7 @@ const PAGED: [&str; 12] = [
     "/v1/customers/101/app-usage/hub",
     "/v1/customers/101/users-with-issues",
     "/v1/customers/101/failed-logins",
+    "/v1/news",
 ];
 
 /// The sortable listings of the security reports.
@@ -265,6 +267,17 @@ async fn query_parameters_are_validated_and_named(app: TestApp) {
         ] {
             refusals.expect("care", Method::GET, &format!("{path}?{query}"), None, field).await;
         }
+    }
+    for (query, field) in [
+        ("category=email", "category"),
+        ("category=1&category=", "category"),
+        ("category=1.5", "category"),
+        ("category=99999999999999999999", "category"),
+        ("lang=it&lang=en", "lang"),
+    ] {
+        refusals
+            .expect("care", Method::GET, &format!("/v1/news?{query}"), None, field)
+            .await;
     }
     for query in ["days=0", "days=31", "days=-1", "days=abc", "days=", "days=1.5"] {
         refusals
@@ -962,5 +975,48 @@ async fn bad_credential_input_is_refused_by_field_and_writes_nothing(app: TestAp
     refusals.expect_415(&username, Method::PUT, "/v1/user/password").await;
     let after = credential_state(&app, user).await;
     refusals.unchanged("the user's credentials", &before, &after);
+    refusals.assert_none();
+}
+
+/// setApplicationStatus, sent anything but `{"status": "UP" | "DOWN"}` by customer care:
+/// 400 naming `/status` (415 for a body that is not JSON, 4xx for one that is not even
+/// an object), and the status and its history stay as they were.
+async fn bad_status_input_is_refused_and_writes_nothing(app: TestApp) {
+    let path = "/v1/status/hub";
+    let (status, _) = app.put_as("care", path, &json!({"status": "DOWN"})).await;
+    assert_eq!(status, 200);
+    let state = || async {
+        let history = shared::repositories::status::Statuses::new(app.environment.state.store.as_ref())
+            .changes_after("hub", None, 100)
+            .await
+            .unwrap();
+        json!({"status": read_ok(&app, "care", path).await, "changes": history.len()})
+    };
+    let before = state().await;
+    let mut refusals = Refusals::new(&app);
+    for body in [
+        json!({"status": "down"}),
+        json!({"status": "SIDEWAYS"}),
+        json!({"status": ""}),
+        json!({"status": null}),
+        json!({"status": true}),
+        json!({"status": {"value": "UP"}}),
+        json!({"state": "UP"}),
+    ] {
+        refusals.expect("care", Method::PUT, path, Some(&body), "/status").await;
+    }
+    refusals.expect_415("care", Method::PUT, path).await;
+    let token = app.token("care").await;
+    for (content_type, body) in hostile_bodies() {
+        let mut request = app.request(Method::PUT, path).bearer_auth(&token).body(body.clone());
+        if !content_type.is_empty() {
+            request = request.header("content-type", content_type);
+        }
+        let (status, answer) = read(request.send().await.unwrap()).await;
+        assert!((400..500).contains(&status), "{status} {answer}");
+        error_paths(&answer);
+    }
+    let after = state().await;
+    refusals.unchanged("the status of hub", &before, &after);
     refusals.assert_none();
 }

@@ -208,6 +208,20 @@ async fn answers_match_the_served_contract(app: TestApp) {
             )
             .await,
         ),
+        ("listNews", app.as_user(user, Method::GET, "/v1/news?category=email").await),
+        (
+            "setApplicationStatus",
+            app.as_user("care", Method::PUT, "/v1/status/hub")
+                .await
+                .json(&json!({"status": "SIDEWAYS"})),
+        ),
+        (
+            "setApplicationStatus",
+            app.as_user("care", Method::PUT, "/v1/status/hub")
+                .await
+                .header("content-type", "text/plain")
+                .body("DOWN"),
+        ),
     ];
     for (operation_id, request) in bad_input {
         let (status, body) = read(request.send().await.unwrap()).await;

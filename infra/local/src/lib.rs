@@ -4,6 +4,7 @@
 
 mod demo_configuration;
 mod demo_keys;
+mod demo_news;
 pub mod seed;
 
 use std::fs;
@@ -19,12 +20,12 @@ use shared::adapters::aws::dynamodb::DynamoStore;
 use shared::adapters::aws::key_vault::KmsKeyVault;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::adapters::embedded::secret_file::read_or_create;
-use shared::app::{AppState, AwsResources, QueueUrls, StartupError};
+use shared::app::{AppState, AwsResources, QueueUrls, StartupError, news_feeds_from_env};
 use shared::auth::tokens::{self, DevTokenIssuer, TokenError};
 use shared::consumer::{Consumer, spawn_local};
 use shared::domain::catalogue::Stage;
 use shared::error::AppError;
-use shared::http::service::{JSON, application};
+use shared::http::service::{JSON, application, producing};
 use shared::ports::clock::SystemClock;
 use shared::repositories::accounts::Accounts;
 
@@ -121,12 +122,17 @@ pub fn routes() -> Router<AppState> {
         .merge(accountcentral_dkim::routes())
         .merge(accountcentral_signing::routes())
         .merge(accountcentral_notifications::routes())
+        .merge(accountcentral_news::routes())
+        .merge(accountcentral_status::routes())
 }
 
 /// Every queue consumer, run in-process on its queue while the stand-in serves, as the
 /// SQS event sources run them on AWS.
 pub fn consumers() -> Vec<Arc<dyn Consumer>> {
-    vec![Arc::new(accountcentral_notifications_delivery::Delivery)]
+    vec![
+        Arc::new(accountcentral_notifications_delivery::Delivery),
+        Arc::new(accountcentral_news_import::NewsImport),
+    ]
 }
 
 /// An opened data directory: the state and the token issuer.
@@ -163,7 +169,7 @@ impl Environment {
             .create(data_dir)
             .map_err(io(data_dir))?;
         let issuer = signing_key(data_dir)?;
-        let (state, aws_resources) = match backend.clone() {
+        let (mut state, aws_resources) = match backend.clone() {
             Backend::Embedded => (AppState::embedded(data_dir, stage, issuer.verifier())?, None),
             Backend::Aws(names) => {
                 let config = shared::adapters::aws::load_config().await;
@@ -171,6 +177,7 @@ impl Environment {
                 (AppState::aws(&config, &resources, stage, issuer.verifier()), Some(resources))
             }
         };
+        state.news_feeds = demo_news::local_feeds(data_dir, news_feeds_from_env()?).map_err(io(data_dir))?;
         Ok(Self {
             state,
             issuer,
@@ -210,7 +217,7 @@ impl Environment {
             .collect();
         let app = Router::new()
             .route(JWKS_PATH, get(move || async move { jwks }))
-            .merge(application(routes(), self.state.clone(), JSON));
+            .merge(application(producing(routes(), JSON), self.state.clone()));
         Ok((bound, async move {
             let served = axum::serve(listener, app).with_graceful_shutdown(shutdown()).await;
             // A message being consumed is left on the queue and consumed again later.

@@ -127,6 +127,11 @@ impl Catalogue {
         self.applications.get(key).map(Vec::as_slice).unwrap_or_default()
     }
 
+    /// Whether `application` is one of the platform's applications in `stage`.
+    pub fn has_application(&self, stage: Stage, application: &str) -> bool {
+        self.applications(stage).iter().any(|site| site.id == application)
+    }
+
     /// Whether `application` offers `role` (getAppRoles).
     pub fn offers_role(&self, application: &str, role: &str) -> bool {
         self.app_roles.get(application).is_some_and(|roles| roles.iter().any(|r| r == role))

@@ -40,3 +40,7 @@ integer_id!(
     /// A notification, numbered per deployment in the order they are enqueued.
     NotificationId
 );
+integer_id!(
+    /// A news category, numbered per deployment the first time an import meets its name.
+    CategoryId
+);

@@ -9,6 +9,7 @@ pub mod dkim;
 #[cfg(test)]
 mod fixtures;
 pub mod ids;
+pub mod news;
 pub mod notification;
 pub mod password;
 pub mod preferences;
@@ -16,6 +17,7 @@ pub mod reports;
 pub mod roles;
 pub mod secret;
 pub mod security;
+pub mod status;
 pub mod user;
 pub mod validation;
 pub mod verification;

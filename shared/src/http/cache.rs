@@ -6,8 +6,20 @@ use serde::Serialize;
 
 use crate::error::AppError;
 
-/// The value as JSON with a strong `ETag`; 304 when the client already holds it.
+/// The value as JSON with a strong `ETag`, cacheable by anyone for 5 minutes (public
+/// reference data); 304 when the client already holds it.
 pub fn cached_json<T: Serialize>(request_headers: &HeaderMap, value: &T) -> Result<Response, AppError> {
+    tagged_json(request_headers, value, "public, max-age=300")
+}
+
+/// The value as JSON with a strong `ETag`, kept by the caller's own client only and
+/// revalidated on every use (a read behind a token, which changes when data is
+/// imported); 304 when the client already holds it.
+pub fn revalidated_json<T: Serialize>(request_headers: &HeaderMap, value: &T) -> Result<Response, AppError> {
+    tagged_json(request_headers, value, "private, no-cache")
+}
+
+fn tagged_json<T: Serialize>(request_headers: &HeaderMap, value: &T, cache_control: &'static str) -> Result<Response, AppError> {
     let body = serde_json::to_vec(value).map_err(|e| AppError::internal(format!("cannot serialize a response: {e}")))?;
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &body);
     let tag: String = digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect();
@@ -24,7 +36,7 @@ pub fn cached_json<T: Serialize>(request_headers: &HeaderMap, value: &T) -> Resu
     } else {
         let headers = [
             (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache_control)),
         ];
         (headers, body).into_response()
     };

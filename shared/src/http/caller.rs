@@ -39,11 +39,43 @@ fn bearer(parts: &Parts) -> Result<&str, AppError> {
     }
 }
 
+/// The `access_token` query parameter (RFC 6750 §2.3), for EventSource, which cannot
+/// send headers. The request log has the path only, so the token never reaches a log line.
+fn query_token(parts: &Parts) -> Option<String> {
+    form_urlencoded::parse(parts.uri.query()?.as_bytes())
+        .find(|(name, _)| name == "access_token")
+        .map(|(_, token)| token.trim().to_owned())
+        .filter(|token| !token.is_empty())
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = bearer(parts)?;
+        Caller::authenticate(bearer(parts)?, state).await
+    }
+}
+
+/// The caller of a stream: its token in the `Authorization` header or, for EventSource,
+/// in the `access_token` query parameter.
+#[derive(Debug, Clone)]
+pub struct StreamCaller(pub Caller);
+
+impl FromRequestParts<AppState> for StreamCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = match (parts.headers.contains_key(header::AUTHORIZATION), query_token(parts)) {
+            (false, Some(token)) => Caller::authenticate(&token, state).await?,
+            _ => Caller::authenticate(bearer(parts)?, state).await?,
+        };
+        Ok(StreamCaller(caller))
+    }
+}
+
+impl Caller {
+    /// The caller a bearer token names, if the token is valid and its user may act.
+    async fn authenticate(token: &str, state: &AppState) -> Result<Self, AppError> {
         let claims = state.tokens.verify(token).await.map_err(|error| match error {
             TokenError::KeysUnavailable(reason) => AppError::Dependency(reason),
             refused => AppError::Unauthenticated(refused.to_string()),
@@ -66,9 +98,7 @@ impl FromRequestParts<AppState> for Caller {
         };
         Ok(Caller { account, principal })
     }
-}
 
-impl Caller {
     /// The caller's user key.
     pub fn user_pk(&self) -> UserPk {
         self.account.user.value.user_pk

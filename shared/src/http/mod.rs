@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod paging;
 pub mod service;
+pub mod sse;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -31,12 +31,16 @@ pub struct Produces(pub &'static [&'static str]);
 /// JSON only: every buffered route.
 pub const JSON: Produces = Produces(&["application/json"]);
 
-/// The complete HTTP application for `routes`.
-pub fn application(routes: Router<AppState>, state: AppState, produces: Produces) -> Router {
+/// `routes`, answering 406 to a request that accepts none of the media types they produce.
+pub fn producing(routes: Router<AppState>, produces: Produces) -> Router<AppState> {
+    routes.route_layer(middleware::from_fn(move |request, next| negotiate(produces, request, next)))
+}
+
+/// The complete HTTP application for `routes` (each set wrapped by [`producing`]).
+pub fn application(routes: Router<AppState>, state: AppState) -> Router {
     let inner = routes
         .fallback(|| async { AppError::NotFound("resource".into()) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(middleware::from_fn(move |request, next| negotiate(produces, request, next)))
         .with_state(state);
     // Layers on a router that only has a fallback run before routing, so the
     // method override is seen by the router.

@@ -36,7 +36,12 @@
 //! - `NOTIFICATIONS#<userPk>` / `<notification id, 16 digits>`: the user's notifications,
 //!   expiring 180 days after they were enqueued.
 //! - `DKIMS`, `FBLS` / `COUNT`: collection sizes, kept by the transactions that change them.
-//! - `SEQUENCE` / `userPk`, `capabilityId`, `dkimId`, `notificationId`: counters.
+//! - `NEWS#<lang>#<feed id>` / `ITEM`: a news item, in GSI1 `NEWS#<lang>` /
+//!   `<published epoch ms>#<feed id>` (newest first, read backwards);
+//!   `NEWS_CATEGORY#<lowercase name>` / `CATEGORY`: a news category's id and name.
+//! - `STATUS#<application>` / `CURRENT`: the application's last status change, at a
+//!   version equal to its id; `CHANGE#<id>`: every change, oldest first.
+//! - `SEQUENCE` / `userPk`, `capabilityId`, `dkimId`, `newsCategoryId`, `notificationId`: counters.
 
 pub mod accounts;
 pub mod configuration;
@@ -44,9 +49,11 @@ pub mod credentials;
 pub mod customers;
 pub mod dkims;
 mod error;
+pub mod news;
 pub mod notifications;
 mod record;
 pub mod security;
+pub mod status;
 
 pub use error::RepositoryError;
 pub use record::Versioned;
