@@ -29,6 +29,7 @@ use shared::domain::customer::Customer;
 use shared::domain::dkim::records::{KeyMaterial, ValidFbl, ValidKey};
 use shared::domain::ids::{CapabilityId, DkimId, GroupPk, UserPk};
 use shared::domain::news::{FeedEntry, NewsLanguage};
+use shared::domain::notification::{Notification, Priority};
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
 use shared::domain::provisioning::{ActionType, Job, KeyRef, ProvisioningOperation, Step, Targets};
@@ -45,6 +46,7 @@ use shared::repositories::customers::Customers;
 use shared::repositories::dkims::Dkims;
 use shared::repositories::news::News;
 use shared::repositories::provisioning::Jobs;
+use shared::repositories::notifications::Notifications;
 use shared::repositories::status::Statuses;
 
 /// The fixed time of every write.
@@ -259,6 +261,28 @@ async fn accounts() {
     rosters.extend(partition(store, "ROSTER#101").await);
     check("accounts-roster", &rosters);
     check("accounts-capability-log", &partition(store, "CAPLOG#1001").await);
+}
+
+/// A delivered notification (with its expiry), after its recipient marked it read.
+#[tokio::test]
+async fn notifications() {
+    let fixture = fixture();
+    let store: &dyn ItemStore = &fixture.store;
+    let repository = Notifications::new(store);
+    let id = repository.next_id().await.unwrap();
+    let notification = Notification {
+        id,
+        title: "Export ready".into(),
+        message: "Your export is ready".into(),
+        priority: Priority::High,
+        application: "hub".into(),
+        link: Some("https://hub.example.test/exports/1".into()),
+        date: at(),
+        read: false,
+    };
+    assert!(repository.deliver(UserPk(1001), &notification).await.unwrap());
+    repository.mark_read(UserPk(1001), &[id].into()).await.unwrap();
+    check("notifications", &partition(store, "NOTIFICATIONS#1001").await);
 }
 
 /// The password with its history, the verification state (a code in force and the SMS

@@ -19,6 +19,7 @@ use shared::app::AppState;
 use shared::domain::catalogue::Stage;
 use shared::domain::customer::Customer;
 use shared::domain::ids::{GroupPk, UserPk};
+use shared::domain::notification::{Notification, Priority};
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
 use shared::domain::user::{User, UserStatus, UserType};
@@ -28,6 +29,7 @@ use shared::ports::sms::{SmsError, SmsSender};
 use shared::repositories::accounts::{Accounts, NewAccount};
 use shared::repositories::credentials::Credentials;
 use shared::repositories::customers::Customers;
+use shared::repositories::notifications::Notifications;
 
 /// The demo users of the seed.
 pub const DEMO_USERS: [&str; 7] = ["care", "dkimops", "acme.admin", "acme.it.admin", "acme.user", "globex.admin", "mta"];
@@ -344,6 +346,29 @@ pub async fn pending_code(app: &TestApp, user_pk: i64) -> u32 {
         .unwrap();
     repository.set_verification(UserPk(user_pk), before.version, &issued).await.unwrap();
     code.digits().parse().unwrap()
+}
+
+/// Stores a new unread notification for the user directly, as the delivery function
+/// would (for fixtures that need one at once): its id.
+pub async fn delivered_notification(app: &TestApp, user_pk: i64) -> i64 {
+    let state = &app.environment.state;
+    let notifications = Notifications::new(state.store.as_ref());
+    let id = notifications.next_id().await.unwrap();
+    let notification = Notification {
+        id,
+        title: "Stored".into(),
+        message: "Stored for a test".into(),
+        priority: Priority::Normal,
+        application: "hub".into(),
+        link: None,
+        date: state.clock.now(),
+        read: false,
+    };
+    assert!(
+        notifications.deliver(UserPk(user_pk), &notification).await.unwrap(),
+        "a new notification"
+    );
+    id.0
 }
 
 /// The userPk of `username`.

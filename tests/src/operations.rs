@@ -325,6 +325,8 @@ pub enum Fixture {
     NewUserWithCode {
         home: i64,
     },
+    /// A notification delivered to the caller (stored directly): `[its id]` is the context's `target`.
+    MyNotification,
 }
 
 /// What a call's path and body are built from.
@@ -490,9 +492,34 @@ pub fn implemented_operations() -> Vec<Operation> {
     operations.extend(security_operations());
     operations.extend(customers_operations());
     operations.extend(dkim_operations());
+    operations.extend(notifications_operations());
     operations.extend(news_and_status_operations());
     operations.extend(provisioning_operations());
     operations
+}
+
+/// A valid `enqueueNotification` body for `destination`.
+pub fn notification_body(destination: Value) -> Value {
+    json!({"destination": destination,
+           "notification": {"title": "Export ready", "message": "Your export is ready", "priority": "NORMAL",
+                            "application": "hub", "link": "https://hub.example.test/exports/1"}})
+}
+
+/// Notifications: the caller's own, and enqueueing by platform services.
+fn notifications_operations() -> Vec<Operation> {
+    use Access::*;
+    vec![
+        get("listNotifications", "/v1/notifications?notRead=true&size=5", User),
+        Operation::new("enqueueNotification", Method::POST, "/v1/notifications", Service)
+            .with_body(|_| notification_body(json!({"type": "USER", "userPk": 12})))
+            .answering(202),
+        Operation::new("enqueueNotification", Method::POST, "/v1/notifications", Service)
+            .with_body(|_| notification_body(json!({"type": "CUSTOMER", "groupPk": MISSING_CUSTOMER})))
+            .answering(404),
+        Operation::new("markNotificationsRead", Method::PUT, "/v1/notifications/read", User)
+            .on(Fixture::MyNotification)
+            .with_body(|c| c.target.clone()),
+    ]
 }
 
 /// News and application status.
@@ -1183,6 +1210,12 @@ impl Operation {
                     .await;
                 assert_eq!(status, 202, "care prepares the deactivation of customer {group}: {job}");
                 context.job = job["id"].as_str().map(str::to_owned);
+            }
+            Fixture::MyNotification => {
+                if let Some(user) = user {
+                    let id = crate::delivered_notification(app, crate::user_pk_of(app, user).await).await;
+                    context.target = json!([id]);
+                }
             }
             Fixture::Fbl => {
                 let body = crate::dkim::fbl_body(&format!("{}.test", context.tag));

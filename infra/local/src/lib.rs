@@ -122,6 +122,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accountcentral_dkim::routes())
         .merge(accountcentral_signing::routes())
         .merge(accountcentral_provisioning::routes())
+        .merge(accountcentral_notifications::routes())
         .merge(accountcentral_news::routes())
         .merge(accountcentral_status::routes())
 }
@@ -130,6 +131,7 @@ pub fn routes() -> Router<AppState> {
 /// SQS event sources run them on AWS.
 pub fn consumers() -> Vec<Arc<dyn Consumer>> {
     vec![
+        Arc::new(accountcentral_notifications_delivery::Delivery),
         Arc::new(accountcentral_news_import::NewsImport),
         Arc::new(accountcentral_provisioning_worker::ProvisioningWorker),
     ]

@@ -6,4 +6,5 @@
 
 pub mod associations;
 pub mod credentials;
+pub mod notifications;
 pub mod security;

@@ -201,6 +201,17 @@ impl AccountCentralRole {
             _ => None,
         }
     }
+
+    /// The role's name as stored in capabilities.
+    pub fn name(self) -> &'static str {
+        match self {
+            AccountCentralRole::User => "USER",
+            AccountCentralRole::Admin => "ADMIN",
+            AccountCentralRole::CustomerCare => "CUSTOMER_CARE",
+            AccountCentralRole::Dkim => "DKIM",
+            AccountCentralRole::Service => "SERVICE",
+        }
+    }
 }
 
 /// What this service's capabilities of one user amount to.
@@ -504,6 +515,20 @@ mod tests {
         let care = Grants::new(&[capability(&["platform"], "CUSTOMER_CARE")], []);
         assert!(care.reaches(&path(&["platform"]), &customers));
         assert!(care.reaches(&path(&["customers", "300"]), &customers));
+    }
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in [
+            AccountCentralRole::User,
+            AccountCentralRole::Admin,
+            AccountCentralRole::CustomerCare,
+            AccountCentralRole::Dkim,
+            AccountCentralRole::Service,
+        ] {
+            assert_eq!(AccountCentralRole::parse(role.name()), Some(role));
+            assert_eq!(serde_json::to_value(role).unwrap(), role.name());
+        }
     }
 
     #[test]

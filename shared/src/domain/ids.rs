@@ -37,6 +37,10 @@ integer_id!(
     CapabilityId
 );
 integer_id!(
+    /// A notification, numbered per deployment in the order they are enqueued.
+    NotificationId
+);
+integer_id!(
     /// A news category, numbered per deployment the first time an import meets its name.
     CategoryId
 );

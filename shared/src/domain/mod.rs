@@ -10,6 +10,7 @@ pub mod dkim;
 mod fixtures;
 pub mod ids;
 pub mod news;
+pub mod notification;
 pub mod password;
 pub mod preferences;
 pub mod provisioning;

@@ -13,13 +13,13 @@ use serde::{Deserialize, Serialize};
 use super::customers::Customers;
 use super::record::{Transaction, TransactionFailure, add, delete, from_item, put, to_item, versioned};
 use super::{RepositoryError, Versioned};
-use crate::domain::capability::Capability;
+use crate::domain::capability::{ACCOUNTCENTRAL, AccountCentralRole, Capability, Resource};
 use crate::domain::ids::{CapabilityId, GroupPk, UserPk};
 use crate::domain::password::PasswordRecord;
 use crate::domain::preferences::Preferences;
 use crate::domain::security::{AppAccess, Lockout};
 use crate::domain::user::{User, UserStatus, UserType};
-use crate::ports::store::{Condition, Item, ItemStore, Key, MAX_TRANSACTION_OPS, Query, StoreError, WriteOp, query_all};
+use crate::ports::store::{Condition, Index, Item, ItemStore, Key, MAX_TRANSACTION_OPS, Query, StoreError, WriteOp, query_all};
 
 const PROFILE: &str = "PROFILE";
 const PREFERENCES: &str = "PREFERENCES";
@@ -34,8 +34,10 @@ const LOCK: &str = "LOCK";
 /// `ACCESS#<application>`: first and last login to it; `ACCESS` alone: to any application.
 const ACCESS: &str = "ACCESS";
 
+const USER_PARTITION: &str = "USER#";
+
 pub(super) fn partition(user: UserPk) -> String {
-    format!("USER#{user}")
+    format!("{USER_PARTITION}{user}")
 }
 
 pub(super) fn failures_key(user: UserPk) -> Key {
@@ -645,6 +647,34 @@ impl<'a> Accounts<'a> {
         items.iter().map(from_item).collect()
     }
 
+    /// The users holding the accountcentral `role` on one of `groups` itself (a role on a
+    /// customer covers its subtree: to find who holds it on a customer, ask for the
+    /// customer and its ancestors), read from the holders index.
+    pub async fn holders(
+        &self,
+        groups: impl IntoIterator<Item = GroupPk>,
+        role: AccountCentralRole,
+    ) -> Result<BTreeSet<UserPk>, StoreError> {
+        let mut holders = BTreeSet::new();
+        for group in groups {
+            let query = Query::index(Index::Gsi1, holders_partition(group)).prefix(format!("{}#", role.name()));
+            for item in query_all(self.store, &query).await? {
+                let user = item
+                    .key
+                    .pk
+                    .strip_prefix(USER_PARTITION)
+                    .and_then(|user| user.parse().ok())
+                    .ok_or_else(|| StoreError::Corrupt {
+                        pk: item.key.pk.clone(),
+                        sk: item.key.sk.clone(),
+                        reason: "a capability outside a user's partition".into(),
+                    })?;
+                holders.insert(UserPk(user));
+            }
+        }
+        Ok(holders)
+    }
+
     /// The customers whose rosters list a user associated with `groups`: each of them and its ancestors.
     async fn reach(&self, groups: impl IntoIterator<Item = &GroupPk>) -> Result<BTreeSet<GroupPk>, StoreError> {
         let groups: BTreeSet<GroupPk> = groups.into_iter().copied().collect();
@@ -668,10 +698,29 @@ fn association_item(user: UserPk, group: GroupPk) -> Result<Item, StoreError> {
     )
 }
 
+fn holders_partition(group: GroupPk) -> String {
+    format!("HOLDERS#{group}")
+}
+
+/// The capability as stored. An accountcentral role on a customer is also indexed by
+/// customer and role (GSI1 `HOLDERS#<groupPk>` / `<role>#<userPk>#<capability id>`), so
+/// that the holders of a role on a customer are one index query, whatever its number of users.
+fn capability_item(user: UserPk, capability: &Capability) -> Result<Item, StoreError> {
+    let item = to_item(capability_key(user, capability.id), capability)?;
+    match capability.resource() {
+        Some(Resource::Customer { group, within }) if within.is_empty() && capability.application == ACCOUNTCENTRAL => Ok(item.with_index(
+            Index::Gsi1,
+            holders_partition(group),
+            format!("{}#{:012}#{:012}", capability.role, user.0, capability.id.0),
+        )),
+        _ => Ok(item),
+    }
+}
+
 /// The capability (which must be new) and its log entry.
 fn grant_ops(user: UserPk, capability: &Capability, by: Option<UserPk>, at: Timestamp) -> Result<[WriteOp; 2], StoreError> {
     Ok([
-        put(to_item(capability_key(user, capability.id), capability)?, Condition::NotExists),
+        put(capability_item(user, capability)?, Condition::NotExists),
         log_op(user, capability, LogAction::Granted, by, at)?,
     ])
 }

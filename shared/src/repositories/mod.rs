@@ -9,6 +9,8 @@
 //!   `PASSWORD` holds the argon2id hash with the hashes of the 4 passwords before it;
 //!   `VERIFICATION` the verification code in force (an HMAC-SHA256 of it, never the
 //!   code) with its attempts, and the SMS sent in the last hour (expiring after both).
+//!   A capability of an accountcentral role on a customer is also in GSI1
+//!   `HOLDERS#<groupPk>` / `<role>#<userPk>#<capability id>`: who holds a role on a customer.
 //! - `USERNAME#<lowercase>`, `EMAIL#<lowercase>`, `GID#<gid>` / `UNIQUE`: uniqueness guards.
 //! - `ROSTER#<groupPk>` / `USER#<lowercase username>#<userPk>`: a summary of every user
 //!   who reaches the customer (associated with it or a descendant), kept in step with
@@ -31,6 +33,8 @@
 //!   by the key vault (KMS in AWS).
 //! - `PLATFORM` / `DKIM`: the platform key. `FBL#<uuid>` / `FBL`: a feedback-loop key, in
 //!   GSI3 `FBLS` / `<recipient domain>#<uuid>`; `FBL_DOMAIN#<domain>` / `UNIQUE` keeps one per domain.
+//! - `NOTIFICATIONS#<userPk>` / `<notification id, 16 digits>`: the user's notifications,
+//!   expiring 180 days after they were enqueued.
 //! - `DKIMS`, `FBLS` / `COUNT`: collection sizes, kept by the transactions that change them.
 //! - `PROVISIONING#<id>` / `JOB`: a provisioning job, in GSI1 `JOBS#<groupPk>` and GSI3
 //!   `JOBS`, both `<epoch ms>#<id>`; beside it its actions `ACTION#<index>` and its plan's
@@ -40,7 +44,7 @@
 //!   `NEWS_CATEGORY#<lowercase name>` / `CATEGORY`: a news category's id and name.
 //! - `STATUS#<application>` / `CURRENT`: the application's last status change, at a
 //!   version equal to its id; `CHANGE#<id>`: every change, oldest first.
-//! - `SEQUENCE` / `userPk`, `capabilityId`, `dkimId`, `newsCategoryId`: counters.
+//! - `SEQUENCE` / `userPk`, `capabilityId`, `dkimId`, `newsCategoryId`, `notificationId`: counters.
 
 pub mod accounts;
 pub mod configuration;
@@ -50,6 +54,7 @@ pub mod dkims;
 mod error;
 pub mod news;
 pub mod provisioning;
+pub mod notifications;
 mod record;
 pub mod security;
 pub mod status;
