@@ -45,8 +45,8 @@ use shared::repositories::credentials::Credentials;
 use shared::repositories::customers::Customers;
 use shared::repositories::dkims::Dkims;
 use shared::repositories::news::News;
-use shared::repositories::provisioning::Jobs;
 use shared::repositories::notifications::Notifications;
+use shared::repositories::provisioning::Jobs;
 use shared::repositories::status::Statuses;
 
 /// The fixed time of every write.
