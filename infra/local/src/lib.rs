@@ -26,6 +26,7 @@ use shared::consumer::{Consumer, spawn_local};
 use shared::domain::catalogue::Stage;
 use shared::error::AppError;
 use shared::http::service::{JSON, application, producing};
+use shared::http::sse::EVENT_STREAM;
 use shared::ports::clock::SystemClock;
 use shared::repositories::accounts::Accounts;
 
@@ -127,6 +128,13 @@ pub fn routes() -> Router<AppState> {
         .merge(accountcentral_status::routes())
 }
 
+/// Every stream function's routes: Server-Sent Events (on AWS, behind Function URLs).
+pub fn stream_routes() -> Router<AppState> {
+    Router::new()
+        .merge(accountcentral_notifications_stream::routes())
+        .merge(accountcentral_status_stream::routes())
+}
+
 /// Every queue consumer, run in-process on its queue while the stand-in serves, as the
 /// SQS event sources run them on AWS.
 pub fn consumers() -> Vec<Arc<dyn Consumer>> {
@@ -217,9 +225,10 @@ impl Environment {
             .into_iter()
             .map(|consumer| spawn_local(self.state.clone(), consumer))
             .collect();
-        let app = Router::new()
-            .route(JWKS_PATH, get(move || async move { jwks }))
-            .merge(application(producing(routes(), JSON), self.state.clone()));
+        let app = Router::new().route(JWKS_PATH, get(move || async move { jwks })).merge(application(
+            producing(routes(), JSON).merge(producing(stream_routes(), EVENT_STREAM)),
+            self.state.clone(),
+        ));
         Ok((bound, async move {
             let served = axum::serve(listener, app).with_graceful_shutdown(shutdown()).await;
             // A message being consumed is left on the queue and consumed again later.

@@ -26,7 +26,7 @@ use crate::http::service::Produces;
 pub const EVENT_STREAM: Produces = Produces(&["text/event-stream"]);
 
 /// The header a reconnecting EventSource sends with the last id it received.
-pub const LAST_EVENT_ID: &str = "last-event-id";
+pub const LAST_EVENT_ID: &str = "Last-Event-ID";
 
 /// How long a client waits before reconnecting after the stream ends.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
