@@ -76,23 +76,11 @@ fn http_api_event(method: &str, path: &str, query: &str, token: &str, user_pk: &
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_user_function_answers_an_http_api_event_through_the_runtime_emulator() {
-    let app = TestApp::aws().await;
+/// A function binary run against the emulator's runtime API on `port`, on the test's AWS resources.
+fn start_function(binary: &str, port: u16, app: &TestApp, extra: &[(&str, &str)]) -> Running {
     let resources = app.environment.aws_resources.clone().expect("the AWS backend");
-    let cargo_lambda = std::env::var("CARGO_LAMBDA").unwrap_or_else(|_| "cargo-lambda".into());
-    let port = free_port();
-    let _emulator = Running(
-        Command::new(&cargo_lambda)
-            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {cargo_lambda} (set CARGO_LAMBDA; scripts/test installs it): {e}")),
-    );
-    wait_until_listening(port).await;
-    let _function = Running(
-        Command::new(function_binary("accountcentral-user"))
+    Running(
+        Command::new(function_binary(binary))
             .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
             .env("AWS_LAMBDA_FUNCTION_NAME", "_")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
@@ -105,11 +93,91 @@ async fn the_user_function_answers_an_http_api_event_through_the_runtime_emulato
             .env("JWT_ISSUER", ISSUER)
             .env("JWT_AUDIENCE", AUDIENCE)
             .env("JWKS_URL", format!("{}{JWKS_PATH}", app.base))
+            .envs(extra.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the function binary starts"),
+    )
+}
+
+/// cargo-lambda's runtime emulator on a free port, once it listens.
+async fn start_emulator() -> (Running, u16) {
+    let cargo_lambda = std::env::var("CARGO_LAMBDA").unwrap_or_else(|_| "cargo-lambda".into());
+    let port = free_port();
+    let emulator = Running(
+        Command::new(&cargo_lambda)
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cargo_lambda} (set CARGO_LAMBDA; scripts/test installs it): {e}")),
     );
+    wait_until_listening(port).await;
+    (emulator, port)
+}
+
+/// A Function URL (payload 2.0) event for a stream, the token in the query as EventSource sends it.
+fn function_url_event(path: &str, token: &str) -> Value {
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": format!("access_token={token}"),
+        "queryStringParameters": {"access_token": token},
+        "headers": {"accept": "text/event-stream", "x-tracing-id": "emulator-stream-1", "host": "abc.lambda-url.eu-west-1.on.aws"},
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abc",
+            "domainName": "abc.lambda-url.eu-west-1.on.aws",
+            "domainPrefix": "abc",
+            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.10", "userAgent": "emulator-test"},
+            "requestId": "request-2",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "27/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1_795_000_000_000_i64
+        },
+        "isBase64Encoded": false
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_stream_function_streams_events_through_the_runtime_emulator() {
+    let app = TestApp::aws().await;
+    let (_emulator, port) = start_emulator().await;
+    let _function = start_function("accountcentral-status-stream", port, &app, &[("STREAM_LIFETIME_SECONDS", "2")]);
+    let token = app.token("acme.user").await;
+    let invoke = format!("http://127.0.0.1:{port}/2015-03-31/functions/_/invocations");
+    let event = function_url_event("/v1/status/hub/stream", &token);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        match reqwest::Client::new()
+            .post(&invoke)
+            .json(&event)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+        {
+            Ok(response) => break response.bytes().await.expect("the whole stream, once it ends"),
+            Err(error) if Instant::now() < deadline && error.is_connect() => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(error) => panic!("invocation failed: {error}"),
+        }
+    };
+    // The whole body came back: the stream ended on its own at its lifetime.
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.starts_with("retry: 1000\n"), "a reconnect hint first: {text}");
+    assert!(
+        text.contains("id: 0\nevent: status\ndata: {\"application\":\"hub\",\"status\":\"UP\"}\n\n"),
+        "the status now, with its id: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_function_answers_an_http_api_event_through_the_runtime_emulator() {
+    let app = TestApp::aws().await;
+    let (_emulator, port) = start_emulator().await;
+    let _function = start_function("accountcentral-user", port, &app, &[]);
 
     let token = app.token("acme.user").await;
     let invoke = format!("http://127.0.0.1:{port}/2015-03-31/functions/_/invocations");
