@@ -1,16 +1,22 @@
 //! Secrets never reach a log line: every line the stand-in writes (every crate, every
 //! level) while passwords are reset and changed and verification codes are sent and
-//! checked is captured, and none holds a password or a code.
+//! checked, and while a stream is opened with its token in the query, is captured, and
+//! none holds a password, a code or a token.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use accountcentral_e2e::{TestApp, give_cell_phone, new_user, on_both_backends, read, unique};
+use std::time::Duration;
+
+use accountcentral_e2e::{EventStream, TestApp, give_cell_phone, new_user, on_both_backends, read, unique};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tracing_subscriber::fmt::MakeWriter;
 
-on_both_backends!(passwords_and_codes_never_reach_the_log);
+on_both_backends!(
+    passwords_and_codes_never_reach_the_log,
+    stream_tokens_in_the_query_never_reach_the_log
+);
 
 /// Every line written by the process's subscriber.
 #[derive(Clone, Default)]
@@ -95,4 +101,34 @@ async fn passwords_and_codes_never_reach_the_log(app: TestApp) {
         assert!(!holds_number(&text, &format!("{code:06}")), "{what} is in the log");
     }
     assert!(!text.contains("verification code is"), "the SMS text is in the log");
+}
+
+/// EventSource sends its token as `access_token` in the query: the request's log line,
+/// the stream's closing line and every other line leave it out.
+async fn stream_tokens_in_the_query_never_reach_the_log(app: TestApp) {
+    let log = log();
+    tracing::info!("capturing");
+    let token = app.token("acme.user").await;
+    let mut stream = EventStream::open(
+        app.request(Method::GET, &format!("/v1/status/hub/stream?access_token={token}"))
+            .header("Accept", "text/event-stream"),
+    )
+    .await;
+    assert_eq!(stream.status, 200);
+    let event = stream.next_event(Duration::from_secs(20)).await.expect("the status now");
+    assert_eq!(event.event.as_deref(), Some("status"));
+    drop(stream);
+    let closed = tokio::time::Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let text = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
+        if text.contains("stream closed") {
+            break text;
+        }
+        assert!(tokio::time::Instant::now() < closed, "the stream's closing line was not logged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(text.contains("/v1/status/hub/stream"), "the request was logged");
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!text.contains(signature), "the token is in the log");
+    assert!(!text.contains("access_token"), "the query is in the log");
 }
