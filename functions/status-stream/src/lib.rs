@@ -14,11 +14,11 @@ use serde::Serialize;
 
 use shared::app::AppState;
 use shared::changes::Topic;
-use shared::domain::status::{AppStatus, ChangeId, StatusChange, is_application};
+use shared::domain::status::{AppStatus, ChangeId, StatusChange};
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
 use shared::http::caller::StreamCaller;
-use shared::http::extract::path_param;
+use shared::http::extract::application_path;
 use shared::http::sse::{EventFeed, LAST_EVENT_ID, StreamEvent, event_stream, last_event_id};
 use shared::repositories::status::Statuses;
 
@@ -35,10 +35,7 @@ async fn subscribe_application_status(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     // user: any authenticated user.
-    let application: String = path_param(&params, "application", "an application id")?;
-    if !is_application(state.stage, &application) {
-        return Err(AppError::NotFound(format!("application {application}")));
-    }
+    let application = application_path(state.stage, &params)?;
     let resume = last_event_id(&headers)
         .map(|id| ChangeId::parse(&id).ok_or_else(|| AppError::field(FieldError::header(LAST_EVENT_ID, "must be a status change id"))))
         .transpose()?;

@@ -11,10 +11,10 @@ use shared::api::action::ActionResult;
 use shared::app::AppState;
 use shared::changes::Topic;
 use shared::domain::access::Access;
-use shared::domain::status::{AppStatus, RawStatusUpdate, is_application};
-use shared::error::{AppError, AppResult};
+use shared::domain::status::{AppStatus, RawStatusUpdate};
+use shared::error::AppResult;
 use shared::http::caller::Caller;
-use shared::http::extract::{JsonBody, path_param};
+use shared::http::extract::{JsonBody, application_path};
 use shared::repositories::RepositoryError;
 use shared::repositories::status::Statuses;
 
@@ -29,18 +29,9 @@ struct StatusView {
     status: AppStatus,
 }
 
-/// The `{application}` of the path: 404 unless the platform has it.
-fn application(state: &AppState, params: &RawPathParams) -> AppResult<String> {
-    let application: String = path_param(params, "application", "an application id")?;
-    if !is_application(state.stage, &application) {
-        return Err(AppError::NotFound(format!("application {application}")));
-    }
-    Ok(application)
-}
-
 /// The application's status: UP unless it was last set DOWN.
 async fn get_application_status(State(state): State<AppState>, _caller: Caller, params: RawPathParams) -> AppResult<Json<StatusView>> {
-    let application = application(&state, &params)?;
+    let application = application_path(state.stage, &params)?;
     let current = Statuses::new(state.store.as_ref()).current(&application).await?;
     Ok(Json(StatusView { status: current.status }))
 }
@@ -54,7 +45,7 @@ async fn set_application_status(
     JsonBody(body): JsonBody<RawStatusUpdate>,
 ) -> AppResult<Json<ActionResult>> {
     caller.require(&state, Access::CARE | Access::SERVICE, ()).await?;
-    let application = application(&state, &params)?;
+    let application = application_path(state.stage, &params)?;
     let status = body.validate()?;
     let statuses = Statuses::new(state.store.as_ref());
     // Of changes racing, each is applied on the one before it, in turn.

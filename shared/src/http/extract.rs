@@ -10,7 +10,9 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
 
+use crate::domain::catalogue::Stage;
 use crate::domain::ids::DkimId;
+use crate::domain::status::is_application;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 
@@ -153,6 +155,15 @@ pub fn path_param<T: FromStr>(params: &RawPathParams, name: &str, expected: &str
         .find(|(key, _)| *key == name)
         .and_then(|(_, raw)| raw.parse().ok())
         .ok_or_else(|| AppError::field(FieldError::path(name, format!("must be {expected}"))))
+}
+
+/// The `{application}` path parameter: 404 unless the deployment's catalogue has it.
+pub fn application_path(stage: Stage, params: &RawPathParams) -> Result<String, AppError> {
+    let application: String = path_param(params, "application", "an application id")?;
+    if !is_application(stage, &application) {
+        return Err(AppError::NotFound(format!("application {application}")));
+    }
+    Ok(application)
 }
 
 /// The `{groupPk}` path parameter.
