@@ -163,11 +163,34 @@ async fn event_types(app: &TestApp, user: i64) -> Vec<Value> {
 
 async fn preparing_lists_what_deactivating_then_does(app: TestApp) {
     let tree = subtree(&app).await;
+    let (admin_name, admin) = &tree.members[0];
+    let (status, granted) = app
+        .post_as(
+            "care",
+            &format!("/v1/users/{admin}/capabilities"),
+            &grant_body("ADMIN", Some(tree.root)),
+        )
+        .await;
+    assert_eq!(status, 201, "{granted}");
 
-    // PREPARE_DEACTIVATION: the plan, and nothing changes.
+    // PREPARE_DEACTIVATION: the plan, the customer's administrators told, and nothing changes.
     let prepared = run(&app, tree.root, "PREPARE_DEACTIVATION").await;
     assert_eq!(prepared["status"], "COMPLETED", "{prepared}");
-    assert_eq!(types(&prepared), ["PLAN"]);
+    assert_eq!(types(&prepared), ["PLAN", "NOTIFY_ADMINS"]);
+    let notice = prepared["actions"][1]["targets"]["notification"].as_i64().expect("the notice's id");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let told = loop {
+        let (status, listed) = app.get_as(admin_name, "/v1/notifications").await;
+        assert_eq!(status, 200, "{listed}");
+        if let Some(told) = listed.as_array().unwrap().iter().find(|n| n["id"] == notice) {
+            break told.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the administrator was not told: {listed}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(told["title"].as_str().unwrap().contains("Closing Group"), "{told}");
+    let counts = format!("disable {} users", tree.members.len());
+    assert!(told["message"].as_str().unwrap().contains(&counts), "{told}");
     let plan = &prepared["plan"];
     let members: BTreeSet<i64> = tree.members.iter().map(|(_, user)| *user).collect();
     assert_eq!(numbers(&plan["usersToDisable"]), members, "{plan}");
@@ -376,7 +399,10 @@ async fn bad_requests_and_listings(app: TestApp) {
     );
     assert_eq!(
         created["actions"],
-        json!([{"type": "PLAN", "status": "PENDING", "targets": {"usersToDisable": [], "usersToDetach": [], "dkimKeys": [], "customers": []}, "message": null, "startDate": null, "endDate": null}])
+        json!([
+            {"type": "PLAN", "status": "PENDING", "targets": {"usersToDisable": [], "usersToDetach": [], "dkimKeys": [], "customers": []}, "message": null, "startDate": null, "endDate": null},
+            {"type": "NOTIFY_ADMINS", "status": "PENDING", "targets": {"usersToDisable": [], "usersToDetach": [], "dkimKeys": [], "customers": []}, "message": null, "startDate": null, "endDate": null},
+        ])
     );
     let first = ended(&app, created["id"].as_str().unwrap()).await;
     let second = run(&app, other, "PREPARE_DEACTIVATION").await;

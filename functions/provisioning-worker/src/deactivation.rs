@@ -62,8 +62,9 @@ pub(crate) async fn effects(state: &AppState, job: &Job, action: &Action, now: T
     let targets = &action.targets;
     let mut writes = Vec::new();
     match action.action_type {
-        // The plan touches nothing itself: it is recorded with the steps it makes.
-        ActionType::Plan => {}
+        // The plan touches nothing itself: it is recorded with the steps it makes; the
+        // notice is a message on the notification queue (perform sends it).
+        ActionType::Plan | ActionType::NotifyAdmins => {}
         ActionType::DisableUsers | ActionType::DetachUsers => {
             let groups: BTreeSet<GroupPk> = subtree(state, job.group_pk).await?.iter().map(|c| c.group_pk).collect();
             let accounts = Accounts::new(state.store.as_ref());

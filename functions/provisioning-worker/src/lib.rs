@@ -11,14 +11,17 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use shared::actions::notifications::dispatch;
 use shared::api::provisioning::JobMessage;
 use shared::app::{AppState, Queues};
 use shared::consumer::{Consumer, QueueMessage, enqueue};
-use shared::domain::provisioning::{Action, ActionType, Job, JobStatus};
+use shared::domain::provisioning::{Action, ActionType, Job, JobStatus, deactivation_notice};
 use shared::error::AppError;
 use shared::ports::queue::MessageQueue;
 use shared::ports::store::MAX_TRANSACTION_OPS;
 use shared::repositories::Versioned;
+use shared::repositories::customers::Customers;
+use shared::repositories::notifications::Notifications;
 use shared::repositories::provisioning::{Jobs, ProgressFailure, StoredJob};
 
 /// How long one run works before it hands the rest of the job to a new message, well
@@ -93,7 +96,7 @@ pub async fn run_job(state: &AppState, id: &str, tracing_id: &str, last_receive:
             }
             let running = jobs.update_action(id, &action, &action.value.started(state.clock.now())).await?;
             performed = true;
-            match perform(state, &jobs, &job, &running).await {
+            match perform(state, &jobs, &job, &running, tracing_id).await {
                 Ok(Performed::Action(done)) => actions[index] = done,
                 Ok(Performed::Plan { job: planned, plan, added }) => {
                     job = planned;
@@ -118,6 +121,38 @@ pub async fn run_job(state: &AppState, id: &str, tracing_id: &str, last_receive:
     Ok(())
 }
 
+/// Sends the customer's administrators the deactivation notice, under the notification id
+/// the action records first, so that a repeated run sends the same notification. The
+/// action, with that id, is returned.
+async fn notify_admins(
+    state: &AppState,
+    jobs: &Jobs<'_>,
+    job: &Job,
+    action: &Versioned<Action>,
+    tracing_id: &str,
+) -> Result<Versioned<Action>, ProgressFailure> {
+    let store = state.store.as_ref();
+    let (action, id) = match action.value.targets.notification {
+        Some(id) => (action.clone(), id),
+        None => {
+            let id = Notifications::new(store).next_id().await?;
+            let mut numbered = action.value.clone();
+            numbered.targets.notification = Some(id);
+            (jobs.update_action(&job.id, action, &numbered).await?, id)
+        }
+    };
+    let steps = jobs.get(&job.id).await?.and_then(|stored| stored.plan).unwrap_or_default();
+    let name = Customers::new(store)
+        .name(job.group_pk)
+        .await?
+        .unwrap_or_else(|| format!("customer {}", job.group_pk));
+    let notice = deactivation_notice(job.group_pk, &name, &job.id, &steps);
+    dispatch(state, id, &notice, tracing_id)
+        .await
+        .map_err(|error| ProgressFailure::Notification(error.to_string()))?;
+    Ok(action)
+}
+
 /// Whether a failure is left to the queue to retry rather than recorded: another run at
 /// the job always (it goes on where that one stops); a store that failed for the moment,
 /// until the message's last receive.
@@ -136,8 +171,17 @@ async fn perform(
     jobs: &Jobs<'_>,
     job: &Versioned<Job>,
     action: &Versioned<Action>,
+    tracing_id: &str,
 ) -> Result<Performed, ProgressFailure> {
     let now = state.clock.now();
+    if action.value.action_type == ActionType::NotifyAdmins {
+        let sent = notify_admins(state, jobs, &job.value, action, tracing_id).await?;
+        let done = sent.value.done(now);
+        return jobs
+            .complete_action(&job.value.id, &sent, &done, Vec::new())
+            .await
+            .map(Performed::Action);
+    }
     let done = action.value.done(now);
     if action.value.action_type == ActionType::Plan {
         let steps = deactivation::plan(state, &job.value, now).await?;

@@ -21,9 +21,16 @@ pub async fn send(state: &AppState, request: &NotificationRequest, tracing_id: &
         return Err(AppError::NotFound(describe(&request.destination)));
     }
     let id = Notifications::new(state.store.as_ref()).next_id().await?;
+    dispatch(state, id, request, tracing_id).await?;
+    Ok(id)
+}
+
+/// Queues `request`, already checked, as notification `id`. Delivery writes each user's
+/// copy once per id, so queueing the same id again (a worker's retry) notifies no one twice.
+pub async fn dispatch(state: &AppState, id: NotificationId, request: &NotificationRequest, tracing_id: &str) -> Result<(), AppError> {
     let message = NotificationMessage::new(id, tracing_id, state.clock.now(), request);
     enqueue(state.queues.notifications.as_ref(), &message, tracing_id).await?;
-    Ok(id)
+    Ok(())
 }
 
 /// Whether the user or customer a destination names exists.

@@ -14,8 +14,10 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::capability::AccountCentralRole;
 use super::customer::{Customer, CustomerStatus};
-use super::ids::{DkimId, GroupPk, UserPk};
+use super::ids::{DkimId, GroupPk, NotificationId, UserPk};
+use super::notification::{Content, Destination, NotificationRequest, Priority};
 use super::user::UserStatus;
 use super::validation::Violations;
 
@@ -71,6 +73,8 @@ pub enum ActionType {
     DeactivateDkimKeys,
     /// Sets customers INACTIVE.
     DeactivateCustomers,
+    /// Tells the customer's administrators what deactivating it would touch (PREPARE_DEACTIVATION).
+    NotifyAdmins,
 }
 
 /// One of a customer's DKIM keys.
@@ -96,6 +100,10 @@ pub struct Targets {
     pub dkim_keys: Vec<KeyRef>,
     #[serde(default)]
     pub customers: Vec<GroupPk>,
+    /// The notification sent to the administrators: its id is recorded before it is sent,
+    /// so that a run repeated after a crash sends that notification again, not a second one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<NotificationId>,
 }
 
 impl Targets {
@@ -153,7 +161,10 @@ pub struct Step {
 impl Job {
     /// A NEW job on `group`, asked for by `by` at `now`, with its first action (the plan).
     pub fn new(group: GroupPk, operation: ProvisioningOperation, by: UserPk, now: Timestamp) -> (Job, Vec<Action>) {
-        let plan = Action::pending(0, ActionType::Plan, Targets::default());
+        let mut actions = vec![Action::pending(0, ActionType::Plan, Targets::default())];
+        if operation == ProvisioningOperation::PrepareDeactivation {
+            actions.push(Action::pending(1, ActionType::NotifyAdmins, Targets::default()));
+        }
         let job = Job {
             id: uuid::Uuid::new_v4().to_string(),
             group_pk: group,
@@ -162,10 +173,10 @@ impl Job {
             created_by: by,
             created_at: now,
             updated_at: now,
-            actions: 1,
+            actions: actions.len() as u32,
             plan_steps: None,
         };
-        (job, vec![plan])
+        (job, actions)
     }
 
     /// The job once it runs: RUNNING from NEW; as it was otherwise.
@@ -207,6 +218,34 @@ impl Job {
             ..self.clone()
         };
         (job, added)
+    }
+}
+
+/// What the administrators of `group` (named `name`) are told when customer care prepares
+/// its deactivation (job `job_id`), with what deactivating would touch (`steps`).
+pub fn deactivation_notice(group: GroupPk, name: &str, job_id: &str, steps: &[Step]) -> NotificationRequest {
+    let mut touched = Targets::default();
+    steps.iter().for_each(|step| touched.extend(&step.targets));
+    NotificationRequest {
+        destination: Destination::Role {
+            group_pk: group,
+            role: AccountCentralRole::Admin,
+        },
+        notification: Content {
+            title: format!("{name} may be deactivated"),
+            message: format!(
+                "Customer care is preparing the deactivation of {name} ({group}) and its sub-customers \
+                 (provisioning job {job_id}). It would disable {} users, remove {} users who also belong \
+                 to other customers, deactivate {} DKIM keys and {} customers. Nothing has changed yet.",
+                touched.users_to_disable.len(),
+                touched.users_to_detach.len(),
+                touched.dkim_keys.len(),
+                touched.customers.len(),
+            ),
+            priority: Priority::High,
+            application: "accountcentral".into(),
+            link: None,
+        },
     }
 }
 

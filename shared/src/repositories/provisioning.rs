@@ -85,6 +85,9 @@ pub enum ProgressFailure {
     /// The action needs more writes than one transaction takes.
     #[error("the action takes {0} writes, more than one transaction holds ({MAX_TRANSACTION_OPS})")]
     TooManyWrites(usize),
+    /// The notification the action sends could not be queued.
+    #[error("the notification could not be queued: {0}")]
+    Notification(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -93,7 +96,10 @@ impl ProgressFailure {
     /// Whether the store failed for the moment (unreachable, or a race lost more often
     /// than retried): trying again later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ProgressFailure::Store(StoreError::Unavailable(_) | StoreError::Conflict))
+        matches!(
+            self,
+            ProgressFailure::Store(StoreError::Unavailable(_) | StoreError::Conflict) | ProgressFailure::Notification(_)
+        )
     }
 }
 
