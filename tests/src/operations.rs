@@ -519,6 +519,7 @@ fn notifications_operations() -> Vec<Operation> {
         Operation::new("markNotificationsRead", Method::PUT, "/v1/notifications/read", User)
             .on(Fixture::MyNotification)
             .with_body(|c| c.target.clone()),
+        get("subscribeNotifications", "/v1/notifications/stream", User),
     ]
 }
 
@@ -532,6 +533,8 @@ fn news_and_status_operations() -> Vec<Operation> {
         Operation::new("triggerNewsUpdate", Method::POST, "/v1/news/update", CareOrService).answering(202),
         get("getApplicationStatus", "/v1/status/hub", User),
         get("getApplicationStatus", "/v1/status/nonexistent", User).answering(404),
+        get("subscribeApplicationStatus", "/v1/status/hub/stream", User),
+        get("subscribeApplicationStatus", "/v1/status/nonexistent/stream", User).answering(404),
         Operation::new("setApplicationStatus", Method::PUT, "/v1/status/content", CareOrService).with_body(|_| json!({"status": "DOWN"})),
         Operation::new("setApplicationStatus", Method::PUT, "/v1/status/hub", CareOrService).with_body(|_| json!({"status": "UP"})),
         Operation::new("setApplicationStatus", Method::PUT, "/v1/status/nonexistent", CareOrService)
@@ -1265,7 +1268,17 @@ impl Operation {
         if let Some(body) = self.body {
             request = request.json(&body(&context));
         }
-        read(request.send().await.expect("the stand-in answers")).await
+        let response = request.send().await.expect("the stand-in answers");
+        let streaming = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
+        if streaming {
+            // An open Server-Sent-Events stream: its status is the answer, and dropping it
+            // closes it (its body ends only at the stream's lifetime).
+            return (response.status().as_u16(), Value::Null);
+        }
+        read(response).await
     }
 
     /// How the call reads in a failure message.

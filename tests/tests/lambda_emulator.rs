@@ -168,7 +168,7 @@ async fn the_status_stream_function_streams_events_through_the_runtime_emulator(
     let text = String::from_utf8_lossy(&body);
     assert!(text.starts_with("retry: 1000\n"), "a reconnect hint first: {text}");
     assert!(
-        text.contains("id: 0\nevent: status\ndata: {\"application\":\"hub\",\"status\":\"UP\"}\n\n"),
+        text.contains("id: 0\nevent: status\ndata: {\"data\":{\"application\":\"hub\",\"status\":\"UP\"}}\n\n"),
         "the status now, with its id: {text}"
     );
 }

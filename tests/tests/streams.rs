@@ -32,7 +32,8 @@ async fn status_event(stream: &mut EventStream) -> (u64, Value) {
     let frame = stream.next_event(PUSHED_WITHIN).await.expect("the stream is open");
     assert_eq!(frame.event.as_deref(), Some("status"), "{frame:?}");
     let id = frame.id.as_deref().expect("an id").parse().expect("a numeric id");
-    (id, serde_json::from_str(&frame.data).expect("JSON data"))
+    let event: Value = serde_json::from_str(&frame.data).expect("JSON data");
+    (id, event["data"].clone())
 }
 
 async fn status_subscribers_get_the_status_then_each_change(app: TestApp) {

@@ -1,6 +1,6 @@
 //! The `status-stream` function: subscribeApplicationStatus, an application's status as
 //! Server-Sent Events (`event: status`, `id:` the change's place in the application's
-//! history, `data:` `{application, status, date}`): the status now on connecting, then
+//! history, `data:` `{"data": {application, status, date}}` as the API document shows it): the status now on connecting, then
 //! every change; a client reconnecting with `Last-Event-ID` receives the changes after it.
 
 use async_trait::async_trait;
@@ -48,10 +48,16 @@ async fn subscribe_application_status(
     ))
 }
 
-/// What a status event carries.
+/// What a status event carries, as the API document shows it: the status under `data`.
+#[derive(Debug, Serialize)]
+struct StatusEventData<'a> {
+    data: ApplicationStatus<'a>,
+}
+
+/// An application's status, and when it was set.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct StatusEventData<'a> {
+struct ApplicationStatus<'a> {
     application: &'a str,
     status: AppStatus,
     /// When it was set; absent for an application whose status was never set (UP).
@@ -72,9 +78,11 @@ struct StatusFeed {
 impl StatusFeed {
     fn event(&self, id: ChangeId, status: AppStatus, date: Option<Timestamp>) -> Result<StreamEvent, AppError> {
         let data = StatusEventData {
-            application: &self.application,
-            status,
-            date,
+            data: ApplicationStatus {
+                application: &self.application,
+                status,
+                date,
+            },
         };
         Ok(StreamEvent {
             id: id.to_string(),
