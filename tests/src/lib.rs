@@ -183,6 +183,17 @@ impl TestApp {
         EventStream::open(request).await
     }
 
+    /// Opens the stream at `path` as `username` the way EventSource does: the token in the
+    /// `access_token` query parameter, no Authorization header.
+    pub async fn subscribe_with_query_token(&self, username: &str, path: &str) -> EventStream {
+        let token = self.token(username).await;
+        EventStream::open(
+            self.request(Method::GET, &format!("{path}?access_token={token}"))
+                .header("Accept", "text/event-stream"),
+        )
+        .await
+    }
+
     /// PUT a JSON body as `username`: status and JSON body.
     pub async fn put_as(&self, username: &str, path: &str, body: &Value) -> (u16, Value) {
         read(

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use std::time::Duration;
 
-use accountcentral_e2e::{EventStream, TestApp, give_cell_phone, new_user, on_both_backends, read, unique};
+use accountcentral_e2e::{TestApp, give_cell_phone, new_user, on_both_backends, read, unique};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tracing_subscriber::fmt::MakeWriter;
@@ -109,11 +109,7 @@ async fn stream_tokens_in_the_query_never_reach_the_log(app: TestApp) {
     let log = log();
     tracing::info!("capturing");
     let token = app.token("acme.user").await;
-    let mut stream = EventStream::open(
-        app.request(Method::GET, &format!("/v1/status/hub/stream?access_token={token}"))
-            .header("Accept", "text/event-stream"),
-    )
-    .await;
+    let mut stream = app.subscribe_with_query_token("acme.user", "/v1/status/hub/stream").await;
     assert_eq!(stream.status, 200);
     let event = stream.next_event(Duration::from_secs(20)).await.expect("the status now");
     assert_eq!(event.event.as_deref(), Some("status"));

@@ -190,12 +190,7 @@ async fn streams_refuse_what_they_cannot_serve(app: TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_may_come_in_the_query() {
     let app = TestApp::embedded().await;
-    let token = app.token("acme.user").await;
-    let mut stream = EventStream::open(
-        app.request(Method::GET, &format!("/v1/status/hub/stream?access_token={token}"))
-            .header("Accept", "text/event-stream"),
-    )
-    .await;
+    let mut stream = app.subscribe_with_query_token("acme.user", "/v1/status/hub/stream").await;
     assert_eq!(stream.status, 200);
     let (_, now) = status_event(&mut stream).await;
     assert_eq!(now["application"], "hub");
