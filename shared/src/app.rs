@@ -159,19 +159,19 @@ impl AppState {
             kms_key_id: env("KMS_KEY_ID")?,
         };
         let tokens = TokenVerifier::with_jwks_url(env("JWT_ISSUER")?, env("JWT_AUDIENCE")?, env("JWKS_URL")?);
-        let state = Self::aws(&aws::load_config().await, &resources, stage_from_env()?, tokens);
-        Ok(Self {
-            security: security_from_env()?,
-            news_feeds: news_feeds_from_env()?,
-            streams: streams_from_env()?,
-            ..state
-        })
+        Self::aws(&aws::load_config().await, &resources, stage_from_env()?, tokens)
     }
 
-    /// State on the AWS adapters.
-    pub fn aws(config: &aws_config::SdkConfig, resources: &AwsResources, stage: Stage, tokens: TokenVerifier) -> Self {
+    /// State on the AWS adapters, with the settings the environment gives (security
+    /// policy, news feeds, streams).
+    pub fn aws(
+        config: &aws_config::SdkConfig,
+        resources: &AwsResources,
+        stage: Stage,
+        tokens: TokenVerifier,
+    ) -> Result<Self, StartupError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        Self {
+        Ok(Self {
             store: Arc::new(MeteredStore::new(Arc::new(DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(config),
                 &resources.table,
@@ -189,15 +189,15 @@ impl AppState {
             key_vault: Arc::new(KmsKeyVault::new(aws_sdk_kms::Client::new(config), &resources.kms_key_id)),
             sms: Arc::new(SnsSms::new(aws_sdk_sns::Client::new(config))),
             feeds: Arc::new(FeedReader::default()),
-            news_feeds: NewsFeeds::default(),
+            news_feeds: news_feeds_from_env()?,
             clock,
             tokens: Arc::new(tokens),
             stage,
-            security: SecurityPolicy::default(),
+            security: security_from_env()?,
             code_key: Arc::default(),
             changes: Changes::default(),
-            streams: StreamSettings::default(),
-        }
+            streams: streams_from_env()?,
+        })
     }
 
     /// State on the embedded adapters, all files under `dir`.

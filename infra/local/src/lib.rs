@@ -184,7 +184,7 @@ impl Environment {
             Backend::Aws(names) => {
                 let config = shared::adapters::aws::load_config().await;
                 let resources = provision(&config, &names).await?;
-                (AppState::aws(&config, &resources, stage, issuer.verifier()), Some(resources))
+                (AppState::aws(&config, &resources, stage, issuer.verifier())?, Some(resources))
             }
         };
         state.news_feeds = demo_news::local_feeds(data_dir, news_feeds_from_env()?).map_err(io(data_dir))?;
