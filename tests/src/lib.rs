@@ -24,7 +24,9 @@ use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
 use shared::domain::user::{User, UserStatus, UserType};
 use shared::domain::verification::{Code, Verification};
+use shared::http::service::{JSON, application, producing};
 use shared::ports::clock::Clock;
+use shared::ports::queue::{MessageQueue, OutgoingMessage, QueueError, ReceivedMessage};
 use shared::ports::sms::{SmsError, SmsSender};
 use shared::repositories::accounts::{Accounts, NewAccount};
 use shared::repositories::credentials::Credentials;
@@ -183,6 +185,18 @@ impl TestApp {
         EventStream::open(request).await
     }
 
+    /// The same API on the same data, its state adjusted by `adjust` (a queue that refuses,
+    /// say), served on a port of its own: its base URL.
+    pub async fn variant(&self, adjust: impl FnOnce(&mut AppState)) -> String {
+        let mut state = self.environment.state.clone();
+        adjust(&mut state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("a bound port"));
+        let app = application(producing(accountcentral_local::routes(), JSON), state);
+        tokio::spawn(axum::serve(listener, app).into_future());
+        base
+    }
+
     /// Opens the stream at `path` as `username` the way EventSource does: the token in the
     /// `access_token` query parameter, no Authorization header.
     pub async fn subscribe_with_query_token(&self, username: &str, path: &str) -> EventStream {
@@ -205,6 +219,22 @@ impl TestApp {
                 .expect("the stand-in answers"),
         )
         .await
+    }
+}
+
+/// A queue that takes nothing, as an unreachable SQS.
+pub struct RefusingQueue;
+
+#[async_trait::async_trait]
+impl MessageQueue for RefusingQueue {
+    async fn send(&self, _: OutgoingMessage) -> Result<String, QueueError> {
+        Err(QueueError::Unavailable("the test's queue refuses everything".into()))
+    }
+    async fn receive(&self, _: usize, _: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+        Ok(Vec::new())
+    }
+    async fn delete(&self, _: &str) -> Result<(), QueueError> {
+        Err(QueueError::InvalidReceipt)
     }
 }
 

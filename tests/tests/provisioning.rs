@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use accountcentral_e2e::dkim::key_body;
 use accountcentral_e2e::operations::{MISSING_CUSTOMER, MISSING_JOB, grant_body, prepare_deactivation};
-use accountcentral_e2e::{TestApp, error_paths, new_user, on_both_backends, stored_customer, stored_user, unique};
+use accountcentral_e2e::{RefusingQueue, TestApp, error_paths, new_user, on_both_backends, stored_customer, stored_user, unique};
 use accountcentral_provisioning_worker::{ProvisioningWorker, run_job};
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -17,7 +17,6 @@ use shared::app::AppState;
 use shared::consumer::{Consumer, QueueMessage};
 use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::provisioning::{Job, ProvisioningOperation};
-use shared::http::service::{JSON, application, producing};
 use shared::ports::clock::Clock;
 use shared::ports::queue::{MessageQueue, OutgoingMessage, QueueError, ReceivedMessage};
 use shared::ports::store::{Condition, Item, ItemStore, Key, Query, QueryPage, StoreError, WriteOp};
@@ -559,30 +558,10 @@ async fn a_failed_action_fails_the_job_and_a_new_job_retries_it(app: TestApp) {
     assert_eq!(event_types(&app, tree.members[0].1).await, [json!("DISABLED")]);
 }
 
-/// A queue that takes nothing.
-struct RefusingQueue;
-
-#[async_trait]
-impl MessageQueue for RefusingQueue {
-    async fn send(&self, _: OutgoingMessage) -> Result<String, QueueError> {
-        Err(QueueError::Unavailable("the test's queue refuses everything".into()))
-    }
-    async fn receive(&self, _: usize, _: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
-        Ok(Vec::new())
-    }
-    async fn delete(&self, _: &str) -> Result<(), QueueError> {
-        Err(QueueError::InvalidReceipt)
-    }
-}
-
 async fn a_job_the_queue_refuses_is_not_kept(app: TestApp) {
     let group = stored_customer(&app, "Unqueued", None).await;
     // The same API on the same data, in front of a provisioning queue that refuses.
-    let mut state = app.environment.state.clone();
-    state.queues.provisioning = Arc::new(RefusingQueue);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(axum::serve(listener, application(producing(accountcentral_local::routes(), JSON), state)).into_future());
+    let base = app.variant(|state| state.queues.provisioning = Arc::new(RefusingQueue)).await;
     let refused = app
         .client
         .post(format!("{base}{JOBS}"))

@@ -534,10 +534,13 @@ mod tests {
         assert_eq!((planned.actions, planned.plan_steps), (2, Some(1)));
         assert_eq!((added[0].index, added[0].status), (1, ActionStatus::Pending));
 
-        let (job, _) = Job::new(GroupPk(101), ProvisioningOperation::PrepareDeactivation, UserPk(1), now());
+        // A preparation plans, then notifies the administrators; its plan adds nothing.
+        let (job, actions) = Job::new(GroupPk(101), ProvisioningOperation::PrepareDeactivation, UserPk(1), now());
+        let kinds: Vec<(u32, ActionType)> = actions.iter().map(|action| (action.index, action.action_type)).collect();
+        assert_eq!(kinds, [(0, ActionType::Plan), (1, ActionType::NotifyAdmins)]);
         let (planned, added) = job.started(now()).planned(&steps, now());
         assert!(added.is_empty());
-        assert_eq!((planned.actions, planned.plan_steps), (1, Some(1)));
+        assert_eq!((planned.actions, planned.plan_steps), (2, Some(1)));
         assert_eq!(planned.ended(JobStatus::Completed, now()).status, JobStatus::Completed);
     }
 
