@@ -10,6 +10,7 @@ use crate::adapters::aws::{self, dynamodb::DynamoStore, key_vault::KmsKeyVault, 
 use crate::adapters::embedded::{key_vault::LocalKeyVault, queue::LocalQueue, queue::QueueSettings, sms::SmsOutbox, store::EmbeddedStore};
 use crate::adapters::feeds::FeedReader;
 use crate::adapters::metered::MeteredStore;
+use crate::adapters::unwired::Unwired;
 use crate::auth::tokens::TokenVerifier;
 use crate::changes::Changes;
 use crate::domain::catalogue::Stage;
@@ -147,48 +148,94 @@ pub fn stage_from_env() -> Result<Stage, StartupError> {
     })
 }
 
+/// The ports beyond the store that a function's routes use, as the bits of the
+/// `WIRING` const generic of [`AppState::from_env`]. A function builds only the AWS
+/// clients it names, so its binary links only those (and its IAM policy grants only their
+/// actions); the other ports are [`Unwired`].
+pub mod wiring {
+    /// The queues (SQS): sending notifications, news imports and provisioning jobs.
+    pub const QUEUES: u8 = 1;
+    /// The key vault (KMS): sealing and opening DKIM keys and the verification-code key.
+    pub const KEY_VAULT: u8 = 1 << 1;
+    /// The SMS gateway (SNS).
+    pub const SMS: u8 = 1 << 2;
+    /// The news feeds' web servers.
+    pub const FEEDS: u8 = 1 << 3;
+    /// The store alone.
+    pub const STORE_ONLY: u8 = 0;
+    /// Every port, as the local stand-in serves every route.
+    pub const ALL: u8 = QUEUES | KEY_VAULT | SMS | FEEDS;
+}
+
 impl AppState {
-    /// The production state: AWS adapters and JWKS verification, all from the
-    /// environment the SAM template sets.
-    pub async fn from_env() -> Result<Self, StartupError> {
-        let resources = AwsResources {
-            table: env("TABLE_NAME")?,
-            queue_urls: QueueUrls::from_variables(|name| std::env::var(name).ok().filter(|v| !v.is_empty())).ok_or(
-                StartupError::Missing("NOTIFICATION_QUEUE_URL, NEWS_QUEUE_URL or PROVISIONING_QUEUE_URL"),
-            )?,
-            kms_key_id: env("KMS_KEY_ID")?,
-        };
+    /// The production state of a function that uses the ports `WIRING` names: AWS
+    /// adapters and JWKS verification, all from the environment the SAM template sets.
+    pub async fn from_env<const WIRING: u8>() -> Result<Self, StartupError> {
+        let config = aws::environment_config().map_err(|reason| StartupError::Invalid {
+            name: "AWS_REGION",
+            reason,
+        })?;
         let tokens = TokenVerifier::with_jwks_url(env("JWT_ISSUER")?, env("JWT_AUDIENCE")?, env("JWKS_URL")?);
-        Self::aws(&aws::load_config().await, &resources, stage_from_env()?, tokens)
+        let mut state = Self::on_dynamodb(&config, &env("TABLE_NAME")?, stage_from_env()?, tokens)?;
+        if WIRING & wiring::QUEUES != 0 {
+            let urls = QueueUrls::from_variables(|name| std::env::var(name).ok().filter(|v| !v.is_empty())).ok_or(
+                StartupError::Missing("NOTIFICATION_QUEUE_URL, NEWS_QUEUE_URL or PROVISIONING_QUEUE_URL"),
+            )?;
+            state.queues = sqs_queues(&config, &urls);
+        }
+        if WIRING & wiring::KEY_VAULT != 0 {
+            state.key_vault = kms_key_vault(&config, &env("KMS_KEY_ID")?);
+        }
+        if WIRING & wiring::SMS != 0 {
+            state.sms = sns_sms(&config);
+        }
+        if WIRING & wiring::FEEDS != 0 {
+            state.feeds = Arc::new(FeedReader::default());
+        }
+        Ok(state)
     }
 
-    /// State on the AWS adapters, with the settings the environment gives (security
-    /// policy, news feeds, streams).
+    /// State on every AWS adapter, with the settings the environment gives (security
+    /// policy, news feeds, streams): the local stand-in's AWS backend.
     pub fn aws(
         config: &aws_config::SdkConfig,
         resources: &AwsResources,
         stage: Stage,
         tokens: TokenVerifier,
     ) -> Result<Self, StartupError> {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Ok(Self {
-            store: Arc::new(MeteredStore::new(Arc::new(DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(config),
-                &resources.table,
-                clock.clone(),
-            )))),
-            queues: {
-                let sqs = aws_sdk_sqs::Client::new(config);
-                let queue = |url: &str| -> Arc<dyn MessageQueue> { Arc::new(SqsQueue::new(sqs.clone(), url)) };
-                Queues {
-                    notifications: queue(&resources.queue_urls.notifications),
-                    news: queue(&resources.queue_urls.news),
-                    provisioning: queue(&resources.queue_urls.provisioning),
-                }
-            },
-            key_vault: Arc::new(KmsKeyVault::new(aws_sdk_kms::Client::new(config), &resources.kms_key_id)),
-            sms: Arc::new(SnsSms::new(aws_sdk_sns::Client::new(config))),
+            queues: sqs_queues(config, &resources.queue_urls),
+            key_vault: kms_key_vault(config, &resources.kms_key_id),
+            sms: sns_sms(config),
             feeds: Arc::new(FeedReader::default()),
+            ..Self::on_dynamodb(config, &resources.table, stage, tokens)?
+        })
+    }
+
+    /// State on the DynamoDB `table`, its other ports unwired.
+    fn on_dynamodb(config: &aws_config::SdkConfig, table: &str, stage: Stage, tokens: TokenVerifier) -> Result<Self, StartupError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table, clock.clone());
+        Ok(Self {
+            streams: streams_from_env()?,
+            ..Self::on_store(Arc::new(store), clock, stage, tokens)?
+        })
+    }
+
+    /// State on `store`, with the settings the environment gives and every other port
+    /// unwired.
+    fn on_store(store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>, stage: Stage, tokens: TokenVerifier) -> Result<Self, StartupError> {
+        let unwired = |port: &'static str| Arc::new(Unwired(port));
+        Ok(Self {
+            store: Arc::new(MeteredStore::new(store)),
+            queues: Queues {
+                notifications: unwired("the notification queue"),
+                news: unwired("the news queue"),
+                provisioning: unwired("the provisioning queue"),
+            },
+            key_vault: unwired("the key vault"),
+            sms: unwired("the SMS gateway"),
+            feeds: unwired("the news feeds"),
             news_feeds: news_feeds_from_env()?,
             clock,
             tokens: Arc::new(tokens),
@@ -196,7 +243,7 @@ impl AppState {
             security: security_from_env()?,
             code_key: Arc::default(),
             changes: Changes::default(),
-            streams: streams_from_env()?,
+            streams: StreamSettings::default(),
         })
     }
 
@@ -215,29 +262,38 @@ impl AppState {
                 })?;
             Ok(Arc::new(queue))
         };
-        let queues = Queues {
-            notifications: queue("notifications")?,
-            news: queue("news")?,
-            provisioning: queue("provisioning")?,
-        };
         let key_vault = LocalKeyVault::from_key_file(&dir.join("master.key")).map_err(|e| StartupError::Open {
             what: "the key vault",
             reason: e.to_string(),
         })?;
         Ok(Self {
-            store: Arc::new(MeteredStore::new(Arc::new(store))),
-            queues,
+            queues: Queues {
+                notifications: queue("notifications")?,
+                news: queue("news")?,
+                provisioning: queue("provisioning")?,
+            },
             key_vault: Arc::new(key_vault),
             sms: Arc::new(SmsOutbox::new(dir.join("sms-outbox.jsonl"), clock.clone())),
             feeds: Arc::new(FeedReader::default()),
-            news_feeds: news_feeds_from_env()?,
-            clock,
-            tokens: Arc::new(tokens),
-            stage,
-            security: security_from_env()?,
-            code_key: Arc::default(),
-            changes: Changes::default(),
-            streams: StreamSettings::default(),
+            ..Self::on_store(Arc::new(store), clock, stage, tokens)?
         })
     }
+}
+
+fn sqs_queues(config: &aws_config::SdkConfig, urls: &QueueUrls) -> Queues {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let queue = |url: &str| -> Arc<dyn MessageQueue> { Arc::new(SqsQueue::new(sqs.clone(), url)) };
+    Queues {
+        notifications: queue(&urls.notifications),
+        news: queue(&urls.news),
+        provisioning: queue(&urls.provisioning),
+    }
+}
+
+fn kms_key_vault(config: &aws_config::SdkConfig, key_id: &str) -> Arc<dyn KeyVault> {
+    Arc::new(KmsKeyVault::new(aws_sdk_kms::Client::new(config), key_id))
+}
+
+fn sns_sms(config: &aws_config::SdkConfig) -> Arc<dyn SmsSender> {
+    Arc::new(SnsSms::new(aws_sdk_sns::Client::new(config)))
 }

@@ -12,38 +12,45 @@ use crate::consumer::{Consumer, QueueMessage, TRACING_ATTRIBUTE, consume_batch};
 use crate::http::service::{JSON, application, producing};
 use crate::http::sse::EVENT_STREAM;
 
-/// JSON logging at the level Lambda's logging configuration sets.
+/// JSON logging at the level Lambda's logging configuration sets (`AWS_LAMBDA_LOG_LEVEL`,
+/// INFO when unset or not a level): a level, not a filter expression, so no filter
+/// parser is linked.
 fn init_logging() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .ok()
+        .and_then(|level| level.parse::<tracing_subscriber::filter::LevelFilter>().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL").unwrap_or_else(|_| "info".into()))
+        .with_max_level(level)
         .with_current_span(true)
         .without_time()
         .with_target(false)
         .init();
 }
 
-/// Builds the state from the environment once per container and serves `routes`
-/// through `lambda_http`, buffered (the HTTP API).
-pub async fn run(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
+/// Builds the state, with the ports `WIRING` names (`app::wiring`), from the environment
+/// once per container and serves `routes` through `lambda_http`, buffered (the HTTP API).
+pub async fn run<const WIRING: u8>(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
     init_logging();
-    let state = AppState::from_env().await?;
+    let state = AppState::from_env::<WIRING>().await?;
     lambda_http::run(application(producing(routes, JSON), state)).await
 }
 
-/// Serves `routes`, Server-Sent-Events streams, with response streaming (a Function URL
-/// in `RESPONSE_STREAM` mode).
-pub async fn run_streaming(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
+/// Serves `routes`, Server-Sent-Events streams, with the ports `WIRING` names and response
+/// streaming (a Function URL in `RESPONSE_STREAM` mode).
+pub async fn run_streaming<const WIRING: u8>(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
     init_logging();
-    let state = AppState::from_env().await?;
+    let state = AppState::from_env::<WIRING>().await?;
     lambda_http::run_with_streaming_response(application(producing(routes, EVENT_STREAM), state)).await
 }
 
-/// Runs `consumer` on the batches an SQS event source delivers, reporting the messages
-/// that failed (`ReportBatchItemFailures`) so that only they are received again.
-pub async fn consume(consumer: impl Consumer) -> Result<(), lambda_runtime::Error> {
+/// Runs `consumer`, with the ports `WIRING` names, on the batches an SQS event source
+/// delivers, reporting the messages that failed (`ReportBatchItemFailures`) so that only
+/// they are received again.
+pub async fn consume<const WIRING: u8>(consumer: impl Consumer) -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let state = AppState::from_env().await?;
+    let state = AppState::from_env::<WIRING>().await?;
     let consumer: Arc<dyn Consumer> = Arc::new(consumer);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let (state, consumer) = (state.clone(), consumer.clone());

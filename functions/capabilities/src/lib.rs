@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
 use shared::domain::access::Access;
 use shared::domain::capability::Capability;
 use shared::domain::validation::FieldError;
@@ -15,6 +15,10 @@ use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
 use shared::http::extract::QueryParams;
 use shared::repositories::accounts::Accounts;
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::STORE_ONLY;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {

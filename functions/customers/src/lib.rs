@@ -8,7 +8,11 @@ mod team;
 use axum::Router;
 use axum::routing::get;
 
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::STORE_ONLY;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use shared::app::{AppState, Queues};
+use shared::app::{AppState, Queues, wiring};
 use shared::consumer::{Consumer, QueueMessage};
 use shared::domain::news::{NewsImportRequest, NewsLanguage, NotAFeed, parse_feed};
 use shared::error::AppError;
@@ -15,6 +15,10 @@ use shared::ports::feeds::FeedError;
 use shared::ports::queue::MessageQueue;
 use shared::repositories::RepositoryError;
 use shared::repositories::news::{ImportOutcome, News};
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::FEEDS;
 
 /// The news queue's consumer.
 pub struct NewsImport;

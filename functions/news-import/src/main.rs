@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::lambda::consume(accountcentral_news_import::NewsImport).await
+    shared::lambda::consume::<{ accountcentral_news_import::WIRING }>(accountcentral_news_import::NewsImport).await
 }

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use shared::api::action::ActionResult;
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
 use shared::consumer::enqueue;
 use shared::domain::access::Access;
 use shared::domain::news::{NewsCategory, NewsImportRequest, NewsItem, NewsLanguage, RawNewsQuery};
@@ -21,6 +21,10 @@ use shared::http::extract::QueryParams;
 use shared::http::paging::{Page, PageRequest};
 use shared::http::service::TracingId;
 use shared::repositories::news::News;
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::QUEUES;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use shared::actions::notifications::describe;
-use shared::app::{AppState, Queues};
+use shared::app::{AppState, Queues, wiring};
 use shared::changes::Topic;
 use shared::consumer::{Consumer, QueueMessage, enqueue};
 use shared::domain::ids::UserPk;
@@ -22,6 +22,10 @@ use shared::ports::queue::MessageQueue;
 use shared::repositories::accounts::Accounts;
 use shared::repositories::customers::Customers;
 use shared::repositories::notifications::Notifications;
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::QUEUES;
 
 /// The consumer of the notification queue.
 pub struct Delivery;

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::lambda::consume(accountcentral_notifications_delivery::Delivery).await
+    shared::lambda::consume::<{ accountcentral_notifications_delivery::WIRING }>(accountcentral_notifications_delivery::Delivery).await
 }

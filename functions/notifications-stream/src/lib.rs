@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::routing::get;
 use tokio::time::Instant;
 
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
 use shared::changes::Topic;
 use shared::domain::ids::{NotificationId, UserPk};
 use shared::domain::validation::FieldError;
@@ -21,6 +21,10 @@ use shared::error::{AppError, AppResult};
 use shared::http::caller::StreamCaller;
 use shared::http::sse::{EventFeed, LAST_EVENT_ID, StreamEvent, event_stream, last_event_id};
 use shared::repositories::notifications::Notifications;
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::STORE_ONLY;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use shared::actions::notifications::send;
 use shared::api::action::ActionResult;
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
 use shared::domain::access::Access;
 use shared::domain::ids::NotificationId;
 use shared::domain::notification::{Notification, NotificationFilter, NotificationRequest, ids_to_mark};
@@ -21,6 +21,10 @@ use shared::http::extract::{JsonBody, QueryParams};
 use shared::http::paging::PageRequest;
 use shared::http::service::TracingId;
 use shared::repositories::notifications::Notifications;
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::QUEUES;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {

@@ -9,11 +9,15 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::json;
 
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
 use shared::domain::catalogue::{Catalogue, Country, FormatOptions, Language, Site};
 use shared::error::AppResult;
 use shared::http::cache::cached_json;
 use shared::http::caller::Caller;
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::STORE_ONLY;
 
 /// The OpenAPI document, converted from `openapi.yaml` by the build script.
 const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use shared::actions::notifications::dispatch;
 use shared::api::provisioning::JobMessage;
-use shared::app::{AppState, Queues};
+use shared::app::{AppState, Queues, wiring};
 use shared::consumer::{Consumer, QueueMessage, enqueue};
 use shared::domain::provisioning::{Action, ActionType, Job, JobStatus, deactivation_notice};
 use shared::error::AppError;
@@ -23,6 +23,10 @@ use shared::repositories::Versioned;
 use shared::repositories::customers::Customers;
 use shared::repositories::notifications::Notifications;
 use shared::repositories::provisioning::{Jobs, ProgressFailure, StoredJob};
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::QUEUES;
 
 /// How long one run works before it hands the rest of the job to a new message, well
 /// within the function's time limit (15 minutes) whatever the size of the subtree.

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run(accountcentral_provisioning::routes()).await
+    shared::lambda::run::<{ accountcentral_provisioning::WIRING }>(accountcentral_provisioning::routes()).await
 }

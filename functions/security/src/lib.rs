@@ -11,7 +11,11 @@ mod reports;
 use axum::Router;
 use axum::routing::{get, post};
 
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::KEY_VAULT | wiring::SMS;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {

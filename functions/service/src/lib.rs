@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use shared::api::customers::CustomerSummary;
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
 use shared::domain::access::Access;
 use shared::domain::capability::roles_by_application;
 use shared::domain::ids::{GroupPk, UserPk};
@@ -20,6 +20,10 @@ use shared::http::caller::Caller;
 use shared::http::extract::{GroupPkPath, QueryParams};
 use shared::repositories::configuration::Configurations;
 use shared::repositories::customers::Customers;
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::STORE_ONLY;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run(accountcentral_service::routes()).await
+    shared::lambda::run::<{ accountcentral_service::WIRING }>(accountcentral_service::routes()).await
 }

@@ -16,7 +16,7 @@ use dkim_engine::names;
 use dkim_engine::sign::SignatureSpec;
 use serde::{Deserialize, Serialize};
 
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
 use shared::domain::access::Access;
 use shared::domain::dkim::records::StoredKey;
 use shared::domain::dkim::selection::{Selection, select};
@@ -27,6 +27,10 @@ use shared::http::caller::Caller;
 use shared::http::extract::{GroupPkPath, JsonBody};
 
 use crate::keys::{CachedCustomer, CustomerDirectory, KeyCache, SealedKey};
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::KEY_VAULT;
 
 /// The largest request body: a message of the largest size, JSON-escaped.
 const MAX_BODY_BYTES: usize = 2 * MAX_MESSAGE_BYTES + 64 * 1024;

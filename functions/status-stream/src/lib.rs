@@ -12,7 +12,7 @@ use axum::routing::get;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
 use shared::changes::Topic;
 use shared::domain::status::{AppStatus, ChangeId, StatusChange};
 use shared::domain::validation::FieldError;
@@ -21,6 +21,10 @@ use shared::http::caller::StreamCaller;
 use shared::http::extract::application_path;
 use shared::http::sse::{EventFeed, LAST_EVENT_ID, StreamEvent, event_stream, last_event_id};
 use shared::repositories::status::Statuses;
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::STORE_ONLY;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run_streaming(accountcentral_status_stream::routes()).await
+    shared::lambda::run_streaming::<{ accountcentral_status_stream::WIRING }>(accountcentral_status_stream::routes()).await
 }

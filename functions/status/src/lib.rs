@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use shared::api::action::ActionResult;
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
 use shared::changes::Topic;
 use shared::domain::access::Access;
 use shared::domain::status::{AppStatus, RawStatusUpdate};
@@ -17,6 +17,10 @@ use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, application_path};
 use shared::repositories::RepositoryError;
 use shared::repositories::status::Statuses;
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::STORE_ONLY;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run(accountcentral_status::routes()).await
+    shared::lambda::run::<{ accountcentral_status::WIRING }>(accountcentral_status::routes()).await
 }

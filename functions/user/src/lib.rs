@@ -14,7 +14,7 @@ use serde::Serialize;
 use shared::actions::security::list_security_events;
 use shared::api::security::SecurityEventView;
 use shared::api::users::{StatusChange, UserInfo, UserInfoInput};
-use shared::app::AppState;
+use shared::app::{AppState, wiring};
 use shared::domain::access::Access;
 use shared::domain::capability::AccountCentralRole;
 use shared::domain::catalogue::Catalogue;
@@ -26,6 +26,10 @@ use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams};
 use shared::repositories::accounts::{AccountChange, Accounts};
 use shared::repositories::customers::Customers;
+
+/// The ports it uses beyond the store: its binary links only their clients, as its
+/// IAM policy in template.yaml grants only their actions.
+pub const WIRING: u8 = wiring::KEY_VAULT | wiring::SMS;
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run(accountcentral_user::routes()).await
+    shared::lambda::run::<{ accountcentral_user::WIRING }>(accountcentral_user::routes()).await
 }

@@ -7,3 +7,4 @@ pub mod aws;
 pub mod embedded;
 pub mod feeds;
 pub mod metered;
+pub mod unwired;
