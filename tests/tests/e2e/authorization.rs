@@ -5,9 +5,9 @@
 //! from the demo tenant (`DEMO`, docs/demo-tenant.md), never written down per user.
 
 use accountcentral_e2e::operations::{Access, DEMO, Tokens, callers, demo_user, implemented_operations};
-use accountcentral_e2e::{DEMO_USERS, TestApp, on_both_backends};
+use accountcentral_e2e::{DEMO_USERS, TestApp, on_the_embedded_backend};
 
-on_both_backends!(every_operation_as_every_caller);
+on_the_embedded_backend!(every_operation_as_every_caller);
 
 async fn every_operation_as_every_caller(app: TestApp) {
     let mut failures = Vec::new();
