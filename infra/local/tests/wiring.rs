@@ -20,7 +20,10 @@ const FUNCTIONS: [(&str, u8); 18] = [
     ("accountcentral-dkim", accountcentral_dkim::WIRING),
     ("accountcentral-signing", accountcentral_signing::WIRING),
     ("accountcentral-notifications", accountcentral_notifications::WIRING),
-    ("accountcentral-notifications-delivery", accountcentral_notifications_delivery::WIRING),
+    (
+        "accountcentral-notifications-delivery",
+        accountcentral_notifications_delivery::WIRING,
+    ),
     ("accountcentral-notifications-stream", accountcentral_notifications_stream::WIRING),
     ("accountcentral-news", accountcentral_news::WIRING),
     ("accountcentral-news-import", accountcentral_news_import::WIRING),
@@ -39,7 +42,9 @@ fn granted_actions() -> BTreeMap<String, Vec<String>> {
         .values()
         .filter(|resource| resource["Type"] == "AWS::Serverless::Function")
         .map(|function| {
-            let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().expect("each function names its binary");
+            let binary = function["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .expect("each function names its binary");
             let actions = function["Properties"]["Policies"]
                 .as_sequence()
                 .into_iter()
