@@ -162,6 +162,8 @@ async fn import_config(file: &std::path::Path, store: StoreArgs) -> Result<(), O
 async fn serve(args: ServeArgs) -> Result<(), LocalError> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        // Colours for a terminal only: a log file or pipe gets plain lines.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let backend = Backend::from(args.backend);

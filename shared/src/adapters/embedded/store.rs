@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use rusqlite::config::DbConfig;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params_from_iter};
 use serde_json::{Map, Value};
@@ -25,7 +26,24 @@ CREATE INDEX IF NOT EXISTS gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk I
 CREATE INDEX IF NOT EXISTS gsi3 ON items (gsi3pk, gsi3sk, pk, sk) WHERE gsi3pk IS NOT NULL;
 ";
 
-const COLUMNS: &str = "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, version, expires_at, data";
+/// An item's columns, in the order [`row_to_item`] reads them.
+macro_rules! columns {
+    () => {
+        "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, version, expires_at, data"
+    };
+}
+const COLUMNS: &str = columns!();
+const READ_ITEM: &str = concat!("SELECT ", columns!(), " FROM items WHERE pk = ?1 AND sk = ?2");
+const WRITE_ITEM: &str = concat!(
+    "INSERT OR REPLACE INTO items (",
+    columns!(),
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+);
+const DELETE_ITEM: &str = "DELETE FROM items WHERE pk = ?1 AND sk = ?2";
+
+/// Distinct statements a connection keeps prepared: the fixed ones and the query
+/// shapes (index, range, cursor, direction) in use.
+const PREPARED_STATEMENTS: usize = 64;
 
 /// Sorts after every character a key can hold: the upper bound of a prefix range.
 const PREFIX_END: char = '\u{10FFFF}';
@@ -59,6 +77,13 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     connection
         .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
         .map_err(unavailable)?;
+    // Statements are prepared once per connection and reused. Without the query planner
+    // stability guarantee, SQLite re-plans a statement whenever a new `LIMIT ?` is bound,
+    // which cost more than the query itself; the plans here do not depend on values.
+    connection
+        .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(unavailable)?;
+    connection.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS);
     Ok(connection)
 }
 
@@ -158,12 +183,8 @@ fn live(item: Result<Item, StoreError>, now: i64) -> Option<Result<Item, StoreEr
 
 fn read(tx: &Connection, key: &Key, now: i64) -> Result<Option<Item>, StoreError> {
     let item = tx
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"),
-            [&key.pk, &key.sk],
-            row_to_item,
-        )
-        .optional()
+        .prepare_cached(READ_ITEM)
+        .and_then(|mut statement| statement.query_row([&key.pk, &key.sk], row_to_item).optional())
         .map_err(unavailable)?;
     item.and_then(|item| live(item, now)).transpose()
 }
@@ -191,28 +212,28 @@ fn write(tx: &Connection, item: &Item) -> Result<(), StoreError> {
     let (g2p, g2s) = index(Index::Gsi2);
     let (g3p, g3s) = index(Index::Gsi3);
     let data = serde_json::to_string(&item.data).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    tx.execute(
-        &format!("INSERT OR REPLACE INTO items ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
-        rusqlite::params![
-            item.key.pk,
-            item.key.sk,
-            g1p,
-            g1s,
-            g2p,
-            g2s,
-            g3p,
-            g3s,
-            item.version as i64,
-            item.expires_at,
-            data
-        ],
-    )
-    .map_err(unavailable)?;
+    let values = rusqlite::params![
+        item.key.pk,
+        item.key.sk,
+        g1p,
+        g1s,
+        g2p,
+        g2s,
+        g3p,
+        g3s,
+        item.version as i64,
+        item.expires_at,
+        data
+    ];
+    tx.prepare_cached(WRITE_ITEM)
+        .and_then(|mut statement| statement.execute(values))
+        .map_err(unavailable)?;
     Ok(())
 }
 
 fn remove(tx: &Connection, key: &Key) -> Result<(), StoreError> {
-    tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", [&key.pk, &key.sk])
+    tx.prepare_cached(DELETE_ITEM)
+        .and_then(|mut statement| statement.execute([&key.pk, &key.sk]))
         .map_err(unavailable)?;
     Ok(())
 }
@@ -358,7 +379,8 @@ impl ItemStore for EmbeddedStore {
             let (clause, values, _) = selection(&query, now, false);
             let sql = format!("SELECT COUNT(*) FROM items WHERE {clause}");
             let count: i64 = connection
-                .query_row(&sql, params_from_iter(values), |row| row.get(0))
+                .prepare_cached(&sql)
+                .and_then(|mut statement| statement.query_row(params_from_iter(values), |row| row.get(0)))
                 .map_err(unavailable)?;
             Ok(count as u64)
         })
@@ -411,7 +433,10 @@ impl ItemStore for EmbeddedStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(Access::Read, |connection, _| {
-            connection.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable)
+            connection
+                .prepare_cached("SELECT 1")
+                .and_then(|mut statement| statement.query_row([], |_| Ok(())))
+                .map_err(unavailable)
         })
         .await
     }
