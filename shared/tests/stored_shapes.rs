@@ -91,7 +91,7 @@ fn render(item: &Item) -> Value {
     }
     rendered.insert("version".into(), json!(item.version));
     rendered.insert("expiresAt".into(), json!(item.expires_at));
-    let mut data = Value::Object(item.data.clone());
+    let mut data = Value::Object(item.data.object().expect("a JSON object").into_owned());
     mask(&mut data);
     rendered.insert("data".into(), data);
     Value::Object(rendered)

@@ -1,5 +1,6 @@
 //! A customer's team: the users of its subtree, its application users, and new users.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
@@ -15,13 +16,14 @@ use shared::domain::capability::{ACCOUNTCENTRAL, Capability, Resource};
 use shared::domain::catalogue::Catalogue;
 use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::preferences::Preferences;
+use shared::domain::search::{contains_lowercase, lowercase};
 use shared::domain::user::{RawNewUser, User, UserStatus, UserType};
 use shared::domain::validation::FieldError;
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
 use shared::http::extract::{GroupPkPath, JsonBody, QueryParams};
 use shared::http::paging::{Direction, Page, PageRequest, SortKey, sort_by_keys, sort_keys};
-use shared::repositories::accounts::{Accounts, NewAccount, RosterEntry};
+use shared::repositories::accounts::{Accounts, NewAccount, RosterEntry, RosterRow};
 use shared::repositories::customers::Customers;
 
 /// A user in a customer's user list.
@@ -94,34 +96,46 @@ pub(crate) async fn list_customer_users(
             (entries, total, None)
         }
         _ => {
-            let matching: Vec<RosterEntry> = accounts
-                .roster(group)
-                .await?
-                .into_iter()
-                .filter(|u| user_type.is_none_or(|t| u.user_type == t))
-                .filter(|u| status.is_none_or(|s| u.status == s))
-                .filter(|u| search.as_deref().is_none_or(|needle| matches_search(u, needle)))
-                .collect();
+            let roster = accounts.roster_rows(group).await?;
+            let mut matching = Vec::new();
+            for row in roster.rows() {
+                let row = row?;
+                if user_type.is_none_or(|t| row.user_type == t)
+                    && status.is_none_or(|s| row.status == s)
+                    && search.as_deref().is_none_or(|needle| matches_search(&row, needle))
+                {
+                    matching.push(row);
+                }
+            }
             let names = if sorts.iter().any(|key| key.property == "groupName") {
                 Some(group_names(&state, matching.iter().map(|u| u.group_pk)).await?)
             } else {
                 None
             };
-            let sorted = sort_by_keys(matching, &sorts, |user, property| match property {
-                "name" => user.name.to_lowercase(),
-                "surname" => user.surname.to_lowercase(),
-                "email" => user.email.to_lowercase(),
-                "groupName" => names
-                    .as_ref()
-                    .and_then(|names| names.get(&user.group_pk))
-                    .map(|n| n.to_lowercase())
-                    .unwrap_or_default(),
-                "status" => format!("{:?}", user.status).to_uppercase(),
-                "userType" => format!("{:?}", user.user_type).to_uppercase(),
-                _ => user.username.to_lowercase(),
-            });
+            let lowered_names: BTreeMap<GroupPk, String> =
+                names.iter().flatten().map(|(group, name)| (*group, name.to_lowercase())).collect();
+            // The sort values borrow from the rows, which stay in place while references to them are sorted.
+            let sorted = sort_by_keys(
+                matching.iter().collect(),
+                &sorts,
+                |&user: &&RosterRow<'_>, property| match property {
+                    "name" => lowercase(&user.name),
+                    "surname" => lowercase(&user.surname),
+                    "email" => lowercase(&user.email),
+                    "groupName" => Cow::Borrowed(lowered_names.get(&user.group_pk).map_or("", String::as_str)),
+                    "status" => Cow::Borrowed(user.status.name()),
+                    "userType" => Cow::Borrowed(user.user_type.name()),
+                    _ => lowercase(&user.username),
+                },
+            );
             let total = sorted.len() as u64;
-            (sorted.into_iter().skip(request.offset()).take(request.size).collect(), total, names)
+            let page = sorted
+                .into_iter()
+                .skip(request.offset())
+                .take(request.size)
+                .map(|row| row.to_entry())
+                .collect();
+            (page, total, names)
         }
     };
     let names = match sorted_names {
@@ -145,10 +159,11 @@ pub(crate) async fn list_customer_users(
     Ok(Json(Page::new(request, total, summaries)))
 }
 
-fn matches_search(user: &RosterEntry, needle: &str) -> bool {
+/// Whether `needle`, lowercase, is in the user's name, surname, username or e-mail, whatever their case.
+fn matches_search(user: &RosterRow<'_>, needle: &str) -> bool {
     [&user.name, &user.surname, &user.username, &user.email]
         .iter()
-        .any(|field| field.to_lowercase().contains(needle))
+        .any(|field| contains_lowercase(field, needle))
 }
 
 #[derive(Serialize)]

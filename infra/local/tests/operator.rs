@@ -200,16 +200,15 @@ async fn bootstrap_creates_a_care_user_once(deployment: Deployment) {
         ),
         ("accountcentral", "CUSTOMER_CARE", ["platform".to_owned()].as_slice())
     );
-    let stored: PasswordRecord = serde_json::from_value(Value::Object(
-        deployment
-            .store()
-            .get(&Key::new(format!("USER#{user}"), "PASSWORD"))
-            .await
-            .unwrap()
-            .expect("a password")
-            .data,
-    ))
-    .unwrap();
+    let stored: PasswordRecord = deployment
+        .store()
+        .get(&Key::new(format!("USER#{user}"), "PASSWORD"))
+        .await
+        .unwrap()
+        .expect("a password")
+        .data
+        .decode()
+        .unwrap();
     assert!(password::verify(&SecretString::from(printed.clone()), &stored.hash));
     assert!(stored.expires_at <= deployment.environment.state.clock.now(), "already expired");
     let platform = Customers::new(deployment.store()).get(GroupPk(1)).await.unwrap().unwrap();

@@ -16,6 +16,7 @@ pub mod preferences;
 pub mod provisioning;
 pub mod reports;
 pub mod roles;
+pub mod search;
 pub mod secret;
 pub mod security;
 pub mod status;

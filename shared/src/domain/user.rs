@@ -19,6 +19,17 @@ pub enum UserStatus {
     Disabled,
 }
 
+impl UserStatus {
+    /// The status as the API spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            UserStatus::Active => "ACTIVE",
+            UserStatus::Suspended => "SUSPENDED",
+            UserStatus::Disabled => "DISABLED",
+        }
+    }
+}
+
 /// Why a suspension or reactivation cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SuspensionRefused {
@@ -43,6 +54,16 @@ pub struct TwoFactorRefused;
 pub enum UserType {
     Interactive,
     Application,
+}
+
+impl UserType {
+    /// The type as the API spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            UserType::Interactive => "INTERACTIVE",
+            UserType::Application => "APPLICATION",
+        }
+    }
 }
 
 /// M or F, as the API document defines it.
@@ -428,6 +449,16 @@ mod tests {
 
     fn today() -> Date {
         Date::constant(2026, 11, 27)
+    }
+
+    #[test]
+    fn statuses_and_types_are_named_as_they_are_written() {
+        for status in [UserStatus::Active, UserStatus::Suspended, UserStatus::Disabled] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.name());
+        }
+        for user_type in [UserType::Interactive, UserType::Application] {
+            assert_eq!(serde_json::to_value(user_type).unwrap(), user_type.name());
+        }
     }
 
     fn valid() -> RawProfile {

@@ -120,18 +120,22 @@ pub fn sort_keys(query: &QueryParams, allowed: &[&str]) -> Result<Vec<SortKey>, 
 }
 
 /// Sorts `items` by `keys`, earlier keys first, reading each item's value of a property
-/// with `value` once; items that compare equal keep their order.
-pub fn sort_by_keys<T>(items: Vec<T>, keys: &[SortKey], value: impl Fn(&T, &str) -> String) -> Vec<T> {
+/// with `value` once; items that compare equal keep their order. The values are kept in
+/// one list and the items moved once, whatever their number.
+pub fn sort_by_keys<T, V: Ord>(items: Vec<T>, keys: &[SortKey], value: impl Fn(&T, &str) -> V) -> Vec<T> {
     if keys.is_empty() {
         return items;
     }
-    let mut keyed: Vec<(Vec<String>, T)> = items
-        .into_iter()
-        .map(|item| (keys.iter().map(|key| value(&item, &key.property)).collect(), item))
+    let width = keys.len();
+    let values: Vec<V> = items
+        .iter()
+        .flat_map(|item| keys.iter().map(|key| value(item, &key.property)))
         .collect();
-    keyed.sort_by(|(a, _), (b, _)| {
+    let values_of = |position: usize| &values[position * width..(position + 1) * width];
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| {
         keys.iter()
-            .zip(a.iter().zip(b))
+            .zip(values_of(a).iter().zip(values_of(b)))
             .map(|(key, (a, b))| match key.direction {
                 Direction::Asc => a.cmp(b),
                 Direction::Desc => b.cmp(a),
@@ -139,7 +143,8 @@ pub fn sort_by_keys<T>(items: Vec<T>, keys: &[SortKey], value: impl Fn(&T, &str)
             .find(|order| order.is_ne())
             .unwrap_or(std::cmp::Ordering::Equal)
     });
-    keyed.into_iter().map(|(_, item)| item).collect()
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|position| slots[position].take()).collect()
 }
 
 #[cfg(test)]

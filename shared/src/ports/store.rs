@@ -1,7 +1,10 @@
 //! The item store: a small set of primitives mirroring DynamoDB's, so that the
 //! repositories are written once and run on DynamoDB and on the embedded store.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// Primary key of an item: partition key and sort key.
@@ -60,8 +63,45 @@ impl Index {
     }
 }
 
+/// The record an item holds, a JSON object: decoded, or as the JSON text the embedded
+/// store keeps it in, which a reader decodes straight into its record type (no map of
+/// every field on the way: reading a large partition is mostly that decoding).
+#[derive(Debug, Clone)]
+pub enum Data {
+    Object(Map<String, Value>),
+    Json(String),
+}
+
+impl Data {
+    /// The record as `T`, which may borrow the record's strings.
+    pub fn decode<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        match self {
+            Data::Object(object) => T::deserialize(object),
+            Data::Json(text) => serde_json::from_str(text),
+        }
+    }
+
+    /// The record as a JSON object.
+    pub fn object(&self) -> Result<Cow<'_, Map<String, Value>>, serde_json::Error> {
+        match self {
+            Data::Object(object) => Ok(Cow::Borrowed(object)),
+            Data::Json(text) => serde_json::from_str(text).map(Cow::Owned),
+        }
+    }
+}
+
+/// Records are equal when their objects are, however they are held.
+impl PartialEq for Data {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Data::Object(a), Data::Object(b)) => a == b,
+            _ => matches!((self.object(), other.object()), (Ok(a), Ok(b)) if a == b),
+        }
+    }
+}
+
 /// One stored item: its key, its index keys, a version for optimistic locking,
-/// an optional expiry and the record itself as a JSON object.
+/// an optional expiry and the record itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     pub key: Key,
@@ -69,12 +109,17 @@ pub struct Item {
     pub version: u64,
     /// Epoch seconds after which the item no longer exists for readers.
     pub expires_at: Option<i64>,
-    pub data: Map<String, Value>,
+    pub data: Data,
 }
 
 impl Item {
     /// A new item at version 1 with no index keys and no expiry.
     pub fn new(key: Key, data: Map<String, Value>) -> Self {
+        Self::with_data(key, Data::Object(data))
+    }
+
+    /// A new item at version 1 with no index keys and no expiry, holding `data`.
+    pub fn with_data(key: Key, data: Data) -> Self {
         Self {
             key,
             index_keys: [None, None, None],

@@ -5,13 +5,14 @@
 //! Every change of a user goes through [`Accounts::save`], one transaction that keeps
 //! all of these consistent, conditioned on the version of the profile it was based on.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::customers::Customers;
-use super::record::{Transaction, TransactionFailure, add, delete, from_item, put, to_item, versioned};
+use super::record::{Transaction, TransactionFailure, add, borrow_item, delete, from_item, put, to_item, versioned};
 use super::{RepositoryError, Versioned};
 use crate::domain::capability::{ACCOUNTCENTRAL, AccountCentralRole, Capability, Resource};
 use crate::domain::ids::{CapabilityId, GroupPk, UserPk};
@@ -145,6 +146,51 @@ pub struct RosterEntry {
     pub user_type: UserType,
     /// The customer the user was created in.
     pub group_pk: GroupPk,
+}
+
+/// A roster entry borrowing its text from the roster it was read from: a whole roster is
+/// searched and sorted without copying any entry but those of the page answered.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterRow<'a> {
+    pub user_pk: UserPk,
+    #[serde(borrow)]
+    pub username: Cow<'a, str>,
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow)]
+    pub surname: Cow<'a, str>,
+    #[serde(borrow)]
+    pub email: Cow<'a, str>,
+    pub status: UserStatus,
+    pub user_type: UserType,
+    pub group_pk: GroupPk,
+}
+
+impl RosterRow<'_> {
+    /// The entry, owning its text.
+    pub fn to_entry(&self) -> RosterEntry {
+        RosterEntry {
+            user_pk: self.user_pk,
+            username: self.username.clone().into_owned(),
+            name: self.name.clone().into_owned(),
+            surname: self.surname.clone().into_owned(),
+            email: self.email.clone().into_owned(),
+            status: self.status,
+            user_type: self.user_type,
+            group_pk: self.group_pk,
+        }
+    }
+}
+
+/// A customer's whole roster as read, which its [`RosterRow`]s borrow from.
+pub struct Roster(Vec<Item>);
+
+impl Roster {
+    /// The entries, in username order.
+    pub fn rows(&self) -> impl Iterator<Item = Result<RosterRow<'_>, StoreError>> {
+        self.0.iter().map(borrow_item)
+    }
 }
 
 impl From<&User> for RosterEntry {
@@ -606,6 +652,12 @@ impl<'a> Accounts<'a> {
         query_all(self.store, &query).await?.iter().map(from_item).collect()
     }
 
+    /// The customer's whole roster, to search or sort (see [`RosterRow`]).
+    pub async fn roster_rows(&self, group: GroupPk) -> Result<Roster, StoreError> {
+        let query = Query::partition(roster_partition(group)).prefix(ROSTER_USER);
+        Ok(Roster(query_all(self.store, &query).await?))
+    }
+
     /// One page of the customer's roster in username order (descending when not
     /// `ascending`), and the roster's size: reads the counter and the roster only as far
     /// as the page ends, whatever the size of the tenant.
@@ -825,6 +877,68 @@ mod tests {
             add(Key::new("C", "COUNT"), by),
             put(Item::new(Key::new("C", "x"), Map::new()), Condition::Always),
         ]
+    }
+
+    fn roster_user(user_pk: i64, username: &str, name: &str, surname: &str, email: &str) -> User {
+        User {
+            user_pk: UserPk(user_pk),
+            username: username.into(),
+            name: name.into(),
+            surname: surname.into(),
+            email: email.into(),
+            phone: None,
+            cell_phone: None,
+            date_of_birth: None,
+            sex: None,
+            cell_phone_verified: false,
+            status: UserStatus::Active,
+            user_type: UserType::Interactive,
+            creation_group_pk: GroupPk(7),
+            picture: None,
+            external: false,
+            suspension: None,
+            two_factor: false,
+            created_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[tokio::test]
+    async fn roster_rows_read_each_entry_whole_and_borrow_its_text() {
+        let (_dir, store) = contended(0);
+        let store = store.inner;
+        let customer = crate::domain::customer::Customer::new(GroupPk(7), "Seven", Vec::new(), Timestamp::UNIX_EPOCH);
+        Customers::new(&store).create(&customer).await.unwrap();
+        let accounts = Accounts::new(&store);
+        let users = [
+            roster_user(1, "zoe.quote", "Zoë \"Q\"", "Back\\slash", "Zoe@Example.TEST"),
+            roster_user(2, "elodie", "Élodie", "ΟΔΥΣΣΕΥΣ", "elodie@example.test"),
+        ];
+        for user in &users {
+            accounts
+                .create(NewAccount {
+                    user: user.clone(),
+                    preferences: Preferences::defaults(),
+                    password: None,
+                    associations: vec![GroupPk(7)],
+                    capabilities: Vec::new(),
+                })
+                .await
+                .unwrap();
+        }
+        let roster = accounts.roster_rows(GroupPk(7)).await.unwrap();
+        let rows: Vec<RosterRow<'_>> = roster.rows().collect::<Result<_, _>>().unwrap();
+        let entries: Vec<RosterEntry> = rows.iter().map(RosterRow::to_entry).collect();
+        assert_eq!(
+            entries,
+            [RosterEntry::from(&users[1]), RosterEntry::from(&users[0])],
+            "in username order"
+        );
+        assert!(
+            [&rows[0].name, &rows[0].surname, &rows[1].email]
+                .iter()
+                .all(|text| matches!(text, Cow::Borrowed(_))),
+            "text stored as it reads is borrowed: {rows:?}"
+        );
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! Conversions between domain records and store items.
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ports::store::{Condition, Item, ItemStore, Key, StoreError, WriteOp};
@@ -24,7 +24,12 @@ pub fn to_item<T: Serialize>(key: Key, record: &T) -> Result<Item, StoreError> {
 
 /// The item's data as a record.
 pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    T::deserialize(&item.data).map_err(|e| StoreError::Corrupt {
+    borrow_item(item)
+}
+
+/// The item's data as a record that borrows its strings from the item where it can.
+pub fn borrow_item<'a, T: Deserialize<'a>>(item: &'a Item) -> Result<T, StoreError> {
+    item.data.decode().map_err(|e| StoreError::Corrupt {
         pk: item.key.pk.clone(),
         sk: item.key.sk.clone(),
         reason: e.to_string(),

@@ -19,6 +19,7 @@ on_both_backends!(
     the_user_list_sorts_on_each_property_both_ways,
     every_documented_sort_property_is_accepted,
     the_user_list_is_searched_and_filtered,
+    names_in_any_alphabet_are_searched_and_sorted_whatever_their_case,
     only_an_admin_of_the_customer_lists_its_users,
     application_users_are_listed_with_their_secret_date,
 );
@@ -736,6 +737,57 @@ async fn the_user_list_is_searched_and_filtered(app: TestApp) {
         let (status, error) = app.get_as("acme.admin", &format!("/v1/customers/102/users?{query}")).await;
         assert_eq!(status, 400, "{query}: {error}");
         assert_eq!(error_paths(&error), [parameter], "{query}");
+    }
+}
+
+async fn names_in_any_alphabet_are_searched_and_sorted_whatever_their_case(app: TestApp) {
+    let people = [
+        ("fr.elodie", "Élodie", "Ångström"),
+        ("fr.oscar", "ÓSCAR", "Zoë"),
+        ("fr.odysseus", "ΟΔΥΣΣΕΥΣ", "ÉTIENNE"),
+        ("fr.zed", "zed", "álvarez"),
+    ];
+    for (username, name, surname) in people {
+        let mut body = new_user(username);
+        body["name"] = json!(name);
+        body["surname"] = json!(surname);
+        body["email"] = json!(format!("{username}@france.test"));
+        app.create_user("acme.admin", 102, &body).await;
+    }
+    for (search, found) in [
+        ("élo", "fr.elodie"),
+        ("ÉLO", "fr.elodie"),
+        ("ångSTRÖM", "fr.elodie"),
+        ("óscar", "fr.oscar"),
+        ("ZOË", "fr.oscar"),
+        ("οδυσσευς", "fr.odysseus"),
+        ("ΟδυσσευΣ", "fr.odysseus"),
+        ("Étienne", "fr.odysseus"),
+        ("ÁLVAREZ", "fr.zed"),
+    ] {
+        for group in [102, 100] {
+            let listed = all_users(&app, "acme.admin", group, &format!("search={search}")).await;
+            assert_eq!(names_of(&listed), [found], "search={search} in {group}");
+        }
+    }
+    let ours = |listed: Vec<Value>| -> Vec<String> {
+        names_of(&listed)
+            .into_iter()
+            .filter(|username| people.iter().any(|(ours, _, _)| ours == username))
+            .collect()
+    };
+    for (property, position) in [("name", 1), ("surname", 2)] {
+        let mut expected = people.to_vec();
+        expected.sort_by_key(|person| [person.1, person.2][position - 1].to_lowercase());
+        let ascending: Vec<String> = expected.iter().map(|person| person.0.to_owned()).collect();
+        let listed = all_users(&app, "acme.admin", 102, &format!("sort={property}")).await;
+        assert_eq!(ours(listed), ascending, "sort={property}");
+        let listed = all_users(&app, "acme.admin", 102, &format!("sort={property},desc")).await;
+        assert_eq!(
+            ours(listed),
+            ascending.into_iter().rev().collect::<Vec<_>>(),
+            "sort={property},desc"
+        );
     }
 }
 

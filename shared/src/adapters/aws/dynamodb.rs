@@ -69,7 +69,8 @@ fn to_attributes(item: &Item) -> Result<Attributes, StoreError> {
     if let Some(at) = item.expires_at {
         attributes.insert(EXPIRES_AT.to_owned(), n(at));
     }
-    let data: Attributes = serde_dynamo::to_item(&item.data).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let data = item.data.object().map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let data: Attributes = serde_dynamo::to_item(data.as_ref()).map_err(|e| StoreError::Invalid(e.to_string()))?;
     attributes.insert(DATA.to_owned(), AttributeValue::M(data));
     Ok(attributes)
 }

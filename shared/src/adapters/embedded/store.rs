@@ -1,6 +1,7 @@
 //! The embedded item store: one SQLite file in WAL mode, so that the stand-in
 //! and its `token` command can use the same data directory at once.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,10 +10,10 @@ use async_trait::async_trait;
 use rusqlite::config::DbConfig;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params_from_iter};
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use crate::ports::clock::Clock;
-use crate::ports::store::{Condition, Cursor, Index, Item, ItemStore, Key, Query, QueryPage, SortRange, StoreError, WriteOp};
+use crate::ports::store::{Condition, Cursor, Data, Index, Item, ItemStore, Key, Query, QueryPage, SortRange, StoreError, WriteOp};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -148,21 +149,12 @@ fn unavailable(error: rusqlite::Error) -> StoreError {
     }
 }
 
-fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Item, StoreError>> {
+fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
     let pk: String = row.get(0)?;
     let sk: String = row.get(1)?;
-    let text: String = row.get(10)?;
-    let data: Map<String, Value> = match serde_json::from_str(&text) {
-        Ok(data) => data,
-        Err(e) => {
-            return Ok(Err(StoreError::Corrupt {
-                pk,
-                sk,
-                reason: e.to_string(),
-            }));
-        }
-    };
-    let mut item = Item::new(Key::new(pk, sk), data).with_version(row.get::<_, i64>(8)? as u64);
+    // Left as text: its reader decodes it straight into the record it wants.
+    let data = Data::Json(row.get(10)?);
+    let mut item = Item::with_data(Key::new(pk, sk), data).with_version(row.get::<_, i64>(8)? as u64);
     item.expires_at = row.get(9)?;
     for (position, index) in Index::ALL.into_iter().enumerate() {
         let ipk: Option<String> = row.get(2 + position * 2)?;
@@ -171,14 +163,7 @@ fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Item, StoreEr
             item = item.with_index(index, ipk, isk);
         }
     }
-    Ok(Ok(item))
-}
-
-fn live(item: Result<Item, StoreError>, now: i64) -> Option<Result<Item, StoreError>> {
-    match item {
-        Ok(item) if item.is_expired(now) => None,
-        other => Some(other),
-    }
+    Ok(item)
 }
 
 fn read(tx: &Connection, key: &Key, now: i64) -> Result<Option<Item>, StoreError> {
@@ -186,7 +171,7 @@ fn read(tx: &Connection, key: &Key, now: i64) -> Result<Option<Item>, StoreError
         .prepare_cached(READ_ITEM)
         .and_then(|mut statement| statement.query_row([&key.pk, &key.sk], row_to_item).optional())
         .map_err(unavailable)?;
-    item.and_then(|item| live(item, now)).transpose()
+    Ok(item.filter(|item| !item.is_expired(now)))
 }
 
 fn holds(tx: &Connection, key: &Key, condition: Condition, now: i64) -> Result<bool, StoreError> {
@@ -211,7 +196,10 @@ fn write(tx: &Connection, item: &Item) -> Result<(), StoreError> {
     let (g1p, g1s) = index(Index::Gsi1);
     let (g2p, g2s) = index(Index::Gsi2);
     let (g3p, g3s) = index(Index::Gsi3);
-    let data = serde_json::to_string(&item.data).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let data = match &item.data {
+        Data::Json(text) => Cow::Borrowed(text.as_str()),
+        Data::Object(object) => Cow::Owned(serde_json::to_string(object).map_err(|e| StoreError::Invalid(e.to_string()))?),
+    };
     let values = rusqlite::params![
         item.key.pk,
         item.key.sk,
@@ -356,7 +344,7 @@ impl ItemStore for EmbeddedStore {
             let rows = statement.query_map(params_from_iter(values), row_to_item).map_err(unavailable)?;
             let mut items = Vec::new();
             for row in rows {
-                items.push(row.map_err(unavailable)??);
+                items.push(row.map_err(unavailable)?);
             }
             let next = match query.limit {
                 Some(limit) if items.len() > limit => {
