@@ -38,14 +38,21 @@ async fn the_outbox_appends_one_line_per_message() {
 }
 
 /// The SMS the emulator's SNS recorded as sent to `to` (its `/moto-api/data.json`).
+/// moto builds that dump from every service's state without a lock, and answers 500 when
+/// another test's DynamoDB write changes an item under it (a TypeError on a DynamoType
+/// key in its log): such an answer is asked again, a bounded number of times.
 async fn recorded_by_moto(to: &str) -> Vec<String> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: the emulator the AWS tests run against");
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut attempts = 0;
+    let response = loop {
+        let response = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap();
+        attempts += 1;
+        if response.status().is_success() || attempts == 20 {
+            break response;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    let data: Value = response.error_for_status().unwrap().json().await.unwrap();
     data["sns"]["SMS"]
         .as_array()
         .into_iter()
