@@ -163,8 +163,6 @@ pub mod wiring {
     pub const FEEDS: u8 = 1 << 3;
     /// The store alone.
     pub const STORE_ONLY: u8 = 0;
-    /// Every port, as the local stand-in serves every route.
-    pub const ALL: u8 = QUEUES | KEY_VAULT | SMS | FEEDS;
 }
 
 impl AppState {
