@@ -1,11 +1,12 @@
 //! The application's error type: what went wrong, in the domain's words. The HTTP
 //! layer maps it to a status and the error format in one place (`http::error`).
 
-use crate::domain::dkim::records::DefaultKeyInUse;
+use crate::domain::customer::NotSending;
 use crate::domain::dkim::records::NameTaken;
+use crate::domain::dkim::records::{DefaultKeyInUse, LimitReached};
 use crate::domain::password::ChangeRefused;
 use crate::domain::user::{SuspensionRefused, TwoFactorRefused};
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, Violations};
 use crate::domain::verification::{CodeRefused, RateLimited};
 use crate::ports::key_vault::KeyVaultError;
 use crate::ports::queue::QueueError;
@@ -17,9 +18,9 @@ use crate::repositories::provisioning::ProgressFailure;
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// Bad input: each bad field named.
+    /// Bad input: each bad field named (the first ones, and how many there are).
     #[error("invalid input")]
-    Invalid(Vec<FieldError>),
+    Invalid(Violations),
     /// The body is not JSON.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
@@ -72,7 +73,7 @@ impl AppError {
 
     /// One bad field.
     pub fn field(error: FieldError) -> Self {
-        AppError::Invalid(vec![error])
+        AppError::Invalid(error.into())
     }
 }
 
@@ -88,9 +89,23 @@ impl From<DefaultKeyInUse> for AppError {
     }
 }
 
-impl From<Vec<FieldError>> for AppError {
-    fn from(errors: Vec<FieldError>) -> Self {
-        AppError::Invalid(errors)
+/// Signing for a customer that is not ACTIVE is a conflict with its status, named.
+impl From<NotSending> for AppError {
+    fn from(refused: NotSending) -> Self {
+        AppError::Conflict(refused.to_string())
+    }
+}
+
+/// A collection at its maximum is a conflict, naming the limit.
+impl From<LimitReached> for AppError {
+    fn from(limit: LimitReached) -> Self {
+        AppError::Conflict(limit.to_string())
+    }
+}
+
+impl From<Violations> for AppError {
+    fn from(violations: Violations) -> Self {
+        AppError::Invalid(violations)
     }
 }
 
@@ -103,6 +118,7 @@ impl From<RepositoryError> for AppError {
             RepositoryError::Taken(message) | RepositoryError::ChangedMeanwhile(message) | RepositoryError::TooManyWrites(message) => {
                 AppError::Conflict(message)
             }
+            RepositoryError::LimitReached(limit) => limit.into(),
             RepositoryError::NotFound(what) => AppError::NotFound(what),
             RepositoryError::Store(error) => AppError::Store(error),
             RepositoryError::KeyVault(error) => AppError::KeyVault(error),

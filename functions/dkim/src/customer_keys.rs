@@ -128,6 +128,7 @@ pub(crate) async fn create_customer_dkim(
     let keys = Dkims::new(state.store.as_ref(), state.key_vault.as_ref())
         .customer_keys(group)
         .await?;
+    keys.header().check_room()?;
     let (input, active) = request.split();
     let valid = input.validate("", None, Violations::new())?;
     ensure_unique(keys.records(), None, &valid.domain, &valid.selector)?;

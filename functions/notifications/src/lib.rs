@@ -14,7 +14,8 @@ use shared::api::action::ActionResult;
 use shared::app::{AppState, wiring};
 use shared::domain::access::Access;
 use shared::domain::ids::NotificationId;
-use shared::domain::notification::{Notification, NotificationFilter, NotificationRequest, ids_to_mark};
+use shared::domain::notification::{MAX_MARKED, Notification, NotificationFilter, NotificationRequest, ids_to_mark};
+use shared::domain::validation::Bounded;
 use shared::error::AppResult;
 use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams};
@@ -69,7 +70,7 @@ async fn enqueue_notification(
 async fn mark_notifications_read(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(ids): JsonBody<Vec<i64>>,
+    JsonBody(ids): JsonBody<Bounded<i64, MAX_MARKED>>,
 ) -> AppResult<Json<ActionResult>> {
     let ids = ids_to_mark(&ids)?;
     Notifications::new(state.store.as_ref()).mark_read(caller.user_pk(), &ids).await?;

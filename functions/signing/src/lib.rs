@@ -140,6 +140,9 @@ async fn sign_message(
     let customer = caller
         .require(&state, Access::SERVICE_OF, CachedCustomer { keys: &keys, group })
         .await?;
+    if let Some(sending) = &customer.customer {
+        sending.check_sends_mail()?;
+    }
     let message = Message::parse(request.message.as_bytes()).map_err(message_error)?;
     let sender_domain = match &request.data.sender {
         Some(sender) => domain_in(sender, "/data/sender")?,

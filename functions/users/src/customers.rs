@@ -12,7 +12,7 @@ use shared::app::AppState;
 use shared::domain::access::Access;
 use shared::domain::customer::Customer;
 use shared::domain::ids::GroupPk;
-use shared::domain::validation::{FieldError, Violations};
+use shared::domain::validation::{Bounded, FieldError, Violations};
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams, UserPkPath};
@@ -71,7 +71,7 @@ pub async fn associate_user_customers(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
-    JsonBody(groups): JsonBody<Vec<i64>>,
+    JsonBody(groups): JsonBody<Bounded<i64, MAX_CUSTOMERS>>,
 ) -> AppResult<Json<ActionResult>> {
     let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
     let groups = distinct_groups(&groups)?;
@@ -119,10 +119,11 @@ pub async fn remove_user_customers(
     Ok(Json(ActionResult::ok(now, "CUSTOMERS_REMOVED")))
 }
 
-/// The body's customers: 1 to 100 distinct positive keys, each bad one named.
+/// The body's customers: at least one, distinct positive keys, each bad one named (at
+/// most [`MAX_CUSTOMERS`], which reading the body checks).
 fn distinct_groups(groups: &[i64]) -> AppResult<BTreeSet<GroupPk>> {
     let mut violations = Violations::new();
-    if groups.is_empty() || groups.len() > MAX_CUSTOMERS {
+    if groups.is_empty() {
         violations.body("", format!("must list 1 to {MAX_CUSTOMERS} customers"));
     }
     let mut distinct = BTreeSet::new();

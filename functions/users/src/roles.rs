@@ -11,12 +11,12 @@ use serde_json::{Map, Value};
 use shared::api::action::ActionResult;
 use shared::app::AppState;
 use shared::domain::access::Access;
-use shared::domain::capability::{Capability, CapabilityRequest, Resource, may_delegate, roles_by_application};
+use shared::domain::capability::{Capability, CapabilityRequest, MAX_RESOURCE_SEGMENTS, Resource, may_delegate, roles_by_application};
 use shared::domain::catalogue::Catalogue;
 use shared::domain::customer::Customer;
 use shared::domain::ids::{CapabilityId, GroupPk};
 use shared::domain::roles::{diff_roles, parse_assignment};
-use shared::domain::validation::FieldError;
+use shared::domain::validation::{Bounded, FieldError};
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
 use shared::http::extract::{JsonBody, QueryParams, UserPkPath, key_path_param};
@@ -85,7 +85,7 @@ pub async fn assign_user_roles(
 pub struct CapabilityGrant {
     application: String,
     version: u32,
-    resource: Vec<String>,
+    resource: Bounded<String, MAX_RESOURCE_SEGMENTS>,
     role: String,
 }
 
@@ -106,7 +106,7 @@ pub async fn grant_capability(
     let request = CapabilityRequest {
         application: body.application,
         version: body.version,
-        resource: body.resource,
+        resource: body.resource.into_inner(),
         role: body.role,
     };
     let resource = request.validate(Catalogue::get())?;

@@ -19,7 +19,7 @@ use shared::domain::password::{self, PasswordRecord};
 use shared::domain::preferences::Preferences;
 use shared::domain::secret::SecretString;
 use shared::domain::user::{User, UserStatus, UserType, is_email, is_username};
-use shared::domain::validation::FieldError;
+use shared::domain::validation::{FieldError, Violations};
 use shared::error::AppError;
 use shared::ports::store::Key;
 use shared::repositories::RepositoryError;
@@ -43,7 +43,7 @@ pub enum OperatorError {
     #[error("{path}: not JSON ({source}); nothing was written")]
     NotJson { path: PathBuf, source: serde_json::Error },
     #[error("{path}: {}", Listed(.errors))]
-    Invalid { path: PathBuf, errors: Vec<FieldError> },
+    Invalid { path: PathBuf, errors: Violations },
     #[error("{0}")]
     Local(#[from] LocalError),
     #[error("{0}")]
@@ -57,13 +57,13 @@ impl From<RepositoryError> for OperatorError {
     }
 }
 
-/// Field errors, one a line, under a count.
-struct Listed<'a>(&'a [FieldError]);
+/// Field errors, one a line (the first ones), under the count of all.
+struct Listed<'a>(&'a Violations);
 
 impl fmt::Display for Listed<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} error(s), nothing was written:", self.0.len())?;
-        for error in self.0 {
+        write!(f, "{} error(s), nothing was written:", self.0.total())?;
+        for error in self.0.iter() {
             let at = error.path.to_string();
             write!(f, "\n  {}: {}", if at.is_empty() { "(the document)" } else { &at }, error.message)?;
         }
@@ -194,7 +194,7 @@ pub async fn import_config(environment: &Environment, path: &Path, mut written: 
     };
     let now = environment.state.clock.now();
     let (file, mut errors) = match import::parse(&document, now) {
-        Ok(file) => (Some(file), Vec::new()),
+        Ok(file) => (Some(file), Violations::new()),
         Err(errors) => (None, errors),
     };
 
@@ -248,7 +248,7 @@ fn change(
     customer: CustomerImport,
     before: &CustomerSetup,
     now: jiff::Timestamp,
-    errors: &mut Vec<FieldError>,
+    errors: &mut Violations,
 ) -> Result<SetupChange, OperatorError> {
     let stored_accounts = before.sftp.as_ref().map(|s| s.value.as_slice()).unwrap_or_default();
     let sftp = match customer.sftp {

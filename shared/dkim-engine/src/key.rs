@@ -311,6 +311,7 @@ fn private_from_pkcs1(der: &[u8]) -> Result<DkimKeyPair, String> {
     }
     // Sized before decoding, so the reason names the size rather than a generic decoding failure.
     let bits = rsa_bits(key.modulus.as_bytes())?;
+    rsa_exponent(key.public_exponent.as_bytes())?;
     let private = rsa::PrivateKey::try_from(key).map_err(|_| INCONSISTENT)?;
     // Decoding validates as well today; checked here so a stored key does not depend on that.
     private.validate().map_err(|_| INCONSISTENT)?;
@@ -454,6 +455,7 @@ fn public_from_spki(der: &[u8]) -> Result<PublicKey, String> {
 fn public_from_pkcs1(der: &[u8]) -> Result<PublicKey, String> {
     let key = RsaPublicKeyRef::from_der(der).map_err(|_| "is not a valid RSA public key (malformed DER)")?;
     rsa_bits(key.modulus.as_bytes())?;
+    rsa_exponent(key.public_exponent.as_bytes())?;
     let key = rsa::PublicKey::try_from(key).map_err(|_| "is not a valid RSA public key (bad modulus or exponent)")?;
     PublicKey::rsa(&key)
 }
@@ -471,6 +473,22 @@ fn rsa_bits(modulus: &[u8]) -> Result<u32, String> {
             "is an RSA key of {bits} bits; RSA keys must have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits"
         ))
     }
+}
+
+/// The public exponent (big-endian, no leading zeros), if it is 65537: every key made
+/// today has it, and a small one (3) invites the attacks of low-exponent RSA on a
+/// signature scheme's padding (Bleichenbacher's 2006 forgery).
+fn rsa_exponent(exponent: &[u8]) -> Result<(), String> {
+    const F4: [u8; 3] = [1, 0, 1];
+    if exponent == F4 {
+        return Ok(());
+    }
+    let shown = match exponent {
+        [] => "0".to_owned(),
+        bytes if bytes.len() <= 8 => bytes.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)).to_string(),
+        bytes => format!("of {} bits", bytes.len() * 8),
+    };
+    Err(format!("has the public exponent {shown}; RSA keys must have the exponent 65537"))
 }
 
 /// Names the key types people hand in by mistake, so the error says what was given.
@@ -587,11 +605,15 @@ mod tests {
     /// A PKCS#1 private key whose every number is 0xC1 repeated: well-formed DER of any modulus size,
     /// for the checks that come before the numbers are used.
     fn pkcs1_filled(modulus_bytes: usize) -> Vec<u8> {
+        pkcs1_filled_with_exponent(modulus_bytes, &[1, 0, 1])
+    }
+
+    fn pkcs1_filled_with_exponent(modulus_bytes: usize, exponent: &[u8]) -> Vec<u8> {
         let number = vec![0xC1; modulus_bytes];
         let number = UintRef::new(&number).unwrap();
         let key = RsaPrivateKey {
             modulus: number,
-            public_exponent: UintRef::new(&[1, 0, 1]).unwrap(),
+            public_exponent: UintRef::new(exponent).unwrap(),
             private_exponent: number,
             prime1: number,
             prime2: number,
@@ -614,10 +636,14 @@ mod tests {
     }
 
     fn rsa_public_filled(modulus_bytes: usize) -> Vec<u8> {
+        rsa_public_filled_with_exponent(modulus_bytes, &[1, 0, 1])
+    }
+
+    fn rsa_public_filled_with_exponent(modulus_bytes: usize, exponent: &[u8]) -> Vec<u8> {
         let modulus = vec![0xC1; modulus_bytes];
         RsaPublicKeyRef {
             modulus: UintRef::new(&modulus).unwrap(),
-            public_exponent: UintRef::new(&[1, 0, 1]).unwrap(),
+            public_exponent: UintRef::new(exponent).unwrap(),
         }
         .to_der()
         .unwrap()
@@ -797,6 +823,14 @@ mod tests {
                 "is an RSA key of 8192 bits; RSA keys must have 1024 to 4096 bits",
             ),
             (
+                &pem("RSA PRIVATE KEY", &pkcs1_filled_with_exponent(256, &[3])),
+                "has the public exponent 3; RSA keys must have the exponent 65537",
+            ),
+            (
+                &pem("RSA PRIVATE KEY", &pkcs1_filled_with_exponent(256, &[1, 0, 0, 0, 1])),
+                "has the public exponent 4294967297; RSA keys must have the exponent 65537",
+            ),
+            (
                 &pem("RSA PRIVATE KEY", &inconsistent.to_der().unwrap()),
                 "is not a consistent RSA key: its numbers do not fit together",
             ),
@@ -833,6 +867,21 @@ mod tests {
             (
                 BASE64.encode(rsa_public_filled(1024)),
                 "is an RSA key of 8192 bits; RSA keys must have 1024 to 4096 bits".into(),
+            ),
+            (
+                BASE64.encode(rsa_public_filled_with_exponent(256, &[3])),
+                "has the public exponent 3; RSA keys must have the exponent 65537".into(),
+            ),
+            (
+                BASE64.encode(rsa_public_filled_with_exponent(256, &[17])),
+                "has the public exponent 17; RSA keys must have the exponent 65537".into(),
+            ),
+            (
+                format!(
+                    "v=DKIM1; k=rsa; p={}",
+                    BASE64.encode(rsa_public_filled_with_exponent(512, &[0xC1; 16]))
+                ),
+                "has the public exponent of 128 bits; RSA keys must have the exponent 65537".into(),
             ),
             (BASE64.encode(&ed25519_der), "is a private key; give the public key".into()),
             (pkcs8_pem(rsa_1024()), "is a private key; give the public key".into()),

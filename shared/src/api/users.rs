@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::UserPk;
 use crate::domain::user::{Profile, RawProfile, Sex, User, UserStatus, UserType};
-use crate::domain::validation::{FieldError, Violations};
+use crate::domain::validation::Violations;
 
 /// Personal info, as `getMe` returns it and `updateMe` takes it.
 #[derive(Debug, Clone, Serialize)]
@@ -80,7 +80,7 @@ pub enum StatusChange {
 impl UserInfoInput {
     /// Validates an update of `current`: the profile, and the fields that cannot change
     /// this way (400 naming each when they differ). Returns the profile and the status.
-    pub fn validate(&self, current: &User, today: Date, status: StatusChange) -> Result<(Profile, UserStatus), Vec<FieldError>> {
+    pub fn validate(&self, current: &User, today: Date, status: StatusChange) -> Result<(Profile, UserStatus), Violations> {
         let mut violations = Violations::new();
         let mut unchanged = |pointer: &str, same: bool| {
             if !same {

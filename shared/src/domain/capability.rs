@@ -36,6 +36,20 @@ pub const PLATFORM_ROLES: [AccountCentralRole; 3] = [
     AccountCentralRole::Service,
 ];
 
+/// Most segments a capability's resource has (`CapabilityGrant.resource`'s maxItems).
+pub const MAX_RESOURCE_SEGMENTS: usize = 8;
+/// Longest segment of a capability's resource, in characters.
+const MAX_SEGMENT_CHARS: usize = 100;
+
+/// A customer key as a resource names it, in its one canonical form: the decimal digits
+/// of a positive key, no sign, no leading zero, no white space. `"0100"` and `"+100"`
+/// name no customer, so no second spelling of a grant dodges the duplicate check, a
+/// revocation or the holders index.
+fn canonical_group(text: &str) -> Option<GroupPk> {
+    let group = text.parse::<i64>().ok().filter(|g| *g > 0)?;
+    (group.to_string() == text).then_some(GroupPk(group))
+}
+
 /// What a capability is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
@@ -50,16 +64,10 @@ impl Resource {
     pub fn parse(path: &[String]) -> Option<Resource> {
         match path {
             [platform] if platform == "platform" => Some(Resource::Platform),
-            [customers, group, within @ ..] if customers == "customers" => {
-                let group = group
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|g| *g > 0 && group.chars().all(|c| c.is_ascii_digit()))?;
-                Some(Resource::Customer {
-                    group: GroupPk(group),
-                    within: within.to_vec(),
-                })
-            }
+            [customers, group, within @ ..] if customers == "customers" => Some(Resource::Customer {
+                group: canonical_group(group)?,
+                within: within.to_vec(),
+            }),
             _ => None,
         }
     }
@@ -95,7 +103,7 @@ impl CapabilityRequest {
     /// Checks the request against the catalogue: a known application, a resource this
     /// service understands, and a role the application offers (platform roles only
     /// platform-wide). Each bad field is named.
-    pub fn validate(&self, catalogue: &Catalogue) -> Result<Resource, Vec<FieldError>> {
+    pub fn validate(&self, catalogue: &Catalogue) -> Result<Resource, Violations> {
         let mut violations = Violations::new();
         if self.version == 0 {
             violations.body("/version", "must be at least 1");
@@ -103,8 +111,20 @@ impl CapabilityRequest {
         if !catalogue.app_roles.contains_key(&self.application) {
             violations.body("/application", format!("unknown application {:?}", self.application));
         }
+        for (index, segment) in self.resource.iter().enumerate() {
+            if segment.is_empty() || segment.trim() != segment || segment.chars().count() > MAX_SEGMENT_CHARS {
+                violations.body(
+                    format!("/resource/{index}"),
+                    format!("must be 1 to {MAX_SEGMENT_CHARS} characters without white space around them"),
+                );
+            }
+        }
         let resource = Resource::parse(&self.resource);
         match &resource {
+            None if matches!(self.resource.as_slice(), [customers, _, ..] if customers == "customers") => violations.body(
+                "/resource/1",
+                "must be a customer key as written canonically: digits without sign or leading zero",
+            ),
             None => violations.body("/resource", r#"must be ["platform"] or ["customers", "<groupPk>", ...]"#),
             Some(Resource::Platform) => {
                 if self.application != ACCOUNTCENTRAL
@@ -233,14 +253,12 @@ impl Grants {
             let Some(role) = AccountCentralRole::parse(&capability.role) else {
                 continue;
             };
-            match capability.resource.as_slice() {
-                [platform] if platform == "platform" => {
+            match capability.resource() {
+                Some(Resource::Platform) => {
                     grants.platform.insert(role);
                 }
-                [customers, group] if customers == "customers" => {
-                    if let Ok(group) = group.parse() {
-                        grants.customers.entry(GroupPk(group)).or_default().insert(role);
-                    }
+                Some(Resource::Customer { group, within }) if within.is_empty() => {
+                    grants.customers.entry(group).or_default().insert(role);
                 }
                 _ => {}
             }
@@ -465,9 +483,31 @@ mod tests {
         let paths =
             |r: CapabilityRequest| -> Vec<String> { r.validate(catalogue).unwrap_err().iter().map(|e| e.path.to_string()).collect() };
         assert_eq!(paths(request("hub", &["platform"], "ADMIN")), ["/role"]);
-        assert_eq!(paths(request("hub", &["customers", "x"], "ADMIN")), ["/resource"]);
+        assert_eq!(paths(request("hub", &["customers", "x"], "ADMIN")), ["/resource/1"]);
+        assert_eq!(paths(request("hub", &["workspaces"], "ADMIN")), ["/resource"]);
+        assert_eq!(paths(request("hub", &["customers", "101", " w"], "EDITOR")), ["/resource/2"]);
         assert_eq!(paths(request("nope", &["customers", "1"], "ADMIN")), ["/application"]);
         assert_eq!(paths(request(ACCOUNTCENTRAL, &["customers", "1"], "GOD")), ["/role"]);
+    }
+
+    #[test]
+    fn a_customer_in_a_resource_has_one_spelling() {
+        let catalogue = Catalogue::get();
+        let request = |group: &str| CapabilityRequest {
+            application: ACCOUNTCENTRAL.into(),
+            version: 1,
+            resource: vec!["customers".into(), group.into()],
+            role: "ADMIN".into(),
+        };
+        assert!(request("100").validate(catalogue).is_ok());
+        for other in ["0100", "+100", " 100", "100 ", "1e2", "0", "-100", "", "99999999999999999999"] {
+            let errors = request(other).validate(catalogue).unwrap_err();
+            assert_eq!(errors[0].path.to_string(), "/resource/1", "{other:?}");
+            assert_eq!(Resource::parse(&request(other).resource), None, "{other:?}");
+        }
+        // A stored grant in another spelling grants nothing (it cannot be made any more).
+        let zero_padded = [capability(&["customers", "0100"], "ADMIN")];
+        assert!(!Grants::new(&zero_padded, []).is_admin_of(&customer(100, &[])));
     }
 
     #[test]

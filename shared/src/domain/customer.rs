@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::catalogue::Catalogue;
 use super::ids::GroupPk;
 use super::user::is_email;
-use super::validation::{FieldError, Violations};
+use super::validation::Violations;
 
 /// Whether a customer is in business with the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +15,25 @@ pub enum CustomerStatus {
     Active,
     Suspended,
     Inactive,
+}
+
+impl CustomerStatus {
+    /// The status as the API writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CustomerStatus::Active => "ACTIVE",
+            CustomerStatus::Suspended => "SUSPENDED",
+            CustomerStatus::Inactive => "INACTIVE",
+        }
+    }
+}
+
+/// Mail signed for a customer that is not ACTIVE: a suspended or closed customer sends none.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("customer {group} is {}: mail is signed for ACTIVE customers only", .status.name())]
+pub struct NotSending {
+    pub group: GroupPk,
+    pub status: CustomerStatus,
 }
 
 /// A customer as stored.
@@ -66,13 +85,24 @@ impl Customer {
         std::iter::once(self.group_pk).chain(self.ancestors.iter().copied())
     }
 
+    /// Whether mail may be signed for the customer: only while it is ACTIVE.
+    pub fn check_sends_mail(&self) -> Result<(), NotSending> {
+        if self.status != CustomerStatus::Active {
+            return Err(NotSending {
+                group: self.group_pk,
+                status: self.status,
+            });
+        }
+        Ok(())
+    }
+
     /// The top-level customer of its tree.
     pub fn root(&self) -> GroupPk {
         self.ancestors.last().copied().unwrap_or(self.group_pk)
     }
 
     /// The path from the root down to the customer, `/<root>/…/<self>`, each key
-    /// zero-padded: a customer's subtree is every path starting with its own.
+    /// zero-padded to 12 digits (wider keys are written whole).
     pub fn tree_path(&self) -> String {
         self.ancestors
             .iter()
@@ -80,6 +110,16 @@ impl Customer {
             .chain(std::iter::once(&self.group_pk))
             .map(|g| format!("/{:012}", g.0))
             .collect()
+    }
+
+    /// The tree paths of the customer's subtree, as an inclusive range: its own path and
+    /// every path under it, `<path>/…`. Not a prefix of its path: a key of 13 digits or
+    /// more is written wider than the padding, so `/100000000000` prefixes
+    /// `/1000000000000`, another customer. `':'` sorts after every digit and is in no path.
+    pub fn subtree_paths(&self) -> (String, String) {
+        let path = self.tree_path();
+        let last = format!("{path}/:");
+        (path, last)
     }
 
     /// Applies a validated change of its information.
@@ -152,7 +192,7 @@ pub struct CustomerChanges {
 impl RawCustomerUpdate {
     /// Validates the replacement of `current`, naming every bad field by its JSON pointer.
     /// `status`, `premium` and `gid` may differ from `current` only when `by_care`.
-    pub fn validate(self, current: &Customer, by_care: bool, catalogue: &Catalogue) -> Result<CustomerChanges, Vec<FieldError>> {
+    pub fn validate(self, current: &Customer, by_care: bool, catalogue: &Catalogue) -> Result<CustomerChanges, Violations> {
         let mut violations = Violations::new();
         let name = match self.name.as_deref().map(str::trim) {
             None => Err("is required".to_owned()),
@@ -264,6 +304,21 @@ mod tests {
     }
 
     #[test]
+    fn only_an_active_customer_sends_mail() {
+        let mut acme = customer(100, &[]);
+        assert!(acme.check_sends_mail().is_ok());
+        for status in [CustomerStatus::Suspended, CustomerStatus::Inactive] {
+            acme.status = status;
+            let refused = acme.check_sends_mail().unwrap_err();
+            assert_eq!(
+                refused.to_string(),
+                format!("customer 100 is {}: mail is signed for ACTIVE customers only", status.name())
+            );
+            assert_eq!(serde_json::to_value(status).unwrap(), status.name());
+        }
+    }
+
+    #[test]
     fn a_subtree_is_a_path_prefix() {
         let grandchild = customer(1011, &[101, 100]);
         assert_eq!(grandchild.root(), GroupPk(100));
@@ -271,6 +326,37 @@ mod tests {
         assert!(grandchild.tree_path().starts_with(&customer(100, &[]).tree_path()));
         // 10 is not an ancestor of 100 although "10" prefixes "100".
         assert!(!customer(100, &[]).tree_path().starts_with(&customer(10, &[]).tree_path()));
+    }
+
+    #[test]
+    fn a_subtree_holds_its_descendants_and_no_customer_whose_key_shares_its_digits() {
+        let in_subtree = |of: &Customer, other: &Customer| {
+            let (first, last) = of.subtree_paths();
+            (first.as_str()..=last.as_str()).contains(&other.tree_path().as_str())
+        };
+        let root = customer(1, &[]);
+        for group in [1, 10, 100, 100_000_000_000, 1_000_000_000_000, 10_000_000_000_000] {
+            let child = customer(group + 1, &[1]);
+            let grandchild = customer(group + 2, &[group + 1, 1]);
+            assert!(in_subtree(&child, &child), "a customer is in its subtree");
+            assert!(in_subtree(&child, &grandchild));
+            assert!(in_subtree(&root, &grandchild));
+            assert!(!in_subtree(&grandchild, &child));
+        }
+        // Siblings whose keys share digits: 12 digits, then 13 and 14 (wider than the padding).
+        let siblings = [100_000_000_000_i64, 1_000_000_000_000, 10_000_000_000_000, 1_000_000_000_001];
+        for a in siblings {
+            for b in siblings.iter().filter(|b| **b != a) {
+                assert!(!in_subtree(&customer(a, &[1]), &customer(*b, &[1])), "{b} is not under {a}");
+                assert!(!in_subtree(&customer(a, &[1]), &customer(b + 7, &[*b, 1])), "nor its children");
+            }
+        }
+        // With a prefix alone, the wider sibling would have counted as a descendant.
+        assert!(
+            customer(1_000_000_000_000, &[1])
+                .tree_path()
+                .starts_with(&customer(100_000_000_000, &[1]).tree_path())
+        );
     }
 
     fn full_update() -> RawCustomerUpdate {
@@ -288,7 +374,7 @@ mod tests {
         }
     }
 
-    fn paths(errors: Vec<FieldError>) -> Vec<String> {
+    fn paths(errors: Violations) -> Vec<String> {
         errors.iter().map(|e| e.path.to_string()).collect()
     }
 

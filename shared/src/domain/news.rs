@@ -416,7 +416,7 @@ impl RawNewsQuery<'_> {
     /// Checks the categories (integer ids) and picks the language: `lang` when it names a
     /// language news are published in, else English if `lang` is given; without `lang`,
     /// the caller's language when news are published in it, else English.
-    pub fn validate(self, caller_language: Option<&str>) -> Result<NewsFilter, Vec<FieldError>> {
+    pub fn validate(self, caller_language: Option<&str>) -> Result<NewsFilter, Violations> {
         let mut violations = Violations::new();
         let mut categories = BTreeSet::new();
         for raw in &self.categories {

@@ -189,7 +189,7 @@ pub struct NotificationRequest {
 impl NotificationRequest {
     /// Checks every field, naming each bad one: the destination's keys and role, the
     /// content's bounds, and an application among the deployment's `applications`.
-    pub fn validate(&self, applications: &[Site]) -> Result<(), Vec<FieldError>> {
+    pub fn validate(&self, applications: &[Site]) -> Result<(), Violations> {
         let mut violations = Violations::new();
         self.destination.check("/destination", &mut violations);
         self.notification.check("/notification", Some(applications), &mut violations);
@@ -230,7 +230,7 @@ pub struct NotificationFilter {
 impl NotificationFilter {
     /// Reads `notRead` (true or false), `priority` and `application` as the query string
     /// gives them, naming each bad parameter.
-    pub fn parse(not_read: Option<&str>, priority: Option<&str>, application: Option<&str>) -> Result<Self, Vec<FieldError>> {
+    pub fn parse(not_read: Option<&str>, priority: Option<&str>, application: Option<&str>) -> Result<Self, Violations> {
         let mut violations = Violations::new();
         let not_read = match not_read.map(str::trim) {
             None | Some("false") => false,
@@ -269,11 +269,11 @@ impl NotificationFilter {
     }
 }
 
-/// Reads `markNotificationsRead`'s body: 1 to [`MAX_MARKED`] positive ids (a repeated
-/// one counts once), each bad one named.
-pub fn ids_to_mark(ids: &[i64]) -> Result<BTreeSet<NotificationId>, Vec<FieldError>> {
+/// Reads `markNotificationsRead`'s body: at least one positive id (a repeated one counts
+/// once), each bad one named; reading the body bounds the list to [`MAX_MARKED`].
+pub fn ids_to_mark(ids: &[i64]) -> Result<BTreeSet<NotificationId>, Violations> {
     let mut violations = Violations::new();
-    if ids.is_empty() || ids.len() > MAX_MARKED {
+    if ids.is_empty() {
         violations.body("", format!("must hold 1 to {MAX_MARKED} notification ids"));
     }
     for (position, id) in ids.iter().enumerate() {
@@ -397,7 +397,7 @@ mod tests {
         serde_json::from_value(body).expect("a well-formed request")
     }
 
-    fn paths(errors: Vec<FieldError>) -> Vec<String> {
+    fn paths(errors: Violations) -> Vec<String> {
         errors.iter().map(|e| e.path.to_string()).collect()
     }
 
@@ -534,12 +534,10 @@ mod tests {
     }
 
     #[test]
-    fn ids_to_mark_are_bounded() {
+    fn ids_to_mark_are_positive_and_at_least_one() {
         assert_eq!(ids_to_mark(&[3, 1, 3]).unwrap().len(), 2);
         assert_eq!(paths(ids_to_mark(&[]).unwrap_err()), [""]);
         assert_eq!(paths(ids_to_mark(&[1, 0, MAX_ID + 1]).unwrap_err()), ["/1", "/2"]);
-        let too_many: Vec<i64> = (1..=MAX_MARKED as i64 + 1).collect();
-        assert_eq!(paths(ids_to_mark(&too_many).unwrap_err()), [""]);
     }
 
     fn message() -> NotificationMessage {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::{Catalogue, FormatOptions};
-use super::validation::{FieldError, Violations};
+use super::validation::Violations;
 
 /// A display format, by pattern (such as `dd/MM/yyyy`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +61,7 @@ pub struct RawFormat {
 
 impl RawPreferences {
     /// Checks every value against the catalogue, naming each bad field.
-    pub fn validate(self, catalogue: &Catalogue) -> Result<Preferences, Vec<FieldError>> {
+    pub fn validate(self, catalogue: &Catalogue) -> Result<Preferences, Violations> {
         let mut violations = Violations::new();
         let timezone = pick(
             self.timezone,

@@ -315,7 +315,7 @@ pub struct JobRequest {
 
 impl RawJobRequest {
     /// Checks both fields, naming each bad one.
-    pub fn validate(self) -> Result<JobRequest, Vec<super::validation::FieldError>> {
+    pub fn validate(self) -> Result<JobRequest, Violations> {
         let mut violations = Violations::new();
         let group = match self.group_pk {
             Some(group) if group >= 1 => Some(GroupPk(group)),
@@ -342,7 +342,7 @@ impl RawJobRequest {
         };
         match (group, operation) {
             (Some(group), Some(operation)) => violations.into_result(JobRequest { group, operation }),
-            _ => Err(violations.into_errors()),
+            _ => Err(violations),
         }
     }
 }

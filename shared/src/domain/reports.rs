@@ -30,7 +30,7 @@ fn type_names() -> String {
 impl RawEventFilter<'_> {
     /// Checks each filter, naming every bad parameter: an unknown type, an application
     /// name that cannot be one, an instant out of range, `to` before `from`.
-    pub fn validate(self) -> Result<EventFilter, Vec<FieldError>> {
+    pub fn validate(self) -> Result<EventFilter, Violations> {
         let mut violations = Violations::new();
         let event_type = self.event_type.and_then(|text| {
             let parsed = SecurityEventType::parse(text);

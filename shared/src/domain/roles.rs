@@ -63,7 +63,7 @@ pub fn diff_roles(held: &[Capability], resource: &[String], changes: Vec<RoleCha
 /// Reads a role assignment: each property an application of [`ASSIGNABLE_APPLICATIONS`],
 /// each value null or a role the application offers (for `send`, also a send pattern).
 /// Omitted applications are left out of the result, so they stay as they are.
-pub fn parse_assignment(body: &Map<String, Value>, catalogue: &Catalogue) -> Result<Vec<RoleChange>, Vec<super::validation::FieldError>> {
+pub fn parse_assignment(body: &Map<String, Value>, catalogue: &Catalogue) -> Result<Vec<RoleChange>, Violations> {
     let mut violations = Violations::new();
     let mut changes = Vec::new();
     for (application, value) in body {

@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::ids::UserPk;
-use super::validation::{FieldError, Violations};
+use super::validation::Violations;
 
 /// What happened. The authorization server reports the first five
 /// ([`SecurityEventType::REPORTED`]); the service records the rest itself.
@@ -274,7 +274,7 @@ const MAX_CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 impl RawSecurityReport {
     /// Validates every field, naming each bad one; `now` bounds the timestamp, which
     /// must lie within the retention period and not in the future.
-    pub fn validate(self, policy: &SecurityPolicy, now: Timestamp) -> Result<SecurityReport, Vec<FieldError>> {
+    pub fn validate(self, policy: &SecurityPolicy, now: Timestamp) -> Result<SecurityReport, Violations> {
         let mut violations = Violations::new();
         let event_type = match self.event_type.as_deref().map(|t| (t, SecurityEventType::parse(t))) {
             Some((_, Some(event_type))) if SecurityEventType::REPORTED.contains(&event_type) => Some(event_type),

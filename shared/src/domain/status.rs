@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::{Catalogue, Stage};
 use super::ids::UserPk;
-use super::validation::FieldError;
+use super::validation::{FieldError, Violations};
 
 /// Whether an application is available.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,9 +106,12 @@ pub struct RawStatusUpdate {
 
 impl RawStatusUpdate {
     /// The status asked for: `/status` is required, UP or DOWN.
-    pub fn validate(self) -> Result<AppStatus, Vec<FieldError>> {
-        let status = self.status.ok_or_else(|| vec![FieldError::body("/status", "is required")])?;
-        AppStatus::parse(&status).ok_or_else(|| vec![FieldError::body("/status", format!("{status:?} is not a status; use UP or DOWN"))])
+    pub fn validate(self) -> Result<AppStatus, Violations> {
+        let status = self
+            .status
+            .ok_or_else(|| Violations::from(FieldError::body("/status", "is required")))?;
+        AppStatus::parse(&status)
+            .ok_or_else(|| Violations::from(FieldError::body("/status", format!("{status:?} is not a status; use UP or DOWN"))))
     }
 }
 

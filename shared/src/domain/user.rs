@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::Catalogue;
 use super::ids::{GroupPk, UserPk};
-use super::validation::{FieldError, Violations};
+use super::validation::Violations;
 
 /// Whether a user may log in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,7 +326,7 @@ pub fn is_username(text: &str) -> bool {
 
 impl RawNewUser {
     /// Validates every field against the rules and the catalogue, naming each bad one.
-    pub fn validate(self, catalogue: &Catalogue, today: Date) -> Result<NewUser, Vec<FieldError>> {
+    pub fn validate(self, catalogue: &Catalogue, today: Date) -> Result<NewUser, Violations> {
         let mut violations = Violations::new();
         let username = match self.username {
             Some(username) if is_username(&username) => Some(username),

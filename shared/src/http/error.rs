@@ -21,8 +21,12 @@ pub struct ErrorBody {
     pub logref: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
+    /// The first bad fields ([`MAX_REPORTED`](crate::domain::validation::MAX_REPORTED) at most).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ErrorDetail>,
+    /// How many bad fields there are, listed or not (with `errors` only).
+    #[serde(rename = "errorCount", skip_serializing_if = "Option::is_none")]
+    pub error_count: Option<usize>,
 }
 
 /// One bad field.
@@ -97,21 +101,25 @@ impl IntoResponse for AppError {
         } else {
             tracing::info!(%logref, status = status.as_u16(), error = %self, "request refused");
         }
-        let errors = match &self {
-            AppError::Invalid(fields) => fields
-                .iter()
-                .map(|f| ErrorDetail {
-                    path: f.path.to_string(),
-                    message: f.message.clone(),
-                })
-                .collect(),
-            _ => Vec::new(),
+        let (errors, error_count) = match &self {
+            AppError::Invalid(violations) => (
+                violations
+                    .iter()
+                    .map(|f| ErrorDetail {
+                        path: f.path.to_string(),
+                        message: f.message.clone(),
+                    })
+                    .collect(),
+                Some(violations.total()),
+            ),
+            _ => (Vec::new(), None),
         };
         let body = ErrorBody {
             message: self.public_message(),
             logref,
             data: None,
             errors,
+            error_count,
         };
         let retry_after = match &self {
             AppError::TooManyRequests { retry_after, .. } => Some(*retry_after),
@@ -153,5 +161,18 @@ mod tests {
         let body: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["message"], "internal error; quote the logref to support");
         assert!(!body.to_string().contains("fire"));
+    }
+
+    #[tokio::test]
+    async fn a_validation_error_lists_the_first_violations_and_counts_them_all() {
+        use crate::domain::validation::{FieldError, MAX_REPORTED, Violations};
+        let violations: Violations = (0..250).map(|i| FieldError::body(format!("/{i}"), "is bad")).collect();
+        let response = AppError::Invalid(violations).into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["errors"].as_array().unwrap().len(), MAX_REPORTED);
+        assert_eq!(body["errors"][0]["path"], "/0");
+        assert_eq!(body["errorCount"], 250);
     }
 }

@@ -166,7 +166,8 @@ impl<'a> Customers<'a> {
 
     /// The customer and every customer below it, in tree order.
     pub async fn subtree(&self, customer: &Customer) -> Result<Vec<Customer>, StoreError> {
-        let query = Query::index(Index::Gsi2, format!("CUSTOMER_TREE#{}", customer.root())).prefix(customer.tree_path());
+        let (first, last) = customer.subtree_paths();
+        let query = Query::index(Index::Gsi2, format!("CUSTOMER_TREE#{}", customer.root())).between(first, last);
         query_all(self.store, &query).await?.iter().map(from_item).collect()
     }
 
@@ -177,5 +178,46 @@ impl<'a> Customers<'a> {
             .iter()
             .map(from_item)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::adapters::embedded::store::EmbeddedStore;
+    use crate::ports::clock::SystemClock;
+
+    #[tokio::test]
+    async fn a_subtree_read_holds_no_sibling_whose_key_shares_its_digits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&dir.path().join("store.sqlite"), Arc::new(SystemClock)).unwrap();
+        let customers = Customers::new(&store);
+        let customer = |group: i64, ancestors: &[i64]| {
+            Customer::new(
+                GroupPk(group),
+                format!("c{group}"),
+                ancestors.iter().copied().map(GroupPk).collect(),
+                Timestamp::UNIX_EPOCH,
+            )
+        };
+        // 100000000000 (12 digits) and 1000000000000 (13): siblings whose paths share a prefix.
+        let tree = [
+            customer(1, &[]),
+            customer(100_000_000_000, &[1]),
+            customer(7, &[100_000_000_000, 1]),
+            customer(1_000_000_000_000, &[1]),
+            customer(8, &[1_000_000_000_000, 1]),
+        ];
+        for member in &tree {
+            customers.create(member).await.unwrap();
+        }
+        let keys = |subtree: Vec<Customer>| -> Vec<i64> { subtree.iter().map(|c| c.group_pk.0).collect() };
+        assert_eq!(keys(customers.subtree(&tree[1]).await.unwrap()), [100_000_000_000, 7]);
+        assert_eq!(keys(customers.subtree(&tree[3]).await.unwrap()), [1_000_000_000_000, 8]);
+        assert_eq!(customers.subtree(&tree[0]).await.unwrap().len(), tree.len());
     }
 }

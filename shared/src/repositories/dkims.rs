@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::record::{Transaction, TransactionFailure, add, delete, from_item, put, to_item, versioned};
 use super::{RepositoryError, Versioned};
 use crate::domain::dkim::records::{
-    CustomerDkim, Fbl, KeyMaterial, KeySet, NameTaken, PlatformDkim, StoredKey, ValidFbl, ValidKey, customer_key_context, fbl_key_context,
-    platform_key_context,
+    CustomerDkim, Fbl, KeyMaterial, KeySet, NameTaken, PlatformDkim, StoredKey, ValidFbl, ValidKey, check_fbl_room, customer_key_context,
+    fbl_key_context, platform_key_context,
 };
 use crate::domain::dkim::selection::Candidate;
 use crate::domain::ids::{DkimId, GroupPk};
@@ -187,7 +187,8 @@ enum Write {
     NameGuard,
     /// The customer's key set.
     Set,
-    /// A collection counter, which never fails a condition.
+    /// A collection counter: added to without a condition, or (for a bounded collection)
+    /// written conditioned on the count read.
     Count,
 }
 
@@ -282,7 +283,9 @@ impl<'a> Dkims<'a> {
                 keys: Vec::new(),
                 set: self.store.get(&set_key(group)).await?.as_ref().map(versioned).transpose()?,
             };
-            let set = keys.header().adding(id);
+            // The set's count decides the bound; its version condition makes two
+            // concurrent creates decide on different counts.
+            let set = keys.header().adding(id)?;
             let mut transaction = Transaction::new();
             transaction.push(Write::Record, put(customer_key_item(&record)?, Condition::NotExists));
             transaction.push(Write::NameGuard, guard(name_key(group, &record.key)));
@@ -442,17 +445,38 @@ impl<'a> Dkims<'a> {
             created_at: now,
             updated_at: now,
         };
-        let mut transaction = Transaction::new();
-        transaction.push(Write::Record, put(fbl_item(&record)?, Condition::NotExists));
-        transaction.push(Write::NameGuard, guard(fbl_domain_key(&record.recipient_domain)));
-        transaction.push(Write::Count, add(Key::new(ALL_FBLS, COUNT), 1));
-        match transaction.commit(self.store).await {
-            Ok(()) => Ok(record),
-            Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::NameGuard) => {
-                Err(recipient_taken(&record.recipient_domain))
+        // The count is written conditioned on the value read, so that two concurrent
+        // creates cannot both take the last place; a create or delete in between only
+        // moves it: read it again and retry.
+        const ATTEMPTS: u32 = 4;
+        let counter = Key::new(ALL_FBLS, COUNT);
+        let mut attempt = 1;
+        loop {
+            let read = self.store.get(&counter).await?;
+            let count = read.as_ref().map_or(0, |counter| counter.version);
+            check_fbl_room(count)?;
+            let condition = read.map_or(Condition::NotExists, |counter| Condition::VersionIs(counter.version));
+            let mut transaction = Transaction::new();
+            transaction.push(Write::Record, put(fbl_item(&record)?, Condition::NotExists));
+            transaction.push(Write::NameGuard, guard(fbl_domain_key(&record.recipient_domain)));
+            transaction.push(
+                Write::Count,
+                put(
+                    Item::new(counter.clone(), serde_json::Map::new()).with_version(count + 1),
+                    condition,
+                ),
+            );
+            match transaction.commit(self.store).await {
+                Ok(()) => return Ok(record),
+                Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::NameGuard) => {
+                    return Err(recipient_taken(&record.recipient_domain));
+                }
+                Err(TransactionFailure::Conditions(failed)) if failed == [Write::Count] && attempt < ATTEMPTS => attempt += 1,
+                Err(TransactionFailure::Conditions(failed)) if failed.contains(&Write::Record) => {
+                    return Err(RepositoryError::Taken(format!("FBL {id} already exists")));
+                }
+                Err(failure) => return Err(changed_meanwhile_or_store(failure, "the FBLs")),
             }
-            Err(TransactionFailure::Conditions(_)) => Err(RepositoryError::Taken(format!("FBL {id} already exists"))),
-            Err(TransactionFailure::Store(error)) => Err(error.into()),
         }
     }
 

@@ -1,6 +1,7 @@
 //! What a repository write can end in, in the store's terms: the HTTP layer maps it to
 //! the error format in one place (`From<RepositoryError> for AppError`).
 
+use crate::domain::dkim::records::LimitReached;
 use crate::ports::key_vault::KeyVaultError;
 use crate::ports::store::StoreError;
 
@@ -16,6 +17,9 @@ pub enum RepositoryError {
     /// The record the write depends on does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// A collection is at its maximum.
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
     /// The change needs more writes than one transaction takes.
     #[error("{0}")]
     TooManyWrites(String),

@@ -20,7 +20,7 @@
 //! - `CAPLOG#<userPk>` / `<epoch ms>#<capability id>#<G|R>`: the append-only capability log.
 //! - `CUSTOMER#<groupPk>` / `PROFILE`: the customer, in GSI1 `CUSTOMER_CHILDREN#<parent>` /
 //!   `CUSTOMER#<groupPk>`, GSI2 `CUSTOMER_TREE#<root>` / `<path from the root>` (a subtree
-//!   is a prefix) and GSI3 `CUSTOMERS` / `<lowercase name>#<groupPk>`. Beside it, its
+//!   is the customer's path and those under it, `<path>/…`) and GSI3 `CUSTOMERS` / `<lowercase name>#<groupPk>`. Beside it, its
 //!   configuration: `CONFIG` (the API key as SHA-256 digest and prefix, smart relay, generic
 //!   users, data exchanges), `SFTP` (its SFTP accounts, passwords as argon2id hashes) and
 //!   `APP#hub`, `APP#plan`, `APP#send` (each application it has; hub's with its workspaces,

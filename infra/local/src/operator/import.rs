@@ -27,7 +27,7 @@ use shared::domain::configuration::{
 use shared::domain::ids::GroupPk;
 use shared::domain::password::{self, HashError};
 use shared::domain::secret::SecretString;
-use shared::domain::validation::{FieldError, Violations};
+use shared::domain::validation::Violations;
 
 const MAX_TEXT: usize = 200;
 const MAX_ID: usize = 64;
@@ -140,7 +140,7 @@ impl SftpAccountInput {
 }
 
 /// Reads the file's JSON document; every violation is reported, each at its pointer.
-pub fn parse(document: &Value, now: Timestamp) -> Result<ConfigurationFile, Vec<FieldError>> {
+pub fn parse(document: &Value, now: Timestamp) -> Result<ConfigurationFile, Violations> {
     let mut v = Violations::new();
     let items = Obj::read(document, String::new(), &["customers"], &mut v)
         .and_then(|root| root.array("customers", &mut v))

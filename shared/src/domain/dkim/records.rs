@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::ids::{DkimId, GroupPk};
 use crate::domain::secret::{EncryptionContext, Envelope, ExposeSecret, SecretString};
-use crate::domain::validation::{FieldError, Violations};
+use crate::domain::validation::{Bounded, FieldError, Violations};
 use dkim_engine::Algorithm;
 use dkim_engine::key::{DkimKeyPair, KeyError, PublicKey};
 use dkim_engine::names;
@@ -64,6 +64,31 @@ pub struct Fbl {
     pub updated_at: Timestamp,
 }
 
+/// Most DKIM keys a customer has: the signer reads a customer's whole key set to pick a
+/// key, so its size bounds the work of every signature made for the customer.
+pub const MAX_KEYS_PER_CUSTOMER: u32 = 50;
+
+/// Most FBLs the platform has: each is a recipient domain a mailbox provider runs a
+/// feedback loop for, a few dozen in practice.
+pub const MAX_FBLS: u64 = 500;
+
+/// A collection at its documented maximum: nothing is added until something is removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LimitReached {
+    #[error("a customer has at most {MAX_KEYS_PER_CUSTOMER} DKIM keys; delete one first")]
+    CustomerKeys,
+    #[error("the platform has at most {MAX_FBLS} FBLs; delete one first")]
+    Fbls,
+}
+
+/// Whether one more FBL fits beside the `count` there are.
+pub fn check_fbl_room(count: u64) -> Result<(), LimitReached> {
+    if count >= MAX_FBLS {
+        return Err(LimitReached::Fbls);
+    }
+    Ok(())
+}
+
 /// A customer's key set: which key is the default and how many keys there are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeySet {
@@ -72,12 +97,22 @@ pub struct KeySet {
 }
 
 impl KeySet {
-    /// The set once key `id` is added: the first key becomes the default.
-    pub fn adding(self, id: DkimId) -> Self {
-        Self {
+    /// Whether one more key fits in the set.
+    pub fn check_room(&self) -> Result<(), LimitReached> {
+        if self.count >= MAX_KEYS_PER_CUSTOMER {
+            return Err(LimitReached::CustomerKeys);
+        }
+        Ok(())
+    }
+
+    /// The set once key `id` is added: the first key becomes the default. A set at its
+    /// maximum takes no more.
+    pub fn adding(self, id: DkimId) -> Result<Self, LimitReached> {
+        self.check_room()?;
+        Ok(Self {
             default: Some(self.default.unwrap_or(id)),
             count: self.count + 1,
-        }
+        })
     }
 
     /// The set once key `id` is removed: deleting the default clears it.
@@ -229,7 +264,7 @@ impl KeyInput {
     /// Validates every field, adding violations under `pointer` (`""`, or `"/dkim"` for
     /// an FBL's key) to those already found. `stored` is the key being replaced: with it,
     /// a null private key keeps the stored one, and the public key must then match it.
-    pub fn validate(self, pointer: &str, stored: Option<&StoredKey>, mut violations: Violations) -> Result<ValidKey, Vec<FieldError>> {
+    pub fn validate(self, pointer: &str, stored: Option<&StoredKey>, mut violations: Violations) -> Result<ValidKey, Violations> {
         let domain = names::domain_name(&self.domain).map_err(|reason| violations.body(format!("{pointer}/domain"), reason));
         let selector = names::selector(&self.selector).map_err(|reason| violations.body(format!("{pointer}/selector"), reason));
         let material = match (self.private_key, stored) {
@@ -250,7 +285,7 @@ impl KeyInput {
                 selector,
                 material,
             }),
-            _ => Err(violations.into_errors()),
+            _ => Err(violations),
         }
     }
 }
@@ -258,13 +293,20 @@ impl KeyInput {
 /// The longest ESP name accepted.
 const MAX_ESP_LEN: usize = 100;
 
+/// Most header fields an FBL signs (`FblRequest.signableHeaders`' maxItems): RFC 6376
+/// recommends about twenty.
+pub const MAX_SIGNABLE_HEADERS: usize = 32;
+
+/// Longest header field name accepted, in bytes: RFC 5322 lines stop at 998.
+const MAX_HEADER_NAME_LEN: usize = 76;
+
 /// `FblRequest`: an FBL as a client sends it.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FblRequest {
     pub esp: String,
     pub recipient_domain: String,
-    pub signable_headers: Vec<String>,
+    pub signable_headers: Bounded<String, MAX_SIGNABLE_HEADERS>,
     pub dkim: KeyInput,
 }
 
@@ -277,14 +319,16 @@ pub struct ValidFbl {
     pub dkim: ValidKey,
 }
 
-/// A header field name (RFC 5322 `ftext`: printable ASCII but the colon).
+/// A header field name an FBL may sign: RFC 5322 `ftext` (printable US-ASCII, 33 to 126,
+/// but the colon), without the `;` and `=` that would break the signature's `h=` tag in
+/// its tag list (RFC 6376 §3.2), and bounded in length.
 fn is_header_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| (33..=126).contains(&b) && b != b':')
+    (1..=MAX_HEADER_NAME_LEN).contains(&name.len()) && name.bytes().all(|b| (33..=126).contains(&b) && !matches!(b, b':' | b';' | b'='))
 }
 
 impl FblRequest {
     /// Validates every field; `stored` is the FBL being replaced.
-    pub fn validate(self, stored: Option<&Fbl>) -> Result<ValidFbl, Vec<FieldError>> {
+    pub fn validate(self, stored: Option<&Fbl>) -> Result<ValidFbl, Violations> {
         let mut violations = Violations::new();
         let esp = self.esp.trim().to_owned();
         if esp.is_empty() || esp.chars().count() > MAX_ESP_LEN {
@@ -297,7 +341,10 @@ impl FblRequest {
         let mut signable_headers: Vec<String> = Vec::with_capacity(self.signable_headers.len());
         for (index, name) in self.signable_headers.iter().enumerate() {
             if !is_header_name(name) {
-                violations.body(format!("/signableHeaders/{index}"), "is not a header field name");
+                violations.body(
+                    format!("/signableHeaders/{index}"),
+                    format!("is not a header field name: 1 to {MAX_HEADER_NAME_LEN} printable ASCII characters but ':', ';' and '='"),
+                );
             } else if signable_headers.iter().any(|seen| seen.eq_ignore_ascii_case(name)) {
                 violations.body(format!("/signableHeaders/{index}"), "is listed twice");
             } else {
@@ -363,7 +410,7 @@ mod tests {
 
     #[test]
     fn the_default_key_stays_active_goes_last_and_only_an_active_key_becomes_it() {
-        let set = KeySet::default().adding(DkimId(7)).adding(DkimId(8));
+        let set = KeySet::default().adding(DkimId(7)).unwrap().adding(DkimId(8)).unwrap();
         assert_eq!(set.check_activity(DkimId(7), false).unwrap_err().path.to_string(), "/active");
         assert!(set.check_activity(DkimId(7), true).is_ok());
         assert!(set.check_activity(DkimId(8), false).is_ok());
@@ -378,7 +425,7 @@ mod tests {
 
     #[test]
     fn a_deactivated_default_stops_being_the_default() {
-        let set = KeySet::default().adding(DkimId(7)).adding(DkimId(8));
+        let set = KeySet::default().adding(DkimId(7)).unwrap().adding(DkimId(8)).unwrap();
         assert_eq!(set.deactivating(&BTreeSet::from([DkimId(8)])), set);
         let without = set.deactivating(&BTreeSet::from([DkimId(7), DkimId(8)]));
         assert_eq!((without.default, without.count), (None, 2));
@@ -386,7 +433,7 @@ mod tests {
 
     #[test]
     fn the_first_key_is_the_default_and_later_ones_are_not() {
-        let first = KeySet::default().adding(DkimId(7));
+        let first = KeySet::default().adding(DkimId(7)).unwrap();
         assert_eq!(
             first,
             KeySet {
@@ -395,12 +442,29 @@ mod tests {
             }
         );
         assert_eq!(
-            first.adding(DkimId(8)),
+            first.adding(DkimId(8)).unwrap(),
             KeySet {
                 default: Some(DkimId(7)),
                 count: 2
             }
         );
+    }
+
+    #[test]
+    fn a_key_set_and_the_fbls_stop_at_their_maximum() {
+        let mut set = KeySet::default();
+        for id in 1..=i64::from(MAX_KEYS_PER_CUSTOMER) {
+            set = set.adding(DkimId(id)).unwrap();
+        }
+        assert_eq!(set.count, MAX_KEYS_PER_CUSTOMER);
+        assert_eq!(set.adding(DkimId(999)), Err(LimitReached::CustomerKeys));
+        assert_eq!(
+            LimitReached::CustomerKeys.to_string(),
+            format!("a customer has at most {MAX_KEYS_PER_CUSTOMER} DKIM keys; delete one first")
+        );
+        assert!(set.removing(DkimId(1)).adding(DkimId(999)).is_ok(), "room again once one goes");
+        assert!(check_fbl_room(MAX_FBLS - 1).is_ok());
+        assert_eq!(check_fbl_room(MAX_FBLS), Err(LimitReached::Fbls));
     }
 
     #[test]
@@ -521,7 +585,7 @@ mod tests {
         let request = FblRequest {
             esp: " ".into(),
             recipient_domain: "gmail.com".into(),
-            signable_headers: vec!["To".into(), "Bad:Name".into(), "to".into()],
+            signable_headers: Bounded(vec!["To".into(), "Bad:Name".into(), "to".into()]),
             dkim: ed25519_input("fbl.test", "f1"),
         };
         let errors = request.validate(None).unwrap_err();
@@ -532,11 +596,58 @@ mod tests {
     }
 
     #[test]
+    fn fbl_header_names_are_rfc_5322_field_names_that_fit_a_tag_list() {
+        for name in ["From", "X-Feedback-ID", "List-Unsubscribe-Post", "x_custom.1", "!#$%&'*+-.^_`|~"] {
+            assert!(is_header_name(name), "{name:?}");
+        }
+        let long = "X".repeat(MAX_HEADER_NAME_LEN + 1);
+        for name in [
+            "",
+            "Bad:Name",
+            "a;b",
+            "h=from",
+            "Two Words",
+            "Tab\there",
+            "Crlf\r\n",
+            "Ünicode",
+            "\u{7f}",
+            long.as_str(),
+        ] {
+            assert!(!is_header_name(name), "{name:?}");
+        }
+        let request = FblRequest {
+            esp: "platform".into(),
+            recipient_domain: "gmail.com".into(),
+            signable_headers: Bounded(vec!["From".into(), "To;".into(), "Subject=x".into(), " Date".into()]),
+            dkim: ed25519_input("fbl.test", "f1"),
+        };
+        let errors = request.validate(None).unwrap_err();
+        assert_eq!(paths(&errors), ["/signableHeaders/1", "/signableHeaders/2", "/signableHeaders/3"]);
+        assert!(errors[0].message.contains("';'"), "{}", errors[0].message);
+    }
+
+    #[test]
+    fn an_fbl_request_lists_at_most_the_maximum_of_headers() {
+        let headers: Vec<String> = (0..=MAX_SIGNABLE_HEADERS).map(|i| format!("\"X-{i}\"")).collect();
+        let body = format!(
+            r#"{{"esp": "e", "recipientDomain": "gmail.com", "signableHeaders": [{}], "dkim": {{}}}}"#,
+            headers.join(",")
+        );
+        let error = serde_json::from_str::<FblRequest>(&body).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("must list at most {MAX_SIGNABLE_HEADERS} items")),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_valid_fbl_request_keeps_its_headers_in_order() {
         let request = FblRequest {
             esp: " platform ".into(),
             recipient_domain: "Gmail.com".into(),
-            signable_headers: vec!["From".into(), "Feedback-ID".into()],
+            signable_headers: Bounded(vec!["From".into(), "Feedback-ID".into()]),
             dkim: ed25519_input("fbl.test", "f1"),
         };
         let valid = request.validate(None).unwrap();
