@@ -51,6 +51,17 @@ pub fn kept_key_body(key: &Value) -> Value {
     })
 }
 
+/// The base64 DER of an RSA public key of 2048 bits whose public exponent is `exponent`
+/// (PKCS#1 `RSAPublicKey`), as a client would paste a key made with a small exponent.
+pub fn rsa_public_key_with_exponent(exponent: u8) -> String {
+    use base64::Engine;
+    // SEQUENCE { INTEGER modulus (a 0 byte, then 256 bytes with the top bit set), INTEGER exponent }
+    let mut der = vec![0x30, 0x82, 0x01, 0x08, 0x02, 0x82, 0x01, 0x01, 0x00];
+    der.extend([0xC1; 256]);
+    der.extend([0x02, 0x01, exponent]);
+    base64::engine::general_purpose::STANDARD.encode(der)
+}
+
 /// An `FblRequest` for `recipient_domain`, with a new Ed25519 key.
 pub fn fbl_body(recipient_domain: &str) -> Value {
     json!({

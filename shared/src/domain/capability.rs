@@ -111,7 +111,13 @@ impl CapabilityRequest {
         if !catalogue.app_roles.contains_key(&self.application) {
             violations.body("/application", format!("unknown application {:?}", self.application));
         }
-        for (index, segment) in self.resource.iter().enumerate() {
+        // A customer's path starts with "customers" and its id, which is checked below as an id.
+        let free_from = if self.resource.first().is_some_and(|head| head == "customers") {
+            2
+        } else {
+            0
+        };
+        for (index, segment) in self.resource.iter().enumerate().skip(free_from) {
             if segment.is_empty() || segment.trim() != segment || segment.chars().count() > MAX_SEGMENT_CHARS {
                 violations.body(
                     format!("/resource/{index}"),
@@ -486,6 +492,8 @@ mod tests {
         assert_eq!(paths(request("hub", &["customers", "x"], "ADMIN")), ["/resource/1"]);
         assert_eq!(paths(request("hub", &["workspaces"], "ADMIN")), ["/resource"]);
         assert_eq!(paths(request("hub", &["customers", "101", " w"], "EDITOR")), ["/resource/2"]);
+        assert_eq!(paths(request("hub", &["customers", " 101"], "EDITOR")), ["/resource/1"]);
+        assert_eq!(paths(request("hub", &["workspaces", ""], "EDITOR")), ["/resource/1", "/resource"]);
         assert_eq!(paths(request("nope", &["customers", "1"], "ADMIN")), ["/application"]);
         assert_eq!(paths(request(ACCOUNTCENTRAL, &["customers", "1"], "GOD")), ["/role"]);
     }

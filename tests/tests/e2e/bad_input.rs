@@ -4,7 +4,7 @@
 //! error format naming it (a JSON pointer into the body, or the parameter's name),
 //! as asked by a caller who may call the operation, and nothing is written.
 
-use accountcentral_e2e::dkim::{fbl_body, key_body};
+use accountcentral_e2e::dkim::{fbl_body, key_body, rsa_public_key_with_exponent};
 use accountcentral_e2e::operations::{MISSING_USER, customer_update, grant_body, preferences_body, user_update};
 use accountcentral_e2e::{TestApp, error_paths, new_user, on_both_backends, read, unique};
 use reqwest::Method;
@@ -573,8 +573,8 @@ async fn bad_team_member_changes_are_refused_by_field_and_write_nothing(app: Tes
         ("application", Some(json!(""))),
         ("resource", Some(json!(["planet"]))),
         ("resource", Some(json!([]))),
-        ("resource", Some(json!(["customers", "abc"]))),
         ("resource", Some(json!("customers/102"))),
+        ("resource", Some(json!(["customers", "101", "a", "b", "c", "d", "e", "f", "g"]))),
         ("role", Some(json!("GOD"))),
         ("role", Some(json!(""))),
     ] {
@@ -585,6 +585,26 @@ async fn bad_team_member_changes_are_refused_by_field_and_write_nothing(app: Tes
                 &format!("{base}/capabilities"),
                 Some(&with(&grant, field, value)),
                 &format!("/{field}"),
+            )
+            .await;
+    }
+    // A customer id has one spelling, so that no second spelling dodges the duplicate
+    // check or a revocation; resource segments have no white space around them.
+    for (resource, pointer) in [
+        (json!(["customers", "abc"]), "/resource/1"),
+        (json!(["customers", "0101"]), "/resource/1"),
+        (json!(["customers", "+101"]), "/resource/1"),
+        (json!(["customers", " 101"]), "/resource/1"),
+        (json!(["customers", "101", "workspace "]), "/resource/2"),
+        (json!(["customers", "101", ""]), "/resource/2"),
+    ] {
+        refusals
+            .expect(
+                "care",
+                Method::POST,
+                &format!("{base}/capabilities"),
+                Some(&with(&grant, "resource", Some(resource))),
+                pointer,
             )
             .await;
     }
@@ -755,6 +775,8 @@ async fn bad_dkim_input_is_refused_by_field_and_writes_nothing(app: TestApp) {
         ("publicKey", None),
         ("publicKey", Some(json!(""))),
         ("publicKey", Some(json!("not base64 at all!"))),
+        ("publicKey", Some(json!(rsa_public_key_with_exponent(3)))),
+        ("publicKey", Some(json!(rsa_public_key_with_exponent(17)))),
         ("privateKey", Some(json!(""))),
         (
             "privateKey",
@@ -809,6 +831,15 @@ async fn bad_dkim_input_is_refused_by_field_and_writes_nothing(app: TestApp) {
         ("signableHeaders", Some(json!([])), "/signableHeaders"),
         ("signableHeaders", Some(json!(["To"])), "/signableHeaders"),
         ("signableHeaders", Some(json!(["From", "Bad:Name"])), "/signableHeaders/1"),
+        ("signableHeaders", Some(json!(["From", "List;Id"])), "/signableHeaders/1"),
+        ("signableHeaders", Some(json!(["From", "h=To"])), "/signableHeaders/1"),
+        ("signableHeaders", Some(json!(["From", "Message ID"])), "/signableHeaders/1"),
+        ("signableHeaders", Some(json!(["From", "X".repeat(77)])), "/signableHeaders/1"),
+        (
+            "signableHeaders",
+            Some(json!((0..33).map(|i| format!("X-{i}")).collect::<Vec<_>>())),
+            "/signableHeaders",
+        ),
         ("signableHeaders", Some(json!(["From", "from"])), "/signableHeaders/1"),
         ("signableHeaders", Some(json!("From")), "/signableHeaders"),
         ("dkim", None, "/dkim"),

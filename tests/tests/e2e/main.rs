@@ -14,6 +14,7 @@ mod dkim;
 mod dkim_verifiers;
 mod handlers;
 mod lambda_emulator;
+mod limits;
 mod news;
 mod notifications;
 mod options;
