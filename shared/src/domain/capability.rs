@@ -519,6 +519,24 @@ mod tests {
     }
 
     #[test]
+    fn a_role_on_a_customer_reaches_its_subtree_and_no_customer_sharing_its_digits() {
+        let admin_1 = [capability(&["customers", "1"], "ADMIN")];
+        let grants = Grants::new(&admin_1, []);
+        assert!(grants.is_admin_of(&customer(1, &[])));
+        assert!(grants.is_admin_of(&customer(10, &[1])), "a child");
+        assert!(grants.is_admin_of(&customer(100, &[10, 1])), "a grandchild");
+        for outside in [customer(10, &[]), customer(100, &[]), customer(100, &[10]), customer(11, &[])] {
+            assert!(
+                !grants.is_admin_of(&outside),
+                "{:?} under {:?}",
+                outside.group_pk,
+                outside.ancestors
+            );
+            assert!(!grants.is_member_of(&outside));
+        }
+    }
+
+    #[test]
     fn service_on_a_customer_is_for_application_users_and_granted_by_care_only() {
         let catalogue = Catalogue::get();
         let request = CapabilityRequest {
