@@ -4,6 +4,7 @@
 pub mod dkim;
 pub mod operations;
 pub mod verifiers;
+pub mod writes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use shared::domain::preferences::Preferences;
 use shared::domain::user::{User, UserStatus, UserType};
 use shared::domain::verification::{Code, Verification};
 use shared::http::service::{JSON, application, producing};
+use shared::http::sse::EVENT_STREAM;
 use shared::ports::clock::Clock;
 use shared::ports::queue::{MessageQueue, OutgoingMessage, QueueError, ReceivedMessage};
 use shared::ports::sms::{SmsError, SmsSender};
@@ -188,12 +190,17 @@ impl TestApp {
     /// The same API on the same data, its state adjusted by `adjust` (a queue that refuses,
     /// say), served on a port of its own: its base URL.
     pub async fn variant(&self, adjust: impl FnOnce(&mut AppState)) -> String {
+        self.wrapped_variant(adjust, |api| api).await
+    }
+
+    /// [`TestApp::variant`], its application wrapped by `wrap` (a layer, say).
+    pub async fn wrapped_variant(&self, adjust: impl FnOnce(&mut AppState), wrap: impl FnOnce(axum::Router) -> axum::Router) -> String {
         let mut state = self.environment.state.clone();
         adjust(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let base = format!("http://{}", listener.local_addr().expect("a bound port"));
-        let app = application(producing(accountcentral_local::routes(), JSON), state);
-        tokio::spawn(axum::serve(listener, app).into_future());
+        let api = producing(accountcentral_local::routes(), JSON).merge(producing(accountcentral_local::stream_routes(), EVENT_STREAM));
+        tokio::spawn(axum::serve(listener, wrap(application(api, state))).into_future());
         base
     }
 

@@ -1258,10 +1258,13 @@ impl Operation {
         self.call_with(app, &tokens, user).await
     }
 
-    /// [`Operation::call`], with the callers' tokens read once beforehand.
+    /// [`Operation::call`], with the callers' tokens read once beforehand. The call (not its
+    /// fixture's) is marked for a [`crate::writes::WriteLog`] to watch, where one does.
     pub async fn call_with(&self, app: &TestApp, tokens: &Tokens, user: Option<&str>) -> (u16, Value) {
         let context = self.prepare(app, user).await;
-        let mut request = app.request(self.method.clone(), &self.path_in(&context));
+        let mut request = app
+            .request(self.method.clone(), &self.path_in(&context))
+            .header(crate::writes::WATCH_HEADER, "1");
         if let Some(user) = user {
             request = request.bearer_auth(tokens.of(user));
         }

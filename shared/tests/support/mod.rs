@@ -131,6 +131,8 @@ pub async fn store(backend: Backend) -> StoreFixture {
 
 /// A queue under test, with access to its dead letters.
 pub struct QueueFixture {
+    /// The adapter it runs on, for a case that needs a queue of other settings.
+    pub backend: Backend,
     queue: Arc<dyn MessageQueue>,
     dead_letters: DeadLetters,
     _dir: Option<TempDir>,
@@ -183,15 +185,21 @@ pub async fn queue(backend: Backend) -> QueueFixture {
 
 /// An empty queue with [`VISIBILITY_TIMEOUT`] that dead-letters after `max_receives`.
 pub async fn queue_dead_lettering_after(backend: Backend, max_receives: u32) -> QueueFixture {
+    queue_with(backend, VISIBILITY_TIMEOUT, max_receives).await
+}
+
+/// An empty queue with `visibility_timeout` that dead-letters after `max_receives`.
+pub async fn queue_with(backend: Backend, visibility_timeout: Duration, max_receives: u32) -> QueueFixture {
     match backend {
         Backend::Embedded => {
             let dir = temp_dir();
             let settings = QueueSettings {
-                visibility_timeout: VISIBILITY_TIMEOUT,
+                visibility_timeout,
                 max_receives,
             };
             let queue = Arc::new(LocalQueue::open(&dir.path().join("queue.db"), settings).expect("open the local queue"));
             QueueFixture {
+                backend,
                 queue: queue.clone(),
                 dead_letters: DeadLetters::Local(queue),
                 _dir: Some(dir),
@@ -200,7 +208,7 @@ pub async fn queue_dead_lettering_after(backend: Backend, max_receives: u32) -> 
         Backend::Aws => {
             let client = aws_sdk_sqs::Client::new(&aws_config().await);
             let name = unique_name("queue");
-            let url = SqsQueue::ensure(&client, &name, VISIBILITY_TIMEOUT, max_receives)
+            let url = SqsQueue::ensure(&client, &name, visibility_timeout, max_receives)
                 .await
                 .expect("create the SQS queue");
             let dead_url = client
@@ -212,6 +220,7 @@ pub async fn queue_dead_lettering_after(backend: Backend, max_receives: u32) -> 
                 .queue_url
                 .expect("dead-letter queue URL");
             QueueFixture {
+                backend,
                 queue: Arc::new(SqsQueue::new(client.clone(), url)),
                 dead_letters: DeadLetters::Sqs(SqsQueue::new(client, dead_url)),
                 _dir: None,

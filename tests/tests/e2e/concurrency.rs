@@ -2,14 +2,18 @@
 //! creations get distinct user keys, and concurrent changes of one user or customer
 //! based on the same version never lose an update (optimistic locking).
 
+use std::sync::{Arc, Mutex};
+
 use accountcentral_e2e::dkim::key_body;
 use accountcentral_e2e::{TestApp, error_paths, new_user, on_both_backends, read};
 use jiff::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
 use shared::domain::ids::UserPk;
+use shared::ports::store::{Condition, Item, ItemStore, Key, Query, QueryPage, StoreError, WriteOp};
 use shared::repositories::RepositoryError;
 use shared::repositories::accounts::{AccountChange, Accounts};
+use tokio::sync::oneshot;
 
 on_both_backends!(
     racing_creations_of_one_username_make_one_user,
@@ -18,6 +22,7 @@ on_both_backends!(
     racing_claims_of_one_email_give_it_to_one_user,
     two_saves_of_one_loaded_account_are_one_success_and_one_conflict,
     racing_user_updates_lose_nothing,
+    a_change_based_on_a_read_another_change_overtook_is_refused,
     racing_changes_of_different_parts_of_a_user_lose_nothing,
     racing_customer_updates_lose_nothing,
     racing_changes_of_different_parts_of_a_customer_lose_nothing,
@@ -305,6 +310,97 @@ async fn racing_user_updates_lose_nothing(app: TestApp) {
         assert_eq!(listed["elements"][0]["name"], after["name"], "the list follows the winner");
     }
     eprintln!("{conflicts} of {} racing updates were conflicts", ROUNDS * 6);
+}
+
+/// A store that holds the first write made through it until released: a request made
+/// through it has read and is about to write when the test makes another.
+struct HoldFirstWrite {
+    store: Arc<dyn ItemStore>,
+    /// Told when the first write arrives; then waits to be released.
+    hold: Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>,
+}
+
+impl HoldFirstWrite {
+    async fn before_writing(&self) {
+        let hold = self.hold.lock().unwrap().take();
+        if let Some((arrived, release)) = hold {
+            arrived.send(()).unwrap();
+            release.await.unwrap();
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ItemStore for HoldFirstWrite {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.store.get(key).await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        self.store.batch_get(keys).await
+    }
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+        self.before_writing().await;
+        self.store.put(item, condition).await
+    }
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
+        self.before_writing().await;
+        self.store.delete(key, condition).await
+    }
+    async fn query(&self, query: &Query) -> Result<QueryPage, StoreError> {
+        self.store.query(query).await
+    }
+    async fn count(&self, query: &Query) -> Result<u64, StoreError> {
+        self.store.count(query).await
+    }
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.before_writing().await;
+        self.store.transact(ops).await
+    }
+    async fn increment(&self, key: &Key, by: u64) -> Result<u64, StoreError> {
+        self.before_writing().await;
+        self.store.increment(key, by).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+}
+
+/// The race the others leave to chance, forced: a change has read the user (or customer)
+/// and is about to write when another change of it is made and answered 200. Written over
+/// it (last writer wins), the second change would be lost though answered 200; it must be
+/// refused with 409 instead, and the state is the change that was answered 200.
+async fn a_change_based_on_a_read_another_change_overtook_is_refused(app: TestApp) {
+    let user_pk = app.create_user("acme.it.admin", 101, &new_user("overtaken.member")).await;
+    for path in [format!("/v1/users/{user_pk}"), "/v1/customers/101".to_owned()] {
+        let (status, mut before) = app.get_as("care", &path).await;
+        assert_eq!(status, 200, "{before}");
+        before.as_object_mut().unwrap().remove("suspensionInfo");
+        let (arrived, arrival) = oneshot::channel();
+        let (release, released) = oneshot::channel();
+        let held = Arc::new(HoldFirstWrite {
+            store: app.environment.state.store.clone(),
+            hold: Mutex::new(Some((arrived, released))),
+        });
+        let holding = app.variant(|state| state.store = held).await;
+
+        let mut first = before.clone();
+        first["name"] = json!("First Writer");
+        let token = app.token("care").await;
+        let request = app.client.put(format!("{holding}{path}")).bearer_auth(&token).json(&first).send();
+        let first_call = tokio::spawn(async move { read(request.await.expect("the stand-in answers")).await });
+        arrival.await.expect("the first change reaches its write");
+
+        let mut second = before.clone();
+        second["name"] = json!("Second Writer");
+        let (status, answer) = app.put_as("care", &path, &second).await;
+        assert_eq!(status, 200, "{path}: the overtaking change: {answer}");
+        release.send(()).unwrap();
+        let (status, answer) = first_call.await.unwrap();
+        assert_eq!(status, 409, "{path}: a change based on an overtaken read: {answer}");
+        error_paths(&answer);
+        let (_, after) = app.get_as("care", &path).await;
+        assert_eq!(after["name"], "Second Writer", "{path}: the change answered 200 stays");
+    }
 }
 
 /// A full replacement racing with other operations that rewrite the same user (its

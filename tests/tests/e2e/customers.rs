@@ -160,8 +160,8 @@ async fn a_customer_out_of_reach_is_403_whether_or_not_it_exists(app: TestApp) {
             "privacyResponsible": "privacy@acme-italia.test", "status": "ACTIVE", "premium": false, "gid": "G000101"
         })
     );
-    let (_, root) = app.get_as("globex.admin", "/v1/customers/200").await;
-    assert_eq!(root["parentGroupPk"], Value::Null);
+    let (status, root) = app.get_as("globex.admin", "/v1/customers/200").await;
+    assert_eq!((status, &root["parentGroupPk"]), (200, &Value::Null), "{root}");
 
     for (user, group, expected) in [
         ("acme.admin", 102, 200),

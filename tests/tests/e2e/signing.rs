@@ -137,18 +137,23 @@ async fn the_flags_and_the_sender_choose_the_signatures(app: TestApp) {
     let records = published_records(&app).await;
     // Without a sender, the From header's domain selects the key (news.acme.test: ed1).
     let from_news = SAMPLE_MESSAGE.replace("news@acme.test", "editor@news.acme.test");
-    let (_, answer) = sign(&app, 100, &from_news, json!({"recipient": "gmail.com"})).await;
-    assert_eq!(answer["dkim"]["selector"], "ed1");
+    let (status, answer) = sign(&app, 100, &from_news, json!({"recipient": "gmail.com"})).await;
+    assert_eq!((status, &answer["dkim"]["selector"]), (200, &json!("ed1")), "{answer}");
     let body = |apply_dkim: bool, apply_fbl: bool| json!({"message": SAMPLE_MESSAGE, "data": {"recipient": "x@gmail.com"}, "applyDkim": apply_dkim, "applyFbl": apply_fbl});
-    let (_, fbl_only) = app.post_as("mta", "/v1/customers/100/sign", &body(false, true)).await;
+    let (status, fbl_only) = app.post_as("mta", "/v1/customers/100/sign", &body(false, true)).await;
     assert_eq!(
-        (&fbl_only["dkim"], &fbl_only["fbl"]["recipientDomain"]),
-        (&Value::Null, &json!("gmail.com"))
+        (status, &fbl_only["dkim"], &fbl_only["fbl"]["recipientDomain"]),
+        (200, &Value::Null, &json!("gmail.com")),
+        "{fbl_only}"
     );
-    let (_, dkim_only) = app.post_as("mta", "/v1/customers/100/sign", &body(true, false)).await;
-    assert_eq!((dkim_only["dkim"].is_object(), &dkim_only["fbl"]), (true, &Value::Null));
-    let (_, neither) = app.post_as("mta", "/v1/customers/100/sign", &body(false, false)).await;
-    assert_eq!(neither["message"], SAMPLE_MESSAGE);
+    let (status, dkim_only) = app.post_as("mta", "/v1/customers/100/sign", &body(true, false)).await;
+    assert_eq!(
+        (status, dkim_only["dkim"].is_object(), &dkim_only["fbl"]),
+        (200, true, &Value::Null),
+        "{dkim_only}"
+    );
+    let (status, neither) = app.post_as("mta", "/v1/customers/100/sign", &body(false, false)).await;
+    assert_eq!((status, &neither["message"]), (200, &json!(SAMPLE_MESSAGE)), "{neither}");
     let verdicts = verify(
         &[
             fbl_only["message"].as_str().unwrap().into(),
@@ -159,8 +164,8 @@ async fn the_flags_and_the_sender_choose_the_signatures(app: TestApp) {
     .await;
     assert!(verdicts.iter().all(|verdict| verdict.all_pass(1)), "{verdicts:?}");
     // A recipient domain without FBL adds none.
-    let (_, answer) = sign(&app, 100, SAMPLE_MESSAGE, json!({"recipient": "someone@example.org"})).await;
-    assert_eq!(answer["fbl"], Value::Null);
+    let (status, answer) = sign(&app, 100, SAMPLE_MESSAGE, json!({"recipient": "someone@example.org"})).await;
+    assert_eq!((status, &answer["fbl"]), (200, &Value::Null), "{answer}");
 }
 
 async fn bad_messages_are_refused(app: TestApp) {

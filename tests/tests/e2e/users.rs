@@ -778,7 +778,8 @@ async fn the_authorization_server_reads_capabilities_through_the_service_user(ap
         .delete_as("acme.it.admin", &format!("/v1/users/12/capabilities/{}", granted["id"]))
         .await;
     assert_eq!(status, 200);
-    let (_, capabilities) = app.get_as("mta", "/v1/internal/capabilities?username=acme.user").await;
+    let (status, capabilities) = app.get_as("mta", "/v1/internal/capabilities?username=acme.user").await;
+    assert_eq!(status, 200, "{capabilities}");
     assert!(capabilities.get("hub").is_none(), "{capabilities}");
 
     let user_pk = app.create_user("acme.admin", 102, &new_user("fresh.member")).await;
