@@ -6,6 +6,7 @@ mod demo_configuration;
 mod demo_keys;
 mod demo_news;
 pub mod seed;
+pub mod template;
 
 use std::fs;
 use std::net::SocketAddr;
