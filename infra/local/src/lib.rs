@@ -109,6 +109,10 @@ pub enum LocalError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("AWS emulation: {0}")]
     Aws(String),
+    #[error(
+        "table {0} is not a demo deployment (it has no demo seed marker): development tokens are for demo tables only (seed one with `serve --backend aws --seed-demo`)"
+    )]
+    NotDemo(String),
 }
 
 /// An HTTP function: its binary's name (as template.yaml names it), the ports it wires
@@ -302,6 +306,11 @@ impl Environment {
             .map_err(AppError::from)?
             .ok_or_else(|| LocalError::UnknownUser(username.into()))?;
         Ok(self.issuer.issue(user, username, self.state.clock.now().as_second(), TOKEN_TTL)?)
+    }
+
+    /// Whether the store holds the demo tenant.
+    pub async fn is_demo(&self) -> Result<bool, LocalError> {
+        Ok(seed::is_seeded(self.state.store.as_ref()).await.map_err(AppError::from)?)
     }
 
     /// Seeds the demo tenant on an empty store.
