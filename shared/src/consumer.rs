@@ -100,8 +100,14 @@ pub async fn consume_batch(state: &AppState, consumer: &Arc<dyn Consumer>, messa
 /// Runs `consumer` on its queue in this process until the runtime stops: the local
 /// stand-in's equivalent of an SQS event source.
 pub fn spawn_local(state: AppState, consumer: Arc<dyn Consumer>) -> tokio::task::JoinHandle<()> {
+    let queue = consumer.queue(&state.queues);
+    spawn_draining(queue, state, consumer)
+}
+
+/// Runs `consumer` on the messages of `queue` (the event source: on Lambda a service apart
+/// from the function's code, with the function's role) until the runtime stops.
+pub fn spawn_draining(queue: Arc<dyn MessageQueue>, state: AppState, consumer: Arc<dyn Consumer>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let queue = consumer.queue(&state.queues);
         loop {
             let received = match queue.receive(BATCH, RECEIVE_WAIT).await {
                 Ok(received) => received,

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use accountcentral_local::{AwsNames, Backend, Environment};
+use accountcentral_local::{AwsNames, Backend, ConsumerFunction, Environment};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use shared::adapters::embedded::sms::SmsOutbox;
-use shared::app::AppState;
+use shared::app::{AppState, Queues};
 use shared::domain::catalogue::Stage;
 use shared::domain::customer::Customer;
 use shared::domain::ids::{GroupPk, UserPk};
@@ -94,6 +94,25 @@ impl TestApp {
     }
 
     async fn start_with(backend: Backend, adjust: impl FnOnce(&mut AppState)) -> Self {
+        Self::start_per_function(backend, adjust, |_, _, state| state.clone(), |_, queues| queues.clone()).await
+    }
+
+    /// The stand-in on the embedded store, each function on the state `state_of` makes of
+    /// the shared one (given its binary's name and wiring), each consumer draining its queue
+    /// among those `event_source` makes of the queues: as on AWS, where each runs in a Lambda function of its own.
+    pub async fn embedded_per_function(
+        state_of: impl Fn(&'static str, u8, &AppState) -> AppState,
+        event_source: impl Fn(&ConsumerFunction, &Queues) -> Queues,
+    ) -> Self {
+        Self::start_per_function(Backend::Embedded, |_| {}, state_of, event_source).await
+    }
+
+    async fn start_per_function(
+        backend: Backend,
+        adjust: impl FnOnce(&mut AppState),
+        state_of: impl Fn(&'static str, u8, &AppState) -> AppState,
+        event_source: impl Fn(&ConsumerFunction, &Queues) -> Queues,
+    ) -> Self {
         let data_dir = tempfile::tempdir().expect("a temporary directory");
         let mut environment = Environment::open(data_dir.path(), backend, Stage::Dev)
             .await
@@ -111,7 +130,15 @@ impl TestApp {
             });
         }
         environment.seed().await.expect("the demo tenant is seeded");
-        let (addr, server): (SocketAddr, _) = environment.bind("127.0.0.1:0".parse().unwrap()).await.expect("a free port");
+        let shared = environment.state.clone();
+        let (addr, server): (SocketAddr, _) = environment
+            .bind_functions(
+                "127.0.0.1:0".parse().unwrap(),
+                |binary, wiring| state_of(binary, wiring, &shared),
+                event_source,
+            )
+            .await
+            .expect("a free port");
         tokio::spawn(server);
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         Self {

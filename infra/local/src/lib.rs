@@ -6,6 +6,7 @@ mod demo_configuration;
 mod demo_keys;
 mod demo_news;
 pub mod seed;
+pub mod template;
 
 use std::fs;
 use std::net::SocketAddr;
@@ -20,12 +21,12 @@ use shared::adapters::aws::dynamodb::DynamoStore;
 use shared::adapters::aws::key_vault::KmsKeyVault;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::adapters::embedded::secret_file::read_or_create;
-use shared::app::{AppState, AwsResources, QueueUrls, StartupError, news_feeds_from_env};
+use shared::app::{AppState, AwsResources, QueueUrls, Queues, StartupError, news_feeds_from_env};
 use shared::auth::tokens::{self, DevTokenIssuer, TokenError};
-use shared::consumer::{Consumer, spawn_local};
+use shared::consumer::{Consumer, spawn_draining};
 use shared::domain::catalogue::Stage;
 use shared::error::AppError;
-use shared::http::service::{JSON, application, producing};
+use shared::http::service::{JSON, producing, serve};
 use shared::http::sse::EVENT_STREAM;
 use shared::ports::clock::SystemClock;
 use shared::repositories::accounts::Accounts;
@@ -108,42 +109,141 @@ pub enum LocalError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("AWS emulation: {0}")]
     Aws(String),
+    #[error(
+        "table {0} is not a demo deployment (it has no demo seed marker): development tokens are for demo tables only (seed one with `serve --backend aws --seed-demo`)"
+    )]
+    NotDemo(String),
 }
 
-/// Every function's routes: one code path per operation, as on Lambda.
+/// An HTTP function: its binary's name (as template.yaml names it), the ports it wires
+/// (`shared::app::wiring`), its routes and whether they are Server-Sent-Events streams
+/// (on AWS, behind Function URLs) rather than JSON operations.
+pub struct Function {
+    pub binary: &'static str,
+    pub wiring: u8,
+    pub routes: fn() -> Router<AppState>,
+    pub streams: bool,
+}
+
+/// A queue consumer's function: its binary's name, the ports it wires, and its consumer.
+pub struct ConsumerFunction {
+    pub binary: &'static str,
+    pub wiring: u8,
+    pub consumer: fn() -> Arc<dyn Consumer>,
+}
+
+const fn api(binary: &'static str, wiring: u8, routes: fn() -> Router<AppState>) -> Function {
+    Function {
+        binary,
+        wiring,
+        routes,
+        streams: false,
+    }
+}
+
+/// Every HTTP function of template.yaml.
+pub const FUNCTIONS: [Function; 15] = [
+    api(
+        "accountcentral-options",
+        accountcentral_options::WIRING,
+        accountcentral_options::routes,
+    ),
+    api(
+        "accountcentral-service",
+        accountcentral_service::WIRING,
+        accountcentral_service::routes,
+    ),
+    api("accountcentral-user", accountcentral_user::WIRING, accountcentral_user::routes),
+    api("accountcentral-users", accountcentral_users::WIRING, accountcentral_users::routes),
+    api(
+        "accountcentral-security",
+        accountcentral_security::WIRING,
+        accountcentral_security::routes,
+    ),
+    api(
+        "accountcentral-customers",
+        accountcentral_customers::WIRING,
+        accountcentral_customers::routes,
+    ),
+    api(
+        "accountcentral-capabilities",
+        accountcentral_capabilities::WIRING,
+        accountcentral_capabilities::routes,
+    ),
+    api("accountcentral-dkim", accountcentral_dkim::WIRING, accountcentral_dkim::routes),
+    api(
+        "accountcentral-signing",
+        accountcentral_signing::WIRING,
+        accountcentral_signing::routes,
+    ),
+    api(
+        "accountcentral-provisioning",
+        accountcentral_provisioning::WIRING,
+        accountcentral_provisioning::routes,
+    ),
+    api(
+        "accountcentral-notifications",
+        accountcentral_notifications::WIRING,
+        accountcentral_notifications::routes,
+    ),
+    api("accountcentral-news", accountcentral_news::WIRING, accountcentral_news::routes),
+    api(
+        "accountcentral-status",
+        accountcentral_status::WIRING,
+        accountcentral_status::routes,
+    ),
+    Function {
+        binary: "accountcentral-notifications-stream",
+        wiring: accountcentral_notifications_stream::WIRING,
+        routes: accountcentral_notifications_stream::routes,
+        streams: true,
+    },
+    Function {
+        binary: "accountcentral-status-stream",
+        wiring: accountcentral_status_stream::WIRING,
+        routes: accountcentral_status_stream::routes,
+        streams: true,
+    },
+];
+
+/// Every queue consumer of template.yaml, run in-process on its queue while the stand-in
+/// serves, as the SQS event sources run them on AWS.
+pub const CONSUMERS: [ConsumerFunction; 3] = [
+    ConsumerFunction {
+        binary: "accountcentral-notifications-delivery",
+        wiring: accountcentral_notifications_delivery::WIRING,
+        consumer: || Arc::new(accountcentral_notifications_delivery::Delivery),
+    },
+    ConsumerFunction {
+        binary: "accountcentral-news-import",
+        wiring: accountcentral_news_import::WIRING,
+        consumer: || Arc::new(accountcentral_news_import::NewsImport),
+    },
+    ConsumerFunction {
+        binary: "accountcentral-provisioning-worker",
+        wiring: accountcentral_provisioning_worker::WIRING,
+        consumer: || Arc::new(accountcentral_provisioning_worker::ProvisioningWorker),
+    },
+];
+
+/// Every JSON function's routes: one code path per operation, as on Lambda.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(accountcentral_options::routes())
-        .merge(accountcentral_service::routes())
-        .merge(accountcentral_user::routes())
-        .merge(accountcentral_users::routes())
-        .merge(accountcentral_security::routes())
-        .merge(accountcentral_customers::routes())
-        .merge(accountcentral_capabilities::routes())
-        .merge(accountcentral_dkim::routes())
-        .merge(accountcentral_signing::routes())
-        .merge(accountcentral_provisioning::routes())
-        .merge(accountcentral_notifications::routes())
-        .merge(accountcentral_news::routes())
-        .merge(accountcentral_status::routes())
+    FUNCTIONS
+        .iter()
+        .filter(|function| !function.streams)
+        .fold(Router::new(), |routes, function| routes.merge((function.routes)()))
 }
 
-/// Every stream function's routes: Server-Sent Events (on AWS, behind Function URLs).
-pub fn stream_routes() -> Router<AppState> {
-    Router::new()
-        .merge(accountcentral_notifications_stream::routes())
-        .merge(accountcentral_status_stream::routes())
+/// Each function's routes on the state `state_of` gives it (by binary name and wiring).
+fn served(state_of: &impl Fn(&'static str, u8) -> AppState) -> Router {
+    FUNCTIONS.iter().fold(Router::new(), |app, function| {
+        let produces = if function.streams { EVENT_STREAM } else { JSON };
+        app.merge(producing((function.routes)(), produces).with_state(state_of(function.binary, function.wiring)))
+    })
 }
 
-/// Every queue consumer, run in-process on its queue while the stand-in serves, as the
-/// SQS event sources run them on AWS.
-pub fn consumers() -> Vec<Arc<dyn Consumer>> {
-    vec![
-        Arc::new(accountcentral_notifications_delivery::Delivery),
-        Arc::new(accountcentral_news_import::NewsImport),
-        Arc::new(accountcentral_provisioning_worker::ProvisioningWorker),
-    ]
-}
+/// A bound server, to be awaited.
+pub type Server = std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
 
 /// An opened data directory: the state and the token issuer.
 pub struct Environment {
@@ -208,33 +308,59 @@ impl Environment {
         Ok(self.issuer.issue(user, username, self.state.clock.now().as_second(), TOKEN_TTL)?)
     }
 
+    /// Whether the store holds the demo tenant.
+    pub async fn is_demo(&self) -> Result<bool, LocalError> {
+        Ok(seed::is_seeded(self.state.store.as_ref()).await.map_err(AppError::from)?)
+    }
+
     /// Seeds the demo tenant on an empty store.
     pub async fn seed(&self) -> Result<Option<seed::Seeded>, LocalError> {
         Ok(seed::seed_if_empty(self.state.store.as_ref(), self.state.key_vault.as_ref(), self.state.clock.now()).await?)
     }
 
     /// Binds `addr` and returns the bound address and the server, to be awaited.
-    pub async fn bind(&self, addr: SocketAddr) -> Result<(SocketAddr, impl Future<Output = std::io::Result<()>> + use<>), LocalError> {
+    pub async fn bind(&self, addr: SocketAddr) -> Result<(SocketAddr, Server), LocalError> {
+        let state = self.state.clone();
+        self.bind_functions(addr, move |_, _| state.clone(), |_, queues| queues.clone())
+            .await
+    }
+
+    /// [`Environment::bind`], each function on the state `state_of` gives it (by its binary's
+    /// name and wiring) and each
+    /// consumer draining its queue among those `event_source` makes of the queues (the stand-in: the one
+    /// state, the queues themselves; the IAM test: a state per function that records what it does).
+    pub async fn bind_functions(
+        &self,
+        addr: SocketAddr,
+        state_of: impl Fn(&'static str, u8) -> AppState,
+        event_source: impl Fn(&ConsumerFunction, &Queues) -> Queues,
+    ) -> Result<(SocketAddr, Server), LocalError> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| LocalError::Listen { addr, source })?;
         let bound = listener.local_addr().map_err(|source| LocalError::Listen { addr, source })?;
         // The development issuer's public keys, so that Lambda functions run locally can verify its tokens.
         let jwks = axum::Json(self.issuer.jwks().clone());
-        let workers: Vec<_> = consumers()
-            .into_iter()
-            .map(|consumer| spawn_local(self.state.clone(), consumer))
+        let workers: Vec<_> = CONSUMERS
+            .iter()
+            .map(|function| {
+                let consumer = (function.consumer)();
+                let queue = consumer.queue(&event_source(function, &self.state.queues));
+                spawn_draining(queue, state_of(function.binary, function.wiring), consumer)
+            })
             .collect();
-        let app = Router::new().route(JWKS_PATH, get(move || async move { jwks })).merge(application(
-            producing(routes(), JSON).merge(producing(stream_routes(), EVENT_STREAM)),
-            self.state.clone(),
-        ));
-        Ok((bound, async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(shutdown()).await;
-            // A message being consumed is left on the queue and consumed again later.
-            workers.iter().for_each(|worker| worker.abort());
-            served
-        }))
+        let app = Router::new()
+            .route(JWKS_PATH, get(move || async move { jwks }))
+            .merge(serve(served(&state_of)));
+        Ok((
+            bound,
+            Box::pin(async move {
+                let served = axum::serve(listener, app).with_graceful_shutdown(shutdown()).await;
+                // A message being consumed is left on the queue and consumed again later.
+                workers.iter().for_each(|worker| worker.abort());
+                served
+            }),
+        ))
     }
 }
 

@@ -77,6 +77,11 @@ struct ServeArgs {
     /// Where the state lives: local files, or AWS (emulated at AWS_ENDPOINT_URL).
     #[arg(long, value_enum, default_value_t = BackendArg::Embedded)]
     backend: BackendArg,
+    /// On AWS, seed the demo tenant (users with known passwords and the care, DKIM and
+    /// SERVICE roles) into a table that lacks it. Without it nothing is seeded on AWS: the
+    /// table may be a real deployment's. The embedded store is seeded on first start.
+    #[arg(long)]
+    seed_demo: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,6 +124,12 @@ async fn main() -> ExitCode {
 
 async fn token(username: &str, data_dir: PathBuf, backend: Backend) -> Result<(), LocalError> {
     let environment = Environment::open(&data_dir, backend, stage_from_env()?).await?;
+    // A development token on a real deployment's table would let its holder act as any user.
+    if let Some(resources) = &environment.aws_resources
+        && !environment.is_demo().await?
+    {
+        return Err(LocalError::NotDemo(resources.table.clone()));
+    }
     println!("{}", environment.token(username).await?);
     Ok(())
 }
@@ -168,7 +179,12 @@ async fn serve(args: ServeArgs) -> Result<(), LocalError> {
         .init();
     let backend = Backend::from(args.backend);
     let environment = Environment::open(&args.data_dir, backend.clone(), stage_from_env()?).await?;
-    let seeded = environment.seed().await?;
+    let seeded = match backend {
+        Backend::Embedded => environment.seed().await?,
+        Backend::Aws(_) if args.seed_demo => environment.seed().await?,
+        Backend::Aws(_) => None,
+    };
+    let demo = seeded.is_some() || environment.is_demo().await?;
     let (addr, server) = environment.bind(args.addr).await?;
     let data_dir = args.data_dir.display();
     println!("AccountCentral local stand-in");
@@ -181,6 +197,10 @@ async fn serve(args: ServeArgs) -> Result<(), LocalError> {
         ),
     }
     println!("  SMS:       {data_dir}/sms-outbox.jsonl");
+    if !demo {
+        println!("  Demo:      none: the table holds no demo tenant (serve --backend aws --seed-demo seeds one)");
+        return server.await.map_err(|source| LocalError::Listen { addr, source });
+    }
     println!("  Demo users:");
     for demo in DEMO_USERS {
         let password = seeded

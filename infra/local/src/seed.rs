@@ -12,7 +12,7 @@ use shared::domain::secret::{ExposeSecret, SecretString};
 use shared::domain::user::{User, UserStatus, UserType};
 use shared::error::AppError;
 use shared::ports::key_vault::KeyVault;
-use shared::ports::store::{Condition, Item, ItemStore, Key};
+use shared::ports::store::{Condition, Item, ItemStore, Key, StoreError};
 use shared::repositories::accounts::{Accounts, NewAccount};
 use shared::repositories::customers::Customers;
 
@@ -99,12 +99,17 @@ pub struct Seeded {
     pub passwords: Vec<(&'static str, SecretString)>,
 }
 
+/// Whether the store holds the demo tenant (its seed marker): a demo deployment.
+pub async fn is_seeded(store: &dyn ItemStore) -> Result<bool, StoreError> {
+    Ok(store.get(&Key::new(MARKER.0, MARKER.1)).await?.is_some())
+}
+
 /// Seeds the demo tenant unless the store already holds it; `None` when it did.
 pub async fn seed_if_empty(store: &dyn ItemStore, key_vault: &dyn KeyVault, now: Timestamp) -> Result<Option<Seeded>, AppError> {
-    let marker = Key::new(MARKER.0, MARKER.1);
-    if store.get(&marker).await?.is_some() {
+    if is_seeded(store).await? {
         return Ok(None);
     }
+    let marker = Key::new(MARKER.0, MARKER.1);
     let customers = Customers::new(store);
     for customer in demo_customers(now) {
         customers.create(&customer).await?;

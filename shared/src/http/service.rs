@@ -38,10 +38,15 @@ pub fn producing(routes: Router<AppState>, produces: Produces) -> Router<AppStat
 
 /// The complete HTTP application for `routes` (each set wrapped by [`producing`]).
 pub fn application(routes: Router<AppState>, state: AppState) -> Router {
+    serve(routes.with_state(state))
+}
+
+/// The complete HTTP application for `routes` that hold their state already (each
+/// function's its own, as each runs in a Lambda function of its own).
+pub fn serve(routes: Router) -> Router {
     let inner = routes
         .fallback(|| async { AppError::NotFound("resource".into()) })
-        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .with_state(state);
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
     // Layers on a router that only has a fallback run before routing, so the
     // method override is seen by the router.
     Router::new()

@@ -13,6 +13,7 @@ mod customers;
 mod dkim;
 mod dkim_verifiers;
 mod handlers;
+mod iam;
 mod lambda_emulator;
 mod limits;
 mod news;

@@ -2,6 +2,7 @@
 
 pub mod dynamodb;
 pub mod key_vault;
+pub mod permissions;
 pub mod sns;
 pub mod sqs;
 
