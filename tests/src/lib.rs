@@ -25,8 +25,7 @@ use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
 use shared::domain::user::{User, UserStatus, UserType};
 use shared::domain::verification::{Code, Verification};
-use shared::http::service::{JSON, application, producing};
-use shared::http::sse::EVENT_STREAM;
+use shared::http::service::serve;
 use shared::ports::clock::Clock;
 use shared::ports::queue::{MessageQueue, OutgoingMessage, QueueError, ReceivedMessage};
 use shared::ports::sms::{SmsError, SmsSender};
@@ -226,8 +225,8 @@ impl TestApp {
         adjust(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let base = format!("http://{}", listener.local_addr().expect("a bound port"));
-        let api = producing(accountcentral_local::routes(), JSON).merge(producing(accountcentral_local::stream_routes(), EVENT_STREAM));
-        tokio::spawn(axum::serve(listener, wrap(application(api, state))).into_future());
+        let api = accountcentral_local::served(&|_, _| state.clone());
+        tokio::spawn(axum::serve(listener, wrap(serve(api))).into_future());
         base
     }
 

@@ -226,16 +226,8 @@ pub const CONSUMERS: [ConsumerFunction; 3] = [
     },
 ];
 
-/// Every JSON function's routes: one code path per operation, as on Lambda.
-pub fn routes() -> Router<AppState> {
-    FUNCTIONS
-        .iter()
-        .filter(|function| !function.streams)
-        .fold(Router::new(), |routes, function| routes.merge((function.routes)()))
-}
-
 /// Each function's routes on the state `state_of` gives it (by binary name and wiring).
-fn served(state_of: &impl Fn(&'static str, u8) -> AppState) -> Router {
+pub fn served(state_of: &impl Fn(&'static str, u8) -> AppState) -> Router {
     FUNCTIONS.iter().fold(Router::new(), |app, function| {
         let produces = if function.streams { EVENT_STREAM } else { JSON };
         app.merge(producing((function.routes)(), produces).with_state(state_of(function.binary, function.wiring)))
