@@ -52,24 +52,54 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Parses JSON, reporting the JSON pointer of the first bad value.
+/// Parses JSON, reporting the JSON pointer of the first bad value. A number with a zero
+/// fraction (`7.0`, `7e0`) is an integer, as JSON Schema and so the contract count it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let pointer: String = error
-            .path()
-            .iter()
-            .filter_map(|segment| match segment {
-                Segment::Seq { index } => Some(format!("/{index}")),
-                Segment::Map { key } => Some(format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
-                Segment::Enum { variant } => Some(format!("/{variant}")),
-                Segment::Unknown => None,
-            })
-            .collect();
-        json_error(pointer, error.into_inner())
-    })?;
-    deserializer.end().map_err(|error| json_error(String::new(), error))?;
-    Ok(value)
+    match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(value) => {
+            deserializer.end().map_err(|error| json_error(String::new(), error))?;
+            Ok(value)
+        }
+        // The rare body that spells an integer as a float is read again, as a tree whose
+        // integral floats are integers; every other body is read once, without a tree.
+        Err(error) if error.inner().to_string().starts_with("invalid type: floating point") => {
+            let mut tree: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| json_error(String::new(), error))?;
+            integral_floats_as_integers(&mut tree);
+            serde_path_to_error::deserialize(tree).map_err(path_error)
+        }
+        Err(error) => Err(path_error(error)),
+    }
+}
+
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|f| number.is_f64() && f.fract() == 0.0) {
+                // Beyond ±2^63 the float stays a float, and an integer field refuses it.
+                if float >= i64::MIN as f64 && float < i64::MAX as f64 {
+                    *number = (float as i64).into();
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(members) => members.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
+}
+
+fn path_error(error: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let pointer: String = error
+        .path()
+        .iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(format!("/{index}")),
+            Segment::Map { key } => Some(format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+            Segment::Enum { variant } => Some(format!("/{variant}")),
+            Segment::Unknown => None,
+        })
+        .collect();
+    json_error(pointer, error.into_inner())
 }
 
 fn json_error(mut pointer: String, error: serde_json::Error) -> AppError {

@@ -85,19 +85,29 @@ fn acceptable_tracing_id(value: &str) -> bool {
     !value.is_empty() && value.len() <= MAX_TRACING_ID_LEN && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
-/// Accepts the caller's `X-Tracing-ID` or makes one, logs every line under it, and returns it.
+/// Accepts the caller's `X-Tracing-ID` or makes one when there is none, logs every line
+/// under it, and returns it. A malformed one is refused (400 naming the header) under a new
+/// id, rather than replaced silently: the caller would otherwise look for its id in vain.
 async fn trace(mut request: Request, next: Next) -> Response {
-    let tracing_id = request
+    let given = request
         .headers()
         .get(&TRACING_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| acceptable_tracing_id(v))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        .map(|v| v.to_str().ok().filter(|v| acceptable_tracing_id(v)).map(str::to_owned));
+    let malformed = matches!(given, Some(None));
+    let tracing_id = given.flatten().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     request.extensions_mut().insert(TracingId(tracing_id.clone()));
     let span = tracing::info_span!("request", tracing_id = %tracing_id, method = %request.method(), path = %request.uri().path());
     async move {
         let started = std::time::Instant::now();
-        let (mut response, store_calls) = count_store_calls(next.run(request)).await;
+        let (mut response, store_calls) = if malformed {
+            let refusal = AppError::field(FieldError::header(
+                "X-Tracing-ID",
+                format!("must be 1 to {MAX_TRACING_ID_LEN} letters, digits, '.', '_', ':' or '-'"),
+            ));
+            (refusal.into_response(), 0)
+        } else {
+            count_store_calls(next.run(request)).await
+        };
         tracing::info!(
             status = response.status().as_u16(),
             micros = started.elapsed().as_micros() as u64,

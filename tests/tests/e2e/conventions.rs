@@ -1,14 +1,16 @@
 //! The platform's REST conventions, as any operation shows them.
 
-use accountcentral_e2e::{TestApp, error_paths, on_both_backends, read};
+use accountcentral_e2e::{TestApp, error_paths, new_user, on_both_backends, read};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use shared::domain::ids::UserPk;
 use shared::repositories::RepositoryError;
 use shared::repositories::accounts::{AccountChange, Accounts};
 
 on_both_backends!(
     tracing_ids_are_echoed_or_made,
+    malformed_tracing_ids_are_refused_naming_the_header,
+    integers_spelled_with_a_zero_fraction_are_integers,
     cors_preflight_is_answered,
     method_override_turns_a_post_into_the_named_method,
     unknown_paths_and_methods_use_the_error_format,
@@ -36,6 +38,59 @@ async fn tracing_ids_are_echoed_or_made(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(refused.headers()["x-tracing-id"], "t-401", "errors carry it too");
+}
+
+/// The contract bounds `X-Tracing-ID` (1 to 128 letters, digits, `.`, `_`, `:`, `-`): one
+/// outside it is refused before anything runs, not silently replaced, and the answer
+/// carries a new id of its own.
+async fn malformed_tracing_ids_are_refused_naming_the_header(app: TestApp) {
+    let longest = "t".repeat(128);
+    let accepted = app
+        .as_user("acme.admin", Method::GET, "/v1/user")
+        .await
+        .header("x-tracing-id", &longest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(accepted.headers()["x-tracing-id"], longest.as_str());
+    let (_, before) = app.get_as("acme.admin", "/v1/user/preferences").await;
+    let other_language = if before["language"] == "fr" { "de" } else { "fr" };
+    for malformed in ["t".repeat(129), "two words".into(), String::new()] {
+        let refused = app
+            .as_user("acme.admin", Method::PUT, "/v1/user/preferences")
+            .await
+            .header("x-tracing-id", &malformed)
+            .json(&json!({"language": other_language}))
+            .send()
+            .await
+            .unwrap();
+        let made = refused.headers()["x-tracing-id"].to_str().unwrap().to_owned();
+        assert_eq!(made.len(), 36, "a generated UUID instead of {malformed:?}");
+        let (status, body) = read(refused).await;
+        assert_eq!(status, 400, "{malformed:?}: {body}");
+        assert_eq!(error_paths(&body), ["X-Tracing-ID"]);
+    }
+    let (status, after) = app.get_as("acme.admin", "/v1/user/preferences").await;
+    assert_eq!(status, 200);
+    assert_eq!(after, before, "nothing ran for a refused request");
+}
+
+/// JSON Schema, and so the contract, counts `102.0` as the integer 102: a client whose
+/// JSON library writes integers that way is understood; a fraction is still refused.
+async fn integers_spelled_with_a_zero_fraction_are_integers(app: TestApp) {
+    let user_pk = app.create_user("acme.it.admin", 101, &new_user("zero.fraction")).await;
+    let path = format!("/v1/users/{user_pk}/customers");
+    let (status, body) = app.post_as("acme.admin", &path, &json!([102.5])).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(error_paths(&body), ["/0"]);
+    let (status, body) = app.post_as("acme.admin", &path, &json!([102.0])).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, page) = app.get_as("acme.admin", &format!("{path}?size=100")).await;
+    assert_eq!(status, 200, "{page}");
+    let mut customers: Vec<&Value> = page["elements"].as_array().unwrap().iter().map(|c| &c["groupPk"]).collect();
+    customers.sort_by_key(|g| g.as_i64());
+    assert_eq!(customers, [&json!(101), &json!(102)]);
 }
 
 async fn cors_preflight_is_answered(app: TestApp) {

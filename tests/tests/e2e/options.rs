@@ -9,7 +9,35 @@ on_both_backends!(
     option_reads_are_cacheable_with_etags,
     app_roles_need_a_token,
     contract_and_health_are_served,
+    the_contract_enumerates_the_preference_options,
 );
+
+/// The served contract lists exactly the values the preference options offer (and the
+/// service accepts), so that a client (or a fuzzer) that believes it sends valid values.
+async fn the_contract_enumerates_the_preference_options(app: TestApp) {
+    let (status, contract) = read(app.request(Method::GET, "/v1/openapi.json").send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let (status, options) = read(app.request(Method::GET, "/v1/options/user-preferences").send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let schemas = &contract["components"]["schemas"];
+    assert_eq!(schemas["Timezone"]["enum"], options["timezones"]);
+    assert_eq!(schemas["UserPreferences"]["properties"]["weekBegin"]["enum"], options["weekBegin"]);
+    let languages: Vec<&serde_json::Value> = options["languages"].as_array().unwrap().iter().map(|l| &l["code"]).collect();
+    assert_eq!(
+        schemas["Language"]["enum"].as_array().unwrap().iter().collect::<Vec<_>>(),
+        languages
+    );
+    for (schema, option) in [
+        ("NumberFormat", "numberFormat"),
+        ("DateFormat", "dateFormat"),
+        ("HourFormat", "hourFormat"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"]["pattern"]["enum"], options[option]["patterns"],
+            "{schema}"
+        );
+    }
+}
 
 async fn public_option_lists_need_no_token(app: TestApp) {
     let (status, preferences) = read(app.request(Method::GET, "/v1/options/user-preferences").send().await.unwrap()).await;
