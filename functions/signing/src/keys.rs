@@ -4,7 +4,7 @@
 //! version, so the hot path makes no key-vault call and no key parse, a changed key is
 //! never used stale, and keys already here keep signing while the key vault is down; a
 //! key the store no longer lists as one that signs leaves memory within
-//! [`OPENED_KEY_AGE`]. Every table is bounded ([`ENTRIES`]), and each entry is read or
+//! [`OPENED_KEY_AGE`]. Every table is bounded ([`LIMITS`]), and each entry is read or
 //! opened once however many requests miss it at once.
 
 use std::sync::Arc;
@@ -96,8 +96,22 @@ impl Subject for CachedCustomer<'_> {
     }
 }
 
-/// Distinct customers, recipient domains and opened keys kept, each.
-pub const ENTRIES: usize = 4_096;
+/// How many entries each table keeps at most.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub customers: usize,
+    /// Recipient domains, most of them without an FBL: small entries, and a sending
+    /// function sees many distinct ones within a TTL.
+    pub recipient_domains: usize,
+    pub opened_keys: usize,
+}
+
+/// The production limits: each about a few MB at most.
+pub const LIMITS: Limits = Limits {
+    customers: 4_096,
+    recipient_domains: 16_384,
+    opened_keys: 4_096,
+};
 /// How long an opened key is kept after the store last listed it as one that signs: a key
 /// deleted, deactivated or replaced leaves memory within this time, and a key still in
 /// use is confirmed at every directory read, so it is not opened again.
@@ -116,25 +130,24 @@ fn signed(duration: Duration) -> SignedDuration {
 }
 
 impl KeyCache {
-    /// A cache trusting the store for `ttl` (at most [`MAX_TTL`]), with at most `entries`
-    /// customers, recipient domains and opened keys each.
-    pub fn new(ttl: Duration, entries: usize) -> Self {
+    /// A cache trusting the store for `ttl` (at most [`MAX_TTL`]), within `limits`.
+    pub fn new(ttl: Duration, limits: Limits) -> Self {
         let ttl = signed(ttl.min(MAX_TTL));
         Self {
-            customers: Bounded::new(entries, ttl),
+            customers: Bounded::new(limits.customers, ttl),
             platform: Bounded::new(1, ttl),
-            fbls: Bounded::new(entries, ttl),
-            signers: Bounded::new(entries, signed(OPENED_KEY_AGE)),
+            fbls: Bounded::new(limits.recipient_domains, ttl),
+            signers: Bounded::new(limits.opened_keys, signed(OPENED_KEY_AGE)),
         }
     }
 
-    /// A cache with the TTL of `DKIM_DIRECTORY_TTL_SECONDS` (default 15, at most 30) and [`ENTRIES`].
+    /// A cache with the TTL of `DKIM_DIRECTORY_TTL_SECONDS` (default 15, at most 30) and the [`LIMITS`].
     pub fn from_env() -> Self {
         let ttl = std::env::var("DKIM_DIRECTORY_TTL_SECONDS")
             .ok()
             .and_then(|seconds| seconds.parse().ok())
             .map_or(DEFAULT_TTL, Duration::from_secs);
-        Self::new(ttl, ENTRIES)
+        Self::new(ttl, LIMITS)
     }
 
     /// How many opened keys are held at the clock's time (for tests and measurements).

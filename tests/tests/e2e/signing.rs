@@ -11,7 +11,7 @@ use std::time::Duration;
 use accountcentral_e2e::dkim::{SAMPLE_MESSAGE, deactivate, key_body, key_body_of};
 use accountcentral_e2e::verifiers::verify;
 use accountcentral_e2e::{TestApp, error_paths, on_both_backends, read};
-use accountcentral_signing::keys::{ENTRIES, KeyCache, OPENED_KEY_AGE, SealedKey};
+use accountcentral_signing::keys::{KeyCache, LIMITS, Limits, OPENED_KEY_AGE, SealedKey};
 use async_trait::async_trait;
 use axum::response::IntoResponse;
 use dkim_engine::key::DkimKeyPair;
@@ -296,7 +296,7 @@ async fn acme_key(keys: &KeyCache, state: &AppState, sender_domain: &str) -> Sea
 async fn concurrent_first_requests_open_a_key_once(app: TestApp) {
     const REQUESTS: usize = 8;
     let (state, vault) = watched(&app, Some(REQUESTS));
-    let keys = Arc::new(KeyCache::new(Duration::from_secs(15), ENTRIES));
+    let keys = Arc::new(KeyCache::new(Duration::from_secs(15), LIMITS));
     let requests: Vec<_> = (0..REQUESTS)
         .map(|_| {
             let (keys, state) = (keys.clone(), state.clone());
@@ -316,7 +316,12 @@ async fn concurrent_first_requests_open_a_key_once(app: TestApp) {
 
 async fn entries_beyond_the_bound_are_evicted(app: TestApp) {
     let (state, vault) = watched(&app, None);
-    let keys = KeyCache::new(Duration::from_secs(15), 2);
+    let two = Limits {
+        customers: 2,
+        recipient_domains: 2,
+        opened_keys: 2,
+    };
+    let keys = KeyCache::new(Duration::from_secs(15), two);
     let opened = || vault.opened.load(Ordering::SeqCst);
 
     // Opened keys: a third one evicts the first, which must then be opened again.
@@ -363,7 +368,7 @@ async fn entries_beyond_the_bound_are_evicted(app: TestApp) {
 /// within `OPENED_KEY_AGE` once it does not (here deactivated).
 async fn opened_keys_no_longer_listed_leave_memory(app: TestApp) {
     let (state, vault) = watched(&app, None);
-    let keys = KeyCache::new(Duration::from_secs(15), ENTRIES);
+    let keys = KeyCache::new(Duration::from_secs(15), LIMITS);
     let opened = || vault.opened.load(Ordering::SeqCst);
     let news = acme_key(&keys, &state, "news.acme.test").await;
     let default = acme_key(&keys, &state, "acme.test").await;
@@ -387,7 +392,7 @@ async fn opened_keys_no_longer_listed_leave_memory(app: TestApp) {
 
 async fn cached_keys_keep_signing_while_the_key_vault_is_down(app: TestApp) {
     let (state, outage) = watched(&app, None);
-    let keys = KeyCache::new(Duration::from_secs(15), ENTRIES);
+    let keys = KeyCache::new(Duration::from_secs(15), LIMITS);
     let acme = keys.customer(&state, GroupPk(100)).await.unwrap();
     let default = acme.sealed(GroupPk(100), acme.keys.default_id().unwrap()).unwrap();
     let warm = keys.signer(&state, &default).await.expect("opened while the vault is up");
