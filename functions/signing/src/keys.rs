@@ -106,12 +106,13 @@ pub struct Limits {
     pub opened_keys: usize,
 }
 
-/// The production limits: each about a few MB at most.
+/// The production limits.
 pub const LIMITS: Limits = Limits {
     customers: 4_096,
     recipient_domains: 16_384,
     opened_keys: 4_096,
 };
+
 /// How long an opened key is kept after the store last listed it as one that signs: a key
 /// deleted, deactivated or replaced leaves memory within this time, and a key still in
 /// use is confirmed at every directory read, so it is not opened again.
