@@ -173,7 +173,7 @@ impl AppState {
             name: "AWS_REGION",
             reason,
         })?;
-        let tokens = TokenVerifier::with_jwks_url(env("JWT_ISSUER")?, env("JWT_AUDIENCE")?, env("JWKS_URL")?);
+        let tokens = TokenVerifier::with_jwks_url(env("JWT_ISSUER")?, env("JWT_AUDIENCE")?, env("JWKS_URL")?, Arc::new(SystemClock));
         let mut state = Self::on_dynamodb(&config, &env("TABLE_NAME")?, stage_from_env()?, tokens)?;
         if WIRING & wiring::QUEUES != 0 {
             let urls = QueueUrls::from_variables(|name| std::env::var(name).ok().filter(|v| !v.is_empty())).ok_or(

@@ -2,6 +2,7 @@
 //! once, selects the customer's key for the sender domain (or the platform key) and
 //! the FBL of the recipient domain, and adds their DKIM signatures.
 
+mod bounded;
 pub mod keys;
 
 use std::sync::Arc;

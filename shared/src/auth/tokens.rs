@@ -1,27 +1,41 @@
 //! JWT access tokens: verification against the authorization server's keys
 //! (JWKS, cached), and a development issuer for the local stand-in.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jiff::{SignedDuration, Timestamp};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use tokio::sync::RwLock;
 
 use crate::domain::ids::UserPk;
 use crate::domain::secret::{ExposeSecret, SecretBytes};
+use crate::ports::clock::Clock;
 
 /// Algorithms accepted at all; each key is further pinned to its own.
 const ACCEPTED: [Algorithm; 2] = [Algorithm::RS256, Algorithm::ES256];
-const JWKS_TTL: Duration = Duration::from_secs(600);
-/// An unknown `kid` triggers a refetch at most this often.
-const JWKS_REFETCH_GAP: Duration = Duration::from_secs(30);
+/// The JWKS refresh period: a key removed from the issuer's set is refused at most this
+/// long after (while the issuer answers).
+const JWKS_TTL: SignedDuration = SignedDuration::from_secs(600);
+/// At most one fetch of the JWKS per this gap: an unknown `kid` triggers one, and a
+/// failed fetch is tried again only after it.
+const JWKS_REFETCH_GAP: SignedDuration = SignedDuration::from_secs(30);
+/// While fetches fail, the last good keys keep serving until they are this old.
+const JWKS_STALE_LIMIT: SignedDuration = SignedDuration::from_secs(3600);
 const LEEWAY_SECONDS: u64 = 30;
+
+/// Who an access token is for: one audience or several (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
 
 /// The claims this service reads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,7 +43,7 @@ pub struct Claims {
     /// The user's key, as a string.
     pub sub: String,
     pub iss: String,
-    pub aud: String,
+    pub aud: Audience,
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
@@ -56,11 +70,124 @@ enum KeySource {
     /// Fixed keys (the stand-in's development key, tests).
     Static(JwkSet),
     /// The authorization server's JWKS endpoint, cached.
-    Remote {
-        url: String,
-        client: reqwest::Client,
-        cache: RwLock<Option<(Instant, JwkSet)>>,
-    },
+    Remote(RemoteKeys),
+}
+
+/// The authorization server's keys, as last fetched: refreshed every [`JWKS_TTL`] by one
+/// request while the others wait for its result (single flight), at most once per
+/// [`JWKS_REFETCH_GAP`]; while fetches fail the last good keys serve until
+/// [`JWKS_STALE_LIMIT`].
+struct RemoteKeys {
+    url: String,
+    client: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    known: std::sync::Mutex<KnownKeys>,
+    /// Held by the one request that fetches.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone, Default)]
+struct KnownKeys {
+    /// The last key set fetched and when.
+    good: Option<(Timestamp, Arc<JwkSet>)>,
+    /// Changes with every change of the key set: a verdict holds for its generation only.
+    generation: u64,
+    /// The last fetch, and why it failed if it did.
+    attempted: Option<Timestamp>,
+    failure: Option<String>,
+    attempts: u64,
+}
+
+/// What the known keys say about a `kid`.
+enum Lookup {
+    Found(u64, Box<Jwk>),
+    Fetch,
+    Refused(TokenError),
+}
+
+impl KnownKeys {
+    /// The key `kid` at `now`, or whether to fetch (only if `may_fetch`), or why not.
+    fn lookup(&self, kid: Option<&str>, now: Timestamp, may_fetch: bool) -> Lookup {
+        let age = |at: Timestamp| now.duration_since(at);
+        // A clock set back makes no time trustworthy: fetch again.
+        let may_fetch = may_fetch && self.attempted.is_none_or(|at| age(at).is_negative() || age(at) >= JWKS_REFETCH_GAP);
+        let Some((fetched, set)) = &self.good else {
+            return match may_fetch {
+                true => Lookup::Fetch,
+                false => Lookup::Refused(self.unavailable()),
+            };
+        };
+        let fresh = !age(*fetched).is_negative() && age(*fetched) < JWKS_TTL;
+        if !fresh && may_fetch {
+            return Lookup::Fetch;
+        }
+        if age(*fetched).is_negative() || age(*fetched) >= JWKS_STALE_LIMIT {
+            return Lookup::Refused(self.unavailable());
+        }
+        match find(set, kid) {
+            Some(jwk) => Lookup::Found(self.generation, Box::new(jwk)),
+            None if may_fetch => Lookup::Fetch,
+            None => Lookup::Refused(TokenError::UnknownKey),
+        }
+    }
+
+    fn unavailable(&self) -> TokenError {
+        TokenError::KeysUnavailable(self.failure.clone().unwrap_or_else(|| "no key set fetched".into()))
+    }
+}
+
+impl RemoteKeys {
+    fn known(&self) -> KnownKeys {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The key `kid` and the generation of the set it is in.
+    async fn key(&self, kid: Option<&str>) -> Result<(u64, Jwk), TokenError> {
+        let known = self.known();
+        match known.lookup(kid, self.clock.now(), true) {
+            Lookup::Found(generation, jwk) => return Ok((generation, *jwk)),
+            Lookup::Refused(error) => return Err(error),
+            Lookup::Fetch => {}
+        }
+        {
+            let _fetching = self.fetching.lock().await;
+            // Whoever held the lock before may have fetched already: then its result serves.
+            if self.known().attempts == known.attempts {
+                self.fetch().await;
+            }
+        }
+        match self.known().lookup(kid, self.clock.now(), false) {
+            Lookup::Found(generation, jwk) => Ok((generation, *jwk)),
+            Lookup::Refused(error) => Err(error),
+            Lookup::Fetch => Err(TokenError::UnknownKey),
+        }
+    }
+
+    /// Fetches the key set and records the outcome.
+    async fn fetch(&self) {
+        let fetched = async {
+            let response = self.client.get(&self.url).send().await?.error_for_status()?;
+            response.json::<JwkSet>().await
+        }
+        .await;
+        let now = self.clock.now();
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        known.attempted = Some(now);
+        known.attempts += 1;
+        match fetched {
+            Ok(set) => {
+                if known.good.as_ref().is_none_or(|(_, good)| **good != set) {
+                    known.generation += 1;
+                }
+                known.good = Some((now, Arc::new(set)));
+                known.failure = None;
+            }
+            Err(error) => {
+                tracing::warn!(url = %self.url, %error, "the JWKS could not be fetched; the last keys fetched serve meanwhile");
+                known.failure = Some(error.to_string());
+            }
+        }
+    }
 }
 
 /// Verifies access tokens: signature, pinned algorithm, issuer, audience, expiry and not-before.
@@ -73,31 +200,34 @@ pub struct TokenVerifier {
 
 /// Tokens already verified, with their claims: a warm function sees the same
 /// caller's token again and again, and a signature check costs far more than a lookup.
-/// The same bytes always verify the same way; only time can change the verdict, so
-/// expiry is checked again on every use.
+/// The same bytes always verify the same way against the same keys; only time and a
+/// change of the key set can change the verdict, so expiry is checked again on every
+/// use, and a verdict holds only for the generation of the key set it was reached with.
 #[derive(Default)]
-struct VerifiedTokens(std::sync::Mutex<std::collections::HashMap<String, Claims>>);
+struct VerifiedTokens(std::sync::Mutex<std::collections::HashMap<String, (u64, Claims)>>);
 
 /// Verified tokens kept at most; past this the cache starts afresh.
 const VERIFIED_TOKENS: usize = 10_000;
 
 impl VerifiedTokens {
-    fn get(&self, token: &str, now: i64) -> Option<Claims> {
+    fn get(&self, token: &str, generation: u64, now: i64) -> Option<Claims> {
         // The same window as a full verification, leeway included.
         let leeway = LEEWAY_SECONDS as i64;
         let cache = self.0.lock().ok()?;
         cache
             .get(token)
+            .filter(|(verified_with, _)| *verified_with == generation)
+            .map(|(_, claims)| claims)
             .filter(|claims| now < claims.exp + leeway && claims.nbf.is_none_or(|nbf| nbf - leeway <= now))
             .cloned()
     }
 
-    fn insert(&self, token: &str, claims: &Claims) {
+    fn insert(&self, token: &str, generation: u64, claims: &Claims) {
         if let Ok(mut cache) = self.0.lock() {
             if cache.len() >= VERIFIED_TOKENS {
                 cache.clear();
             }
-            cache.insert(token.to_owned(), claims.clone());
+            cache.insert(token.to_owned(), (generation, claims.clone()));
         }
     }
 }
@@ -113,8 +243,8 @@ impl TokenVerifier {
         }
     }
 
-    /// A verifier that fetches keys from a JWKS URL.
-    pub fn with_jwks_url(issuer: impl Into<String>, audience: impl Into<String>, url: impl Into<String>) -> Self {
+    /// A verifier that fetches keys from a JWKS URL, timing its cache on `clock`.
+    pub fn with_jwks_url(issuer: impl Into<String>, audience: impl Into<String>, url: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(3))
             .build()
@@ -122,37 +252,40 @@ impl TokenVerifier {
         Self {
             issuer: issuer.into(),
             audience: audience.into(),
-            keys: KeySource::Remote {
+            keys: KeySource::Remote(RemoteKeys {
                 url: url.into(),
                 client,
-                cache: RwLock::new(None),
-            },
+                clock,
+                known: std::sync::Mutex::default(),
+                fetching: tokio::sync::Mutex::new(()),
+            }),
             verified: VerifiedTokens::default(),
         }
     }
 
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let now = jiff::Timestamp::now().as_second();
-        if let Some(claims) = self.verified.get(token, now) {
-            return Ok(claims);
-        }
-        let claims = self.verify_signed(token).await?;
-        self.verified.insert(token, &claims);
-        Ok(claims)
-    }
-
-    async fn verify_signed(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if !ACCEPTED.contains(&header.alg) {
             return Err(TokenError::Rejected(format!("algorithm {:?} is not accepted", header.alg)));
         }
-        let jwk = self.key(header.kid.as_deref()).await?;
-        let pinned = pinned_algorithm(&jwk).ok_or(TokenError::UnknownKey)?;
-        if header.alg != pinned {
+        // The key first: a token whose key has left the set is refused even if seen before.
+        let (generation, jwk) = self.key(header.kid.as_deref()).await?;
+        let now = jiff::Timestamp::now().as_second();
+        if let Some(claims) = self.verified.get(token, generation, now) {
+            return Ok(claims);
+        }
+        let claims = self.verify_signed(token, header.alg, &jwk)?;
+        self.verified.insert(token, generation, &claims);
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str, algorithm: Algorithm, jwk: &Jwk) -> Result<Claims, TokenError> {
+        let pinned = pinned_algorithm(jwk).ok_or(TokenError::UnknownKey)?;
+        if algorithm != pinned {
             return Err(TokenError::Rejected("algorithm does not match the key".into()));
         }
-        let key = DecodingKey::from_jwk(&jwk).map_err(|_| TokenError::UnknownKey)?;
+        let key = DecodingKey::from_jwk(jwk).map_err(|_| TokenError::UnknownKey)?;
         let mut validation = Validation::new(pinned);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
@@ -164,32 +297,11 @@ impl TokenVerifier {
             .map_err(|e| TokenError::Rejected(e.kind().clone().into_kind_name()))
     }
 
-    async fn key(&self, kid: Option<&str>) -> Result<Jwk, TokenError> {
+    /// The key `kid` and the generation of the set it is in.
+    async fn key(&self, kid: Option<&str>) -> Result<(u64, Jwk), TokenError> {
         match &self.keys {
-            KeySource::Static(set) => find(set, kid).ok_or(TokenError::UnknownKey),
-            KeySource::Remote { url, client, cache } => {
-                if let Some((fetched, set)) = cache.read().await.as_ref() {
-                    if let Some(jwk) = find(set, kid) {
-                        if fetched.elapsed() < JWKS_TTL {
-                            return Ok(jwk);
-                        }
-                    } else if fetched.elapsed() < JWKS_REFETCH_GAP {
-                        return Err(TokenError::UnknownKey);
-                    }
-                }
-                let set: JwkSet = client
-                    .get(url)
-                    .send()
-                    .await
-                    .and_then(reqwest::Response::error_for_status)
-                    .map_err(|e| TokenError::KeysUnavailable(e.to_string()))?
-                    .json()
-                    .await
-                    .map_err(|e| TokenError::KeysUnavailable(e.to_string()))?;
-                let found = find(&set, kid);
-                *cache.write().await = Some((Instant::now(), set));
-                found.ok_or(TokenError::UnknownKey)
-            }
+            KeySource::Static(set) => find(set, kid).map(|jwk| (0, jwk)).ok_or(TokenError::UnknownKey),
+            KeySource::Remote(remote) => remote.key(kid).await,
         }
     }
 }
@@ -286,7 +398,7 @@ impl DevTokenIssuer {
         let claims = Claims {
             sub: user.to_string(),
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: Audience::One(self.audience.clone()),
             exp: now + ttl.as_secs() as i64,
             nbf: Some(now),
             iat: now,
@@ -401,19 +513,20 @@ mod tests {
         let claims = Claims {
             sub: "12".into(),
             iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
+            aud: Audience::One(AUDIENCE.into()),
             exp: 1_000,
             nbf: Some(400),
             iat: 400,
             username: None,
         };
-        verified.insert("token", &claims);
+        verified.insert("token", 1, &claims);
         let leeway = LEEWAY_SECONDS as i64;
-        assert!(verified.get("token", 500).is_some());
-        assert!(verified.get("token", 1_000 + leeway - 1).is_some());
-        assert!(verified.get("token", 1_000 + leeway).is_none());
-        assert!(verified.get("token", 400 - leeway - 1).is_none());
-        assert!(verified.get("other", 500).is_none());
+        assert!(verified.get("token", 1, 500).is_some());
+        assert!(verified.get("token", 1, 1_000 + leeway - 1).is_some());
+        assert!(verified.get("token", 1, 1_000 + leeway).is_none());
+        assert!(verified.get("token", 1, 400 - leeway - 1).is_none());
+        assert!(verified.get("other", 1, 500).is_none());
+        assert!(verified.get("token", 2, 500).is_none(), "verified against another key set");
     }
 
     #[tokio::test]
@@ -427,5 +540,190 @@ mod tests {
             .issue(UserPk(10), "acme.admin", now() - 3600, Duration::from_secs(60))
             .unwrap();
         assert!(matches!(verifier.verify(&expired).await, Err(TokenError::Rejected(reason)) if reason == "expired"));
+    }
+    #[tokio::test]
+    async fn an_audience_list_that_names_ours_is_accepted() {
+        let issuer = DevTokenIssuer::new(ISSUER, AUDIENCE, &DevTokenIssuer::generate_key()).unwrap();
+        let verifier = issuer.verifier();
+        let with_audience = |aud: serde_json::Value| {
+            let mut claims = claims(now());
+            claims["aud"] = aud;
+            let mut header = Header::new(Algorithm::ES256);
+            header.kid = Some(issuer.kid.clone());
+            jsonwebtoken::encode(&header, &claims, &issuer.key).unwrap()
+        };
+        let listed = verifier.verify(&with_audience(json!(["another-api", AUDIENCE]))).await.unwrap();
+        assert_eq!(listed.aud, Audience::Many(vec!["another-api".into(), AUDIENCE.into()]));
+        let refused = verifier.verify(&with_audience(json!(["another-api"]))).await;
+        assert!(matches!(refused, Err(TokenError::Rejected(reason)) if reason == "wrong audience"));
+        assert!(verifier.verify(&with_audience(json!(AUDIENCE))).await.is_ok());
+    }
+
+    /// A clock that moves only when told.
+    struct ManualClock(std::sync::Mutex<Timestamp>);
+
+    impl ManualClock {
+        fn advance(&self, by: SignedDuration) {
+            let mut now = self.0.lock().unwrap();
+            *now += by;
+        }
+    }
+
+    impl Clock for ManualClock {
+        fn now(&self) -> Timestamp {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    /// A local authorization server's JWKS endpoint, counting its fetches.
+    struct JwksServer {
+        /// What it serves; `None`: a 500.
+        keys: std::sync::Mutex<Option<JwkSet>>,
+        fetches: std::sync::atomic::AtomicUsize,
+        /// When set, each fetch waits until this many are under way (a second at most).
+        together: Option<tokio::sync::Barrier>,
+    }
+
+    impl JwksServer {
+        /// Starts serving `keys`: the server and its URL.
+        async fn start(keys: &JwkSet, together: Option<usize>) -> (Arc<Self>, String) {
+            use axum::http::StatusCode;
+            use axum::response::IntoResponse;
+            let server = Arc::new(Self {
+                keys: std::sync::Mutex::new(Some(keys.clone())),
+                fetches: Default::default(),
+                together: together.map(tokio::sync::Barrier::new),
+            });
+            let serving = server.clone();
+            let app = axum::Router::new().route(
+                "/jwks.json",
+                axum::routing::get(move || {
+                    let server = serving.clone();
+                    async move {
+                        server.fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        if let Some(together) = &server.together {
+                            // Only the failing case waits the full second: it bounds the time, not the verdict.
+                            let _ = tokio::time::timeout(Duration::from_secs(1), together.wait()).await;
+                        }
+                        let keys = server.keys.lock().unwrap().clone();
+                        match keys {
+                            Some(keys) => axum::Json(keys).into_response(),
+                            None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                        }
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            (server, url)
+        }
+
+        fn fetches(&self) -> usize {
+            self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+        }
+
+        fn serve(&self, keys: Option<&JwkSet>) {
+            *self.keys.lock().unwrap() = keys.cloned();
+        }
+    }
+
+    fn dev_issuer() -> DevTokenIssuer {
+        DevTokenIssuer::new(ISSUER, AUDIENCE, &DevTokenIssuer::generate_key()).unwrap()
+    }
+
+    fn token_of(issuer: &DevTokenIssuer) -> String {
+        issuer.issue(UserPk(12), "acme.user", now(), Duration::from_secs(86_400)).unwrap()
+    }
+
+    fn remote(url: &str) -> (TokenVerifier, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock(std::sync::Mutex::new(Timestamp::now())));
+        (TokenVerifier::with_jwks_url(ISSUER, AUDIENCE, url, clock.clone()), clock)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_requests_fetch_the_jwks_once() {
+        const REQUESTS: usize = 8;
+        let issuer = dev_issuer();
+        let (server, url) = JwksServer::start(issuer.jwks(), Some(REQUESTS)).await;
+        let verifier = Arc::new(remote(&url).0);
+        let token = token_of(&issuer);
+        let requests: Vec<_> = (0..REQUESTS)
+            .map(|_| {
+                let (verifier, token) = (verifier.clone(), token.clone());
+                tokio::spawn(async move { verifier.verify(&token).await.map(|claims| claims.sub) })
+            })
+            .collect();
+        for request in requests {
+            assert_eq!(request.await.unwrap().unwrap(), "12");
+        }
+        assert_eq!(server.fetches(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_the_last_keys_for_a_while_and_is_retried_after_a_gap() {
+        let issuer = dev_issuer();
+        let (server, url) = JwksServer::start(issuer.jwks(), None).await;
+        let (verifier, clock) = remote(&url);
+        let token = token_of(&issuer);
+        verifier.verify(&token).await.unwrap();
+        assert_eq!(server.fetches(), 1);
+
+        server.serve(None);
+        clock.advance(JWKS_TTL);
+        for _ in 0..10 {
+            verifier.verify(&token).await.expect("the last good keys serve");
+        }
+        assert_eq!(server.fetches(), 2, "one attempt, not one per request");
+        clock.advance(JWKS_REFETCH_GAP);
+        verifier.verify(&token).await.expect("still the last good keys");
+        assert_eq!(server.fetches(), 3, "tried again after the gap");
+
+        clock.advance(JWKS_STALE_LIMIT - JWKS_TTL - JWKS_REFETCH_GAP);
+        for _ in 0..3 {
+            assert!(matches!(verifier.verify(&token).await, Err(TokenError::KeysUnavailable(_))));
+        }
+        assert_eq!(server.fetches(), 4, "too old to serve, and still one attempt per gap");
+
+        server.serve(Some(issuer.jwks()));
+        assert!(verifier.verify(&token).await.is_err(), "not before the gap");
+        clock.advance(JWKS_REFETCH_GAP);
+        verifier.verify(&token).await.expect("fetched again");
+        assert_eq!(server.fetches(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_key_that_left_the_jwks_is_refused_within_the_refresh_period() {
+        let (old, new) = (dev_issuer(), dev_issuer());
+        let (server, url) = JwksServer::start(old.jwks(), None).await;
+        let (verifier, clock) = remote(&url);
+        let old_token = token_of(&old);
+        verifier.verify(&old_token).await.unwrap();
+
+        server.serve(Some(new.jwks()));
+        clock.advance(JWKS_TTL - SignedDuration::from_secs(1));
+        verifier.verify(&old_token).await.expect("the keys fetched are still fresh");
+        assert_eq!(server.fetches(), 1);
+        clock.advance(SignedDuration::from_secs(1));
+        assert!(
+            matches!(verifier.verify(&old_token).await, Err(TokenError::UnknownKey)),
+            "refused, although verified before"
+        );
+        assert_eq!(verifier.verify(&token_of(&new)).await.unwrap().sub, "12");
+        assert_eq!(server.fetches(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_key_fetches_at_most_once_per_gap() {
+        let (known, stranger) = (dev_issuer(), dev_issuer());
+        let (server, url) = JwksServer::start(known.jwks(), None).await;
+        let (verifier, clock) = remote(&url);
+        verifier.verify(&token_of(&known)).await.unwrap();
+        let foreign = token_of(&stranger);
+        clock.advance(JWKS_REFETCH_GAP);
+        for _ in 0..5 {
+            assert!(matches!(verifier.verify(&foreign).await, Err(TokenError::UnknownKey)));
+        }
+        assert_eq!(server.fetches(), 2, "one fetch for the unknown key, then none within the gap");
     }
 }

@@ -1,31 +1,40 @@
 //! signMessage over HTTP: every signature the service makes verifies with mail-auth and
 //! dkimpy, against the keys the key-management operations publish; the warm key cache
-//! follows key changes within its TTL and keeps signing while the key vault is down.
+//! follows key changes within its TTL, holds a bounded number of entries, opens a key
+//! once however many requests ask for it at once, and keeps signing while the key vault
+//! is down.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use accountcentral_e2e::dkim::{SAMPLE_MESSAGE, deactivate, key_body_of};
+use accountcentral_e2e::dkim::{SAMPLE_MESSAGE, deactivate, key_body, key_body_of};
 use accountcentral_e2e::verifiers::verify;
-use accountcentral_e2e::{TestApp, error_paths, on_both_backends};
-use accountcentral_signing::keys::KeyCache;
+use accountcentral_e2e::{TestApp, error_paths, on_both_backends, read};
+use accountcentral_signing::keys::{KeyCache, LIMITS, Limits, OPENED_KEY_AGE, SealedKey};
 use async_trait::async_trait;
 use axum::response::IntoResponse;
 use dkim_engine::key::DkimKeyPair;
+use jiff::SignedDuration;
+use reqwest::Method;
 use serde_json::{Value, json};
+use shared::app::AppState;
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
 use shared::domain::secret::SecretBytes;
 use shared::error::AppError;
 use shared::ports::key_vault::{EncryptionContext, Envelope, KeyVault, KeyVaultError};
+use tokio::sync::Barrier;
 
 on_both_backends!(
     signatures_verify_with_both_verifiers_and_tampering_breaks_them,
     awkward_messages_are_signed_so_that_verifiers_accept_them,
     the_flags_and_the_sender_choose_the_signatures,
     bad_messages_are_refused,
-    key_changes_take_effect_within_the_cache_ttl,
+    deleted_and_deactivated_keys_stop_signing_within_the_cache_ttl,
+    concurrent_first_requests_open_a_key_once,
+    entries_beyond_the_bound_are_evicted,
+    opened_keys_no_longer_listed_leave_memory,
     cached_keys_keep_signing_while_the_key_vault_is_down,
     legacy_rsa_keys_of_1024_to_2047_bits_sign_too,
 );
@@ -198,36 +207,58 @@ async fn bad_messages_are_refused(app: TestApp) {
     error_paths(&answer);
 }
 
-async fn key_changes_take_effect_within_the_cache_ttl(app: TestApp) {
-    let state = app.environment.state.clone();
-    let keys = KeyCache::new(Duration::from_millis(200));
-    let chosen = |directory: &accountcentral_signing::keys::CustomerDirectory| match select(
-        &directory.keys.keys,
-        directory.keys.default_id(),
-        Some("news.acme.test"),
-    ) {
-        Selection::Customer { key, .. } => Some((key.value.key.selector.clone(), key.version)),
-        Selection::Platform => None,
-    };
-    let before = chosen(&keys.customer(&state, GroupPk(100)).await.unwrap()).unwrap();
-    assert_eq!(before.0, "ed1");
-
-    // Deactivated: until the TTL passes the cache still says ed1; then the default signs.
-    deactivate(&app, 100, "news.acme.test").await;
-    assert_eq!(chosen(&keys.customer(&state, GroupPk(100)).await.unwrap()).unwrap(), before);
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    let after = chosen(&keys.customer(&state, GroupPk(100)).await.unwrap()).unwrap();
-    assert_eq!(after.0, "s2048", "the inactive key no longer signs");
+/// Signs the sample message for customer 100 from `sender` as the demo service, with
+/// `token`: the selector of the DKIM signature.
+async fn selector_for(app: &TestApp, token: &str, sender: &str) -> Value {
+    let response = app
+        .request(Method::POST, "/v1/customers/100/sign")
+        .bearer_auth(token)
+        .json(&json!({"message": SAMPLE_MESSAGE, "data": {"sender": sender}}))
+        .send()
+        .await
+        .unwrap();
+    let (status, answer) = read(response).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["dkim"]["selector"].clone()
 }
 
-/// The key vault, or an outage of it.
-struct Outage {
+/// The signing function's own cache follows the store within its TTL (15 s), on the
+/// handlers' clock: a deactivated key and a deleted one no longer sign.
+async fn deleted_and_deactivated_keys_stop_signing_within_the_cache_ttl(app: TestApp) {
+    let (status, answer) = app
+        .post_as("dkimops", "/v1/customers/100/dkims", &key_body("mail.acme.test", "m1", true))
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    // Issued before the clock moves, so that its not-before stays in the verifier's past.
+    let token = app.token("mta").await;
+    assert_eq!(selector_for(&app, &token, "news.acme.test").await, "ed1");
+    assert_eq!(selector_for(&app, &token, "mail.acme.test").await, "m1");
+
+    deactivate(&app, 100, "news.acme.test").await;
+    let (status, answer) = app.delete_as("dkimops", &format!("/v1/customers/100/dkims/{}", answer["id"])).await;
+    assert_eq!(status, 200, "{answer}");
+    app.clock.advance(SignedDuration::from_secs(15));
+    for sender in ["news.acme.test", "mail.acme.test"] {
+        assert_eq!(
+            selector_for(&app, &token, sender).await,
+            "s2048",
+            "{sender}: its key no longer signs; the default does"
+        );
+    }
+}
+
+/// The key vault, counting the keys it opens; it can be down, and can hold each open
+/// until `together` opens are under way (a second at most), so that requests that miss
+/// at once reach it at once unless they share one open.
+struct Watched {
     vault: Arc<dyn KeyVault>,
     down: AtomicBool,
+    opened: AtomicUsize,
+    together: Option<Barrier>,
 }
 
 #[async_trait]
-impl KeyVault for Outage {
+impl KeyVault for Watched {
     async fn seal(&self, plaintext: &SecretBytes, context: &EncryptionContext) -> Result<Envelope, KeyVaultError> {
         self.vault.seal(plaintext, context).await
     }
@@ -236,18 +267,137 @@ impl KeyVault for Outage {
         if self.down.load(Ordering::SeqCst) {
             return Err(KeyVaultError::Unavailable("the key vault is down".into()));
         }
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        if let Some(together) = &self.together {
+            // Only the failing case waits the full second: it bounds the test's time, not its verdict.
+            let _ = tokio::time::timeout(Duration::from_secs(1), together.wait()).await;
+        }
         self.vault.open(envelope, context).await
     }
 }
 
-async fn cached_keys_keep_signing_while_the_key_vault_is_down(app: TestApp) {
+/// The app's state with its key vault watched.
+fn watched(app: &TestApp, together: Option<usize>) -> (AppState, Arc<Watched>) {
     let mut state = app.environment.state.clone();
-    let outage = Arc::new(Outage {
+    let vault = Arc::new(Watched {
         vault: state.key_vault.clone(),
         down: AtomicBool::new(false),
+        opened: AtomicUsize::new(0),
+        together: together.map(Barrier::new),
     });
-    state.key_vault = outage.clone();
-    let keys = KeyCache::new(Duration::from_secs(15));
+    state.key_vault = vault.clone();
+    (state, vault)
+}
+
+/// The sealed key that customer 100 signs with for `sender_domain`, as `keys` reads it now.
+async fn acme_key(keys: &KeyCache, state: &AppState, sender_domain: &str) -> SealedKey {
+    let acme = keys.customer(state, GroupPk(100)).await.unwrap();
+    match select(&acme.keys.keys, acme.keys.default_id(), Some(sender_domain)) {
+        Selection::Customer { key, .. } => acme.sealed(GroupPk(100), key.value.id).unwrap(),
+        Selection::Platform => panic!("customer 100 has a key for {sender_domain}"),
+    }
+}
+
+async fn concurrent_first_requests_open_a_key_once(app: TestApp) {
+    const REQUESTS: usize = 8;
+    let (state, vault) = watched(&app, Some(REQUESTS));
+    let keys = Arc::new(KeyCache::new(Duration::from_secs(15), LIMITS));
+    let requests: Vec<_> = (0..REQUESTS)
+        .map(|_| {
+            let (keys, state) = (keys.clone(), state.clone());
+            tokio::spawn(async move {
+                let sealed = acme_key(&keys, &state, "acme.test").await;
+                keys.signer(&state, &sealed).await.expect("the key opens")
+            })
+        })
+        .collect();
+    let mut signers = Vec::new();
+    for request in requests {
+        signers.push(request.await.unwrap());
+    }
+    assert_eq!(vault.opened.load(Ordering::SeqCst), 1, "one decryption for {REQUESTS} requests");
+    assert!(signers.iter().all(|signer| Arc::ptr_eq(signer, &signers[0])), "one parsed key");
+}
+
+async fn entries_beyond_the_bound_are_evicted(app: TestApp) {
+    let (state, vault) = watched(&app, None);
+    let two = Limits {
+        customers: 2,
+        recipient_domains: 2,
+        opened_keys: 2,
+    };
+    let keys = KeyCache::new(Duration::from_secs(15), two);
+    let opened = || vault.opened.load(Ordering::SeqCst);
+
+    // Opened keys: a third one evicts the first, which must then be opened again.
+    let default = acme_key(&keys, &state, "acme.test").await;
+    let news = acme_key(&keys, &state, "news.acme.test").await;
+    let platform = keys.platform(&state).await.unwrap().expect("the platform key");
+    for sealed in [&default, &news, &platform] {
+        keys.signer(&state, sealed).await.unwrap();
+    }
+    assert_eq!((opened(), keys.opened_keys(&state)), (3, 2));
+    keys.signer(&state, &platform).await.unwrap();
+    assert_eq!(opened(), 3, "the newest two are still open");
+    keys.signer(&state, &default).await.unwrap();
+    assert_eq!(opened(), 4, "the oldest was evicted");
+
+    // Customers: with two more read, a change to the first is seen without waiting for the TTL.
+    deactivate(&app, 100, "news.acme.test").await;
+    assert_eq!(acme_key(&keys, &state, "news.acme.test").await.key.selector, "ed1", "cached");
+    keys.customer(&state, GroupPk(101)).await.unwrap();
+    keys.customer(&state, GroupPk(102)).await.unwrap();
+    assert_eq!(acme_key(&keys, &state, "news.acme.test").await.key.selector, "s2048", "read again");
+
+    // Recipient domains: likewise for a deleted FBL.
+    assert!(keys.fbl(&state, "gmail.com").await.unwrap().is_some());
+    let (_, fbls) = app.get_as("dkimops", "/v1/fbls?size=100").await;
+    let gmail = fbls["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|fbl| fbl["recipientDomain"] == "gmail.com")
+        .expect("the demo FBL");
+    let (status, answer) = app
+        .delete_as("dkimops", &format!("/v1/fbls/{}", gmail["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, 204, "{answer}");
+    assert!(keys.fbl(&state, "gmail.com").await.unwrap().is_some(), "cached");
+    for domain in ["one.example", "two.example"] {
+        assert!(keys.fbl(&state, domain).await.unwrap().is_none());
+    }
+    assert!(keys.fbl(&state, "gmail.com").await.unwrap().is_none(), "read again");
+}
+
+/// An opened key stays while the store lists it as one that signs, and leaves memory
+/// within `OPENED_KEY_AGE` once it does not (here deactivated).
+async fn opened_keys_no_longer_listed_leave_memory(app: TestApp) {
+    let (state, vault) = watched(&app, None);
+    let keys = KeyCache::new(Duration::from_secs(15), LIMITS);
+    let opened = || vault.opened.load(Ordering::SeqCst);
+    let news = acme_key(&keys, &state, "news.acme.test").await;
+    let default = acme_key(&keys, &state, "acme.test").await;
+    keys.signer(&state, &news).await.unwrap();
+    keys.signer(&state, &default).await.unwrap();
+    assert_eq!(opened(), 2);
+
+    deactivate(&app, 100, "news.acme.test").await;
+    app.clock.advance(SignedDuration::from_secs(15));
+    assert_eq!(acme_key(&keys, &state, "news.acme.test").await.key.selector, "s2048");
+    let age = SignedDuration::try_from(OPENED_KEY_AGE).unwrap();
+    app.clock.advance(age - SignedDuration::from_secs(10));
+    // Read again (the directory expired), the default key is confirmed; the inactive one is not.
+    assert_eq!(acme_key(&keys, &state, "acme.test").await.key.selector, "s2048");
+    assert_eq!(keys.opened_keys(&state), 1, "only the key that signs is held");
+    keys.signer(&state, &default).await.unwrap();
+    assert_eq!(opened(), 2, "the key in use was not opened again");
+    keys.signer(&state, &news).await.unwrap();
+    assert_eq!(opened(), 3, "the inactive key had left: it needs the vault again");
+}
+
+async fn cached_keys_keep_signing_while_the_key_vault_is_down(app: TestApp) {
+    let (state, outage) = watched(&app, None);
+    let keys = KeyCache::new(Duration::from_secs(15), LIMITS);
     let acme = keys.customer(&state, GroupPk(100)).await.unwrap();
     let default = acme.sealed(GroupPk(100), acme.keys.default_id().unwrap()).unwrap();
     let warm = keys.signer(&state, &default).await.expect("opened while the vault is up");
