@@ -361,6 +361,18 @@ async fn shutdown() {
 }
 
 /// Creates (or finds) the table, queue and key the AWS backend uses.
+/// Refuses a table that is not a demo deployment's (no seed marker), before anything is
+/// created: a development token on a real deployment's table would let its holder act as
+/// any user, and opening the environment would create a missing table, queues and key.
+pub async fn require_demo_table(names: &AwsNames) -> Result<(), LocalError> {
+    let config = shared::adapters::aws::load_config().await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), &names.table, Arc::new(SystemClock));
+    match seed::is_seeded(&store).await.map_err(AppError::from)? {
+        true => Ok(()),
+        false => Err(LocalError::NotDemo(names.table.clone())),
+    }
+}
+
 async fn provision(config: &aws_config::SdkConfig, names: &AwsNames) -> Result<AwsResources, LocalError> {
     let aws = |e: &dyn std::fmt::Display| LocalError::Aws(e.to_string());
     DynamoStore::new(

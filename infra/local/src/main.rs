@@ -123,13 +123,10 @@ async fn main() -> ExitCode {
 }
 
 async fn token(username: &str, data_dir: PathBuf, backend: Backend) -> Result<(), LocalError> {
-    let environment = Environment::open(&data_dir, backend, stage_from_env()?).await?;
-    // A development token on a real deployment's table would let its holder act as any user.
-    if let Some(resources) = &environment.aws_resources
-        && !environment.is_demo().await?
-    {
-        return Err(LocalError::NotDemo(resources.table.clone()));
+    if let Backend::Aws(names) = &backend {
+        accountcentral_local::require_demo_table(names).await?;
     }
+    let environment = Environment::open(&data_dir, backend, stage_from_env()?).await?;
     println!("{}", environment.token(username).await?);
     Ok(())
 }

@@ -181,3 +181,29 @@ async fn on_aws_only_an_explicit_flag_seeds_and_token_refuses_a_table_without_th
         .unwrap();
     assert_eq!(me.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn on_aws_token_refuses_a_missing_table_without_creating_it() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "set AWS_ENDPOINT_URL to a running moto server (scripts/test does this), with AWS_REGION and test credentials"
+    );
+    let data_dir = tempfile::tempdir().unwrap();
+    let table = format!("cli-{}", uuid::Uuid::new_v4().simple());
+    let refused = token_with(data_dir.path(), "care", &["--backend", "aws"], &[("TABLE_NAME", table.as_str())]);
+    assert!(!refused.status.success(), "a table that does not exist is no demo one");
+    assert!(refused.stdout.is_empty(), "no token is printed");
+
+    let config = shared::adapters::aws::load_config().await;
+    let described = aws_sdk_dynamodb::Client::new(&config)
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await;
+    assert!(
+        described.is_err_and(|error| error
+            .as_service_error()
+            .is_some_and(|error| error.is_resource_not_found_exception())),
+        "token created the table {table}"
+    );
+}
