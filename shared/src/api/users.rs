@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::UserPk;
 use crate::domain::user::{Profile, RawProfile, Sex, User, UserStatus, UserType};
-use crate::domain::validation::Violations;
+use crate::domain::validation::{Violations, present};
 
 /// Personal info, as `getMe` returns it and `updateMe` takes it.
 #[derive(Debug, Clone, Serialize)]
@@ -49,23 +49,32 @@ impl UserInfo {
     }
 }
 
-/// The `UserInfo` body of an update: loose types so that validation names each bad field.
+/// The `UserInfo` body of an update (a full replacement): loose types so that validation names
+/// each bad field; a nullable field is `None` when omitted and `Some(None)` when null.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfoInput {
-    pub user_pk: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
+    pub user_pk: Option<Option<i64>>,
     pub name: Option<String>,
     pub surname: Option<String>,
-    pub username: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub username: Option<Option<String>>,
     pub email: Option<String>,
     pub group_name: Option<String>,
-    pub phone: Option<String>,
-    pub cell_phone: Option<String>,
-    pub date_of_birth: Option<String>,
-    pub sex: Option<String>,
-    pub cell_phone_verified: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub cell_phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub date_of_birth: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub sex: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub cell_phone_verified: Option<Option<bool>>,
     pub status: Option<UserStatus>,
-    pub user_type: Option<UserType>,
+    #[serde(default, deserialize_with = "present")]
+    pub user_type: Option<Option<UserType>>,
 }
 
 /// Who may change a user's status through a profile update.
@@ -87,14 +96,32 @@ impl UserInfoInput {
                 violations.body(pointer, "cannot be changed");
             }
         };
-        unchanged("/userPk", self.user_pk.is_none_or(|pk| pk == current.user_pk.0));
-        unchanged("/username", self.username.as_deref().is_none_or(|name| name == current.username));
-        unchanged("/userType", self.user_type.is_none_or(|kind| kind == current.user_type));
+        // A read-only field may be left out; sent, it is the user's own (null is not).
+        unchanged("/userPk", self.user_pk.is_none_or(|pk| pk == Some(current.user_pk.0)));
+        unchanged(
+            "/username",
+            self.username
+                .as_ref()
+                .is_none_or(|name| name.as_deref() == Some(current.username.as_str())),
+        );
+        unchanged("/userType", self.user_type.is_none_or(|kind| kind == Some(current.user_type)));
         unchanged(
             "/cellPhoneVerified",
             self.cell_phone_verified
-                .is_none_or(|verified| verified == current.cell_phone_verified),
+                .is_none_or(|verified| verified == Some(current.cell_phone_verified)),
         );
+        // A full replacement carries every field but the read-only ones; null clears a nullable one.
+        for (pointer, carried) in [
+            ("/phone", self.phone.is_some()),
+            ("/cellPhone", self.cell_phone.is_some()),
+            ("/dateOfBirth", self.date_of_birth.is_some()),
+            ("/sex", self.sex.is_some()),
+            ("/status", self.status.is_some()),
+        ] {
+            if !carried {
+                violations.body(pointer, "is required");
+            }
+        }
         let new_status = self.status.unwrap_or(current.status);
         if new_status != current.status {
             match status {
@@ -117,10 +144,10 @@ impl UserInfoInput {
             name: self.name.clone(),
             surname: self.surname.clone(),
             email: self.email.clone(),
-            phone: self.phone.clone(),
-            cell_phone: self.cell_phone.clone(),
-            date_of_birth: self.date_of_birth.clone(),
-            sex: self.sex.clone(),
+            phone: self.phone.clone().flatten(),
+            cell_phone: self.cell_phone.clone().flatten(),
+            date_of_birth: self.date_of_birth.clone().flatten(),
+            sex: self.sex.clone().flatten(),
         }
     }
 }

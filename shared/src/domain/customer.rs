@@ -1,12 +1,12 @@
 //! Customers (tenants): a tree of sub-customers under top-level customers.
 
 use jiff::Timestamp;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::catalogue::Catalogue;
 use super::ids::GroupPk;
 use super::user::is_email;
-use super::validation::Violations;
+use super::validation::{Violations, present};
 
 /// Whether a customer is in business with the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,11 +167,6 @@ pub struct RawCustomerUpdate {
     pub premium: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     pub gid: Option<Option<String>>,
-}
-
-/// A field that is present, null or not: serde's plain `Option` cannot tell null from absent.
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::deserialize(deserializer).map(Some)
 }
 
 /// A customer's information after validation, ready to replace the current one.

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Deserializer};
+
 /// Where a bad value was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldPath {
@@ -226,4 +228,11 @@ mod tests {
         assert!(!violations.is_full());
         assert_eq!(violations.into_result(7), Ok(7));
     }
+}
+
+/// A field of a full replacement (PUT) that is present, null or not: `None` when omitted,
+/// `Some(None)` when null. Serde's plain `Option` cannot tell null from absent. Use with
+/// `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::deserialize(deserializer).map(Some)
 }

@@ -71,6 +71,27 @@ async fn updating_personal_info_keeps_what_the_caller_cannot_change(app: TestApp
         assert_eq!(status, 400, "{field}");
         assert_eq!(error_paths(&error), [format!("/{field}")]);
     }
+
+    // A read-only field sent as null is not the user's own.
+    for field in ["username", "userType", "cellPhoneVerified", "userPk"] {
+        let mut body = reread.clone();
+        body[field] = Value::Null;
+        let (status, error) = app.put_as("acme.user", "/v1/user", &body).await;
+        assert_eq!(status, 400, "{field}");
+        assert_eq!(error_paths(&error), [format!("/{field}")]);
+    }
+
+    // A full replacement carries every field but the read-only ones (null clears a
+    // nullable one): each left out is named.
+    for field in ["name", "surname", "email", "phone", "cellPhone", "dateOfBirth", "sex", "status"] {
+        let mut body = reread.clone();
+        body.as_object_mut().expect("a user is an object").remove(field);
+        let (status, error) = app.put_as("acme.user", "/v1/user", &body).await;
+        assert_eq!(status, 400, "{field}");
+        assert_eq!(error_paths(&error), [format!("/{field}")]);
+    }
+    let (_, unchanged) = app.get_as("acme.user", "/v1/user").await;
+    assert_eq!(unchanged, reread, "a refused replacement writes nothing");
 }
 
 async fn bad_personal_info_is_refused_field_by_field_and_nothing_is_written(app: TestApp) {
