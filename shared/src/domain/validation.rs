@@ -196,6 +196,13 @@ impl<'de, T: serde::Deserialize<'de>, const MAX: usize> serde::Deserialize<'de> 
     }
 }
 
+/// A field of a full replacement (PUT) that is present, null or not: `None` when omitted,
+/// `Some(None)` when null. Serde's plain `Option` cannot tell null from absent. Use with
+/// `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,11 +235,4 @@ mod tests {
         assert!(!violations.is_full());
         assert_eq!(violations.into_result(7), Ok(7));
     }
-}
-
-/// A field of a full replacement (PUT) that is present, null or not: `None` when omitted,
-/// `Some(None)` when null. Serde's plain `Option` cannot tell null from absent. Use with
-/// `#[serde(default, deserialize_with = "present")]`.
-pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::deserialize(deserializer).map(Some)
 }
