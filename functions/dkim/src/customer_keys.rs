@@ -14,7 +14,7 @@ use shared::domain::access::Access;
 use shared::domain::dkim::records::{CustomerDkim, KeyInput, SecretText, ensure_unique};
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::{DkimId, GroupPk};
-use shared::domain::validation::{FieldError, Violations};
+use shared::domain::validation::{FieldError, Violations, present};
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
 use shared::http::created;
@@ -61,8 +61,8 @@ pub(crate) struct DkimRequest {
     domain: String,
     selector: String,
     public_key: String,
-    #[serde(default)]
-    private_key: Option<SecretText>,
+    #[serde(default, deserialize_with = "present")]
+    private_key: Option<Option<SecretText>>,
     active: bool,
 }
 

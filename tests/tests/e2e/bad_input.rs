@@ -873,6 +873,17 @@ async fn bad_dkim_input_is_refused_by_field_and_writes_nothing(app: TestApp) {
                 .await;
         }
     }
+    // A replacement keeps the stored private key with null, never by leaving it out.
+    let without_private_key = with(&fbl, "dkim", Some(with(&fbl["dkim"], "privateKey", None)));
+    refusals
+        .expect(
+            "dkimops",
+            Method::PUT,
+            &format!("/v1/fbls/{fbl_id}"),
+            Some(&without_private_key),
+            "/dkim/privateKey",
+        )
+        .await;
 
     for (name, value) in [
         ("default", "maybe"),

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::ids::{DkimId, GroupPk};
 use crate::domain::secret::{EncryptionContext, Envelope, ExposeSecret, SecretString};
-use crate::domain::validation::{Bounded, FieldError, Violations};
+use crate::domain::validation::{Bounded, FieldError, Violations, present};
 use dkim_engine::Algorithm;
 use dkim_engine::key::{DkimKeyPair, KeyError, PublicKey};
 use dkim_engine::names;
@@ -239,9 +239,10 @@ pub struct KeyInput {
     pub domain: String,
     pub selector: String,
     pub public_key: String,
-    /// PEM; `null` keeps the stored key where there is one.
-    #[serde(default)]
-    pub private_key: Option<SecretText>,
+    /// PEM; `null` keeps the stored key where there is one. A replacement carries it:
+    /// `None` when omitted (400), `Some(None)` when null.
+    #[serde(default, deserialize_with = "present")]
+    pub private_key: Option<Option<SecretText>>,
 }
 
 /// The private key of a valid input: a new one, or the stored one kept.
@@ -268,15 +269,15 @@ impl KeyInput {
         let domain = names::domain_name(&self.domain).map_err(|reason| violations.body(format!("{pointer}/domain"), reason));
         let selector = names::selector(&self.selector).map_err(|reason| violations.body(format!("{pointer}/selector"), reason));
         let material = match (self.private_key, stored) {
-            (Some(private), _) => DkimKeyPair::from_pem(private.0.expose_secret(), &self.public_key).map(KeyMaterial::New),
-            (None, Some(stored)) => PublicKey::parse(&self.public_key).and_then(|public| {
+            (Some(Some(private)), _) => DkimKeyPair::from_pem(private.0.expose_secret(), &self.public_key).map(KeyMaterial::New),
+            (Some(None), Some(stored)) => PublicKey::parse(&self.public_key).and_then(|public| {
                 if public.algorithm() == stored.algorithm && public.p_value() == stored.public_key {
                     Ok(KeyMaterial::Kept(public, stored.private_key.clone()))
                 } else {
                     Err(KeyError::Mismatch)
                 }
             }),
-            (None, None) => Err(KeyError::PrivateKey("is required".into())),
+            (None, _) | (Some(None), None) => Err(KeyError::PrivateKey("is required".into())),
         }
         .map_err(|error| violations.body(format!("{pointer}/{}", error.field()), error.to_string()));
         match (domain, selector, material) {
@@ -400,7 +401,7 @@ mod tests {
             domain: domain.into(),
             selector: selector.into(),
             public_key: pair.public_key().p_value().to_owned(),
-            private_key: Some(SecretText(pair.private_pem())),
+            private_key: Some(Some(SecretText(pair.private_pem()))),
         }
     }
 
@@ -549,7 +550,7 @@ mod tests {
             domain: "not a domain".into(),
             selector: "".into(),
             public_key: "x".into(),
-            private_key: None,
+            private_key: Some(None),
         };
         let errors = input.validate("/dkim", None, Violations::new()).unwrap_err();
         assert_eq!(paths(&errors), ["/dkim/domain", "/dkim/selector", "/dkim/privateKey"]);
@@ -566,18 +567,31 @@ mod tests {
             domain: "acme.test".into(),
             selector: "s1".into(),
             public_key: stored.public_key.clone(),
-            private_key: None,
+            private_key: Some(None),
         };
         let valid = kept.validate("", Some(&stored), Violations::new()).unwrap();
         assert!(matches!(valid.material, KeyMaterial::Kept(_, envelope) if envelope == stored.private_key));
 
         let other = ed25519_input("acme.test", "s1");
         let mismatched = KeyInput {
-            private_key: None,
+            private_key: Some(None),
             ..other
         };
         let errors = mismatched.validate("", Some(&stored), Violations::new()).unwrap_err();
         assert_eq!(errors.len(), 1);
+    }
+
+    #[test]
+    fn a_replacement_carries_its_private_key_even_null() {
+        let pair = DkimKeyPair::generate(Algorithm::Ed25519Sha256).unwrap();
+        let stored = StoredKey {
+            public_key: pair.public_key().p_value().to_owned(),
+            ..customer_key(DkimId(1), "acme.test", "s1").key
+        };
+        let body = serde_json::json!({"domain": "acme.test", "selector": "s1", "publicKey": stored.public_key});
+        let omitted: KeyInput = serde_json::from_value(body).unwrap();
+        let errors = omitted.validate("", Some(&stored), Violations::new()).unwrap_err();
+        assert_eq!(paths(&errors), ["/privateKey"]);
     }
 
     #[test]
