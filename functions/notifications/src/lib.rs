@@ -18,7 +18,7 @@ use shared::domain::notification::{MAX_MARKED, Notification, NotificationFilter,
 use shared::domain::validation::Bounded;
 use shared::error::AppResult;
 use shared::http::caller::Caller;
-use shared::http::extract::{JsonBody, QueryParams};
+use shared::http::extract::{JsonArray, JsonBody, QueryParams};
 use shared::http::paging::PageRequest;
 use shared::http::service::TracingId;
 use shared::repositories::notifications::Notifications;
@@ -70,7 +70,7 @@ async fn enqueue_notification(
 async fn mark_notifications_read(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(ids): JsonBody<Bounded<i64, MAX_MARKED>>,
+    JsonArray(ids): JsonArray<Bounded<i64, MAX_MARKED>>,
 ) -> AppResult<Json<ActionResult>> {
     let ids = ids_to_mark(&ids)?;
     Notifications::new(state.store.as_ref()).mark_read(caller.user_pk(), &ids).await?;

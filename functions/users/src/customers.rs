@@ -15,7 +15,7 @@ use shared::domain::ids::GroupPk;
 use shared::domain::validation::{Bounded, FieldError, Violations};
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
-use shared::http::extract::{JsonBody, QueryParams, UserPkPath};
+use shared::http::extract::{JsonArray, QueryParams, UserPkPath};
 use shared::http::paging::{Page, PageRequest};
 use shared::repositories::accounts::{AccountChange, Accounts};
 
@@ -71,7 +71,7 @@ pub async fn associate_user_customers(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
-    JsonBody(groups): JsonBody<Bounded<i64, MAX_CUSTOMERS>>,
+    JsonArray(groups): JsonArray<Bounded<i64, MAX_CUSTOMERS>>,
 ) -> AppResult<Json<ActionResult>> {
     let target = caller.require(&state, Access::ADMIN_OF_USER, user).await?;
     let groups = distinct_groups(&groups)?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::capability::AccountCentralRole;
 use super::catalogue::Site;
 use super::ids::{GroupPk, NotificationId, UserPk};
-use super::validation::{FieldError, Violations};
+use super::validation::{FieldError, Violations, object};
 
 /// How long a delivered notification is kept.
 pub const RETENTION: SignedDuration = SignedDuration::from_hours(180 * 24);
@@ -113,8 +113,9 @@ pub fn is_application_id(text: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
-/// An https URL: `https://`, a host name (letters, digits, `.`, `-`) with an optional port,
-/// then optionally a path, query or fragment without spaces or control characters.
+/// An https URL (RFC 3986): `https://`, a host name (letters, digits, `.`, `-`) with an
+/// optional port, then optionally a path, a query and a fragment, each of the characters
+/// a URI allows there (ASCII; anything else percent-encoded).
 pub fn is_https_link(text: &str) -> bool {
     let Some(rest) = text.strip_prefix("https://") else {
         return false;
@@ -125,11 +126,36 @@ pub fn is_https_link(text: &str) -> bool {
         Some((host, port)) => (host, Some(port)),
         None => (authority, None),
     };
-    text.chars().count() <= MAX_LINK
+    let (before_fragment, fragment) = tail.split_once('#').unwrap_or((tail, ""));
+    let (path, query) = before_fragment.split_once('?').unwrap_or((before_fragment, ""));
+    text.len() <= MAX_LINK
         && !host.is_empty()
         && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
         && port.is_none_or(|port| (1..=5).contains(&port.len()) && port.chars().all(|c| c.is_ascii_digit()))
-        && !tail.chars().any(|c| c.is_whitespace() || c.is_control())
+        && is_uri_text(path, "/")
+        && is_uri_text(query, "/?")
+        && is_uri_text(fragment, "/?")
+}
+
+/// Whether `text` is made of RFC 3986 `pchar`s (unreserved, sub-delims, `:`, `@`, or a
+/// percent-encoded octet) and the characters in `also`.
+fn is_uri_text(text: &str, also: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        if byte == b'%' {
+            if !bytes.get(at + 1..at + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
+                return false;
+            }
+            at += 3;
+            continue;
+        }
+        if !(byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte) || also.as_bytes().contains(&byte)) {
+            return false;
+        }
+        at += 1;
+    }
+    true
 }
 
 impl Content {
@@ -172,7 +198,7 @@ impl Content {
         if self.link.as_deref().is_some_and(|link| !is_https_link(link)) {
             violations.body(
                 format!("{at}/link"),
-                format!("must be an https URL (https://host[:port][/path]) of at most {MAX_LINK} characters, without spaces"),
+                format!("must be an https URL (https://host[:port][/path][?query][#fragment]) of at most {MAX_LINK} characters, in the characters a URI allows (others percent-encoded)"),
             );
         }
     }
@@ -182,7 +208,9 @@ impl Content {
 /// (the provisioning worker) sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationRequest {
+    #[serde(deserialize_with = "object")]
     pub destination: Destination,
+    #[serde(deserialize_with = "object")]
     pub notification: Content,
 }
 
@@ -483,6 +511,8 @@ mod tests {
             "https://hub.example.test/x/y?z=1&w=%20#f",
             "https://10.0.0.1:443",
             "https://a.test?q",
+            "https://a.test/%C3%A9?q=/a?b#frag/x?y",
+            "https://a.test/a;b=c/@:!$&'()*+,~",
         ] {
             assert!(is_https_link(good), "{good}");
         }
@@ -497,6 +527,12 @@ mod tests {
             "https://a.test:123456",
             "javascript:alert(1)",
             "https://a.test/\n",
+            "https://Q:8#\u{ec}\u{a3}",
+            "https://a.test/%zz",
+            "https://a.test/%4",
+            "https://a.test/<script>",
+            "https://a.test/a#b#c",
+            "https://a.test/a\\b",
         ] {
             assert!(!is_https_link(bad), "{bad}");
         }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::{Catalogue, FormatOptions};
-use super::validation::Violations;
+use super::validation::{Violations, nullable_object};
 
 /// A display format, by pattern (such as `dd/MM/yyyy`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,8 +48,11 @@ pub struct RawPreferences {
     pub timezone: Option<String>,
     pub language: Option<String>,
     pub week_begin: Option<String>,
+    #[serde(default, deserialize_with = "nullable_object")]
     pub number_format: Option<RawFormat>,
+    #[serde(default, deserialize_with = "nullable_object")]
     pub date_format: Option<RawFormat>,
+    #[serde(default, deserialize_with = "nullable_object")]
     pub hour_format: Option<RawFormat>,
 }
 

@@ -203,9 +203,69 @@ pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) 
     Option::deserialize(deserializer).map(Some)
 }
 
+/// A value read only from a JSON object. Serde reads a struct from an array of its
+/// fields in order too, which no request schema allows: `{"data": [null, null]}` would
+/// pass for `{"data": {}}`. Use with `#[serde(deserialize_with = "object")]`.
+pub fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<T, D::Error> {
+    struct FromObject<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for FromObject<T> {
+        type Value = T;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("a JSON object")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+
+    deserializer.deserialize_map(FromObject(std::marker::PhantomData))
+}
+
+/// [`object`] for a nullable value: null (or, with `#[serde(default)]`, absent) is `None`.
+pub fn nullable_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(bound = "T: Deserialize<'de>")]
+    struct Wrapped<T>(#[serde(deserialize_with = "object")] T);
+
+    Option::<Wrapped<T>>::deserialize(deserializer).map(|wrapped| wrapped.map(|Wrapped(value)| value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Pair {
+        a: Option<i64>,
+        b: Option<i64>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Holder {
+        #[serde(deserialize_with = "object")]
+        pair: Pair,
+        #[serde(default, deserialize_with = "nullable_object")]
+        maybe: Option<Pair>,
+    }
+
+    #[test]
+    fn an_object_field_is_read_from_an_object_only() {
+        let holder: Holder = serde_json::from_str(r#"{"pair": {"a": 1}, "maybe": {"b": 2}}"#).unwrap();
+        assert_eq!(holder.pair, Pair { a: Some(1), b: None });
+        assert_eq!(holder.maybe, Some(Pair { a: None, b: Some(2) }));
+        for absent_or_null in [r#"{"pair": {}}"#, r#"{"pair": {}, "maybe": null}"#] {
+            assert_eq!(serde_json::from_str::<Holder>(absent_or_null).unwrap().maybe, None);
+        }
+        // Plain serde takes the array of fields; `object` does not.
+        assert!(serde_json::from_str::<Pair>("[null, null]").is_ok());
+        for array in [r#"{"pair": [null, null]}"#, r#"{"pair": {}, "maybe": [1, 2]}"#] {
+            let error = serde_json::from_str::<Holder>(array).unwrap_err();
+            assert!(error.to_string().contains("expected a JSON object"), "{error}");
+        }
+    }
 
     #[test]
     fn a_bounded_list_takes_up_to_its_maximum_and_refuses_the_item_beyond() {

@@ -7,48 +7,73 @@ use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
 
 use crate::domain::catalogue::Stage;
 use crate::domain::ids::DkimId;
 use crate::domain::status::is_application;
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, object};
 use crate::error::AppError;
 
-/// A JSON request body: 415 unless `Content-Type` is JSON, 400 naming the field otherwise.
+/// A JSON request body that is an object: 415 unless `Content-Type` is JSON, 400 naming
+/// the field otherwise (an array of the fields in order is not an object: 400).
 #[derive(Debug, Clone)]
 pub struct JsonBody<T>(pub T);
+
+/// A JSON request body that is an array, as [`JsonBody`] reads it.
+#[derive(Debug, Clone)]
+pub struct JsonArray<T>(pub T);
 
 fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// The bytes of a JSON body.
+async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, AppError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if !is_json(&content_type) {
+        return Err(AppError::UnsupportedMediaType(format!(
+            "expected application/json, got {:?}",
+            content_type
+        )));
+    }
+    Bytes::from_request(request, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge("the body is larger than this operation accepts".into())
+        } else {
+            AppError::field(FieldError::body("", format!("unreadable body: {e}")))
+        }
+    })
+}
+
+/// A body read with [`object`]: from a JSON object only.
+#[derive(Deserialize)]
+#[serde(bound = "T: DeserializeOwned")]
+struct Object<T>(#[serde(deserialize_with = "object")] T);
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        if !is_json(&content_type) {
-            return Err(AppError::UnsupportedMediaType(format!(
-                "expected application/json, got {:?}",
-                content_type
-            )));
-        }
-        let bytes = Bytes::from_request(request, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::TooLarge("the body is larger than this operation accepts".into())
-            } else {
-                AppError::field(FieldError::body("", format!("unreadable body: {e}")))
-            }
-        })?;
-        parse_json(&bytes).map(JsonBody)
+        let bytes = json_bytes(request, state).await?;
+        parse_json(&bytes).map(|Object(body)| JsonBody(body))
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonArray<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let bytes = json_bytes(request, state).await?;
+        parse_json(&bytes).map(JsonArray)
     }
 }
 
