@@ -3,7 +3,7 @@
 
 use crate::domain::customer::NotSending;
 use crate::domain::dkim::records::NameTaken;
-use crate::domain::dkim::records::{DefaultKeyInUse, LimitReached};
+use crate::domain::dkim::records::{DefaultKeyInUse, DefaultKeyRule, KeyRefused, LimitReached};
 use crate::domain::password::ChangeRefused;
 use crate::domain::user::{SuspensionRefused, TwoFactorRefused};
 use crate::domain::validation::{FieldError, Violations};
@@ -90,6 +90,12 @@ impl From<DefaultKeyInUse> for AppError {
 }
 
 /// Signing for a customer that is not ACTIVE is a conflict with its status, named.
+impl From<DefaultKeyRule> for AppError {
+    fn from(refused: DefaultKeyRule) -> Self {
+        AppError::Conflict(refused.to_string())
+    }
+}
+
 impl From<NotSending> for AppError {
     fn from(refused: NotSending) -> Self {
         AppError::Conflict(refused.to_string())
@@ -100,6 +106,15 @@ impl From<NotSending> for AppError {
 impl From<LimitReached> for AppError {
     fn from(limit: LimitReached) -> Self {
         AppError::Conflict(limit.to_string())
+    }
+}
+
+impl From<KeyRefused> for AppError {
+    fn from(refused: KeyRefused) -> Self {
+        match refused {
+            KeyRefused::Invalid(violations) => violations.into(),
+            KeyRefused::NotTheStoredKey => AppError::Conflict(refused.to_string()),
+        }
     }
 }
 

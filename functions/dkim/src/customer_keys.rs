@@ -166,11 +166,8 @@ pub(crate) async fn update_customer_dkim(
     let keys = dkims.customer_keys(group).await?;
     let current = key_of(&keys, group, id)?;
     let (input, active) = request.split();
-    let mut violations = Violations::new();
-    if let Err(refused) = keys.header().check_activity(id, active) {
-        violations.push(refused);
-    }
-    let valid = input.validate("", Some(&current.value.key), violations)?;
+    let valid = input.validate("", Some(&current.value.key), Violations::new())?;
+    keys.header().check_activity(id, active)?;
     ensure_unique(keys.records(), Some(id), &valid.domain, &valid.selector)?;
     let now = state.clock.now();
     dkims.update(&keys, current, valid, active, now).await?;
@@ -208,7 +205,7 @@ pub(crate) async fn set_customer_default_dkim(
     let dkims = Dkims::new(state.store.as_ref(), state.key_vault.as_ref());
     let keys = dkims.customer_keys(group).await?;
     let key = key_of(&keys, group, request.id)?;
-    key.value.check_may_be_default().map_err(AppError::field)?;
+    key.value.check_may_be_default()?;
     dkims.set_default(&keys, key).await?;
     Ok(Json(ActionResult::ok(state.clock.now(), "DEFAULT_DKIM_SET")))
 }

@@ -22,7 +22,7 @@ use shared::domain::access::Access;
 use shared::domain::dkim::records::StoredKey;
 use shared::domain::dkim::selection::{Selection, select};
 use shared::domain::ids::GroupPk;
-use shared::domain::validation::FieldError;
+use shared::domain::validation::{FieldError, object};
 use shared::error::{AppError, AppResult};
 use shared::http::caller::Caller;
 use shared::http::extract::{GroupPkPath, JsonBody};
@@ -56,6 +56,7 @@ struct SigningData {
 #[serde(rename_all = "camelCase")]
 struct SignRequest {
     message: String,
+    #[serde(deserialize_with = "object")]
     data: SigningData,
     #[serde(default = "yes")]
     apply_dkim: bool,
@@ -114,16 +115,16 @@ fn message_error(error: MessageError) -> AppError {
     }
 }
 
-/// The key that signs for `sender_domain` among the customer's (the selection rule of `domain::dkim::selection`),
-/// else the platform's.
+/// The key that signs for `sender_domain` (when there is one) among the customer's (the
+/// selection rule of `domain::dkim::selection`), else the platform's.
 async fn dkim_key(
     state: &AppState,
     keys: &KeyCache,
     customer: &CustomerDirectory,
     group: GroupPk,
-    sender_domain: &str,
+    sender_domain: Option<&str>,
 ) -> AppResult<SealedKey> {
-    let chosen = match select(&customer.keys.keys, customer.keys.default_id(), Some(sender_domain)) {
+    let chosen = match select(&customer.keys.keys, customer.keys.default_id(), sender_domain) {
         Selection::Customer { key, .. } => customer.sealed(group, key.value.id),
         Selection::Platform => keys.platform(state).await?.as_deref().cloned(),
     };
@@ -145,14 +146,11 @@ async fn sign_message(
         sending.check_sends_mail()?;
     }
     let message = Message::parse(request.message.as_bytes()).map_err(message_error)?;
+    // Without a sender, the From header's domain; without either, the selection rule's
+    // default key signs.
     let sender_domain = match &request.data.sender {
-        Some(sender) => domain_in(sender, "/data/sender")?,
-        None => message.from_domain().ok_or_else(|| {
-            AppError::field(FieldError::body(
-                "/data/sender",
-                "is required when the From header has no address with a domain",
-            ))
-        })?,
+        Some(sender) => Some(domain_in(sender, "/data/sender")?),
+        None => message.from_domain(),
     };
     let recipient_domain = request
         .data
@@ -164,7 +162,7 @@ async fn sign_message(
     let mut fields = Vec::with_capacity(2);
 
     let dkim = if request.apply_dkim {
-        let sealed = dkim_key(&state, &keys, &customer, group, &sender_domain).await?;
+        let sealed = dkim_key(&state, &keys, &customer, group, sender_domain.as_deref()).await?;
         let signer = keys.signer(&state, &sealed).await?;
         let spec = SignatureSpec {
             domain: &sealed.key.domain,

@@ -157,7 +157,9 @@ async fn the_first_key_is_the_default_and_the_default_is_kept_consistent(app: Te
     let mut inactive = kept_key_body(&first);
     inactive["active"] = json!(false);
     let (status, body) = app.put_as("care", &key_path(&first_id), &inactive).await;
-    assert_eq!((status, error_paths(&body)), (400, vec!["/active".to_owned()]));
+    assert_eq!(status, 409, "{body}");
+    let (_, stored) = app.get_as("care", &key_path(&first_id)).await;
+    assert_eq!(stored["active"], true, "the default stays active");
 
     // Switching the default moves the flag: exactly one key is the default.
     let (status, _) = app
@@ -174,7 +176,7 @@ async fn the_first_key_is_the_default_and_the_default_is_kept_consistent(app: Te
     let (status, body) = app
         .put_as("care", "/v1/customers/102/dkims/default", &json!({"id": first_id}))
         .await;
-    assert_eq!((status, error_paths(&body)), (400, vec!["/id".to_owned()]));
+    assert_eq!(status, 409, "an inactive key cannot become the default: {body}");
     let (_, active) = app.get_as("care", "/v1/customers/102/dkims?active=true").await;
     assert_eq!(active["page"]["totalElements"], 1);
 
@@ -187,6 +189,14 @@ async fn the_first_key_is_the_default_and_the_default_is_kept_consistent(app: Te
     renamed["domain"] = json!("two.test");
     let (status, _) = app.put_as("care", &key_path(&first_id), &renamed).await;
     assert_eq!(status, 409);
+
+    // A null private key keeps the stored key: another public key contradicts it (409), and the key stays.
+    let mut other_public = kept_key_body(&first);
+    other_public["publicKey"] = json!(key_pair(Algorithm::RsaSha256).public_key().p_value());
+    let (status, body) = app.put_as("care", &key_path(&first_id), &other_public).await;
+    assert_eq!(status, 409, "{body}");
+    let (_, stored) = app.get_as("care", &key_path(&first_id)).await;
+    assert_eq!(stored["publicKey"], first["publicKey"]);
 
     // Non-default keys go; the last key goes even as the default.
     assert_eq!(app.delete_as("care", &key_path(&first_id)).await.0, 200);
@@ -302,8 +312,11 @@ async fn fbls_are_unique_per_recipient_domain_and_cover_from(app: TestApp) {
     assert_eq!(app.put_as("dkimops", &path, &moved).await.0, 409);
     let mut changed = kept_fbl_body(&fbl);
     changed["esp"] = json!("other");
+    // Header names ignore case: one listed again in another case is kept once.
+    changed["signableHeaders"] = json!(["From", "To", "FROM", "to", "Subject"]);
     let (status, updated) = app.put_as("dkimops", &path, &changed).await;
     assert_eq!((status, &updated["esp"]), (200, &json!("other")));
+    assert_eq!(updated["signableHeaders"], json!(["From", "To", "Subject"]));
     let (status, list) = app.get_as("care", "/v1/fbls").await;
     assert_eq!((status, &list["page"]["totalElements"]), (200, &json!(2)), "{list}");
     assert!(

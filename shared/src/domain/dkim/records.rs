@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::ids::{DkimId, GroupPk};
 use crate::domain::secret::{EncryptionContext, Envelope, ExposeSecret, SecretString};
-use crate::domain::validation::{Bounded, FieldError, Violations, present};
+use crate::domain::validation::{Bounded, Violations, object, present};
 use dkim_engine::Algorithm;
 use dkim_engine::key::{DkimKeyPair, KeyError, PublicKey};
 use dkim_engine::names;
@@ -138,13 +138,10 @@ impl KeySet {
         }
     }
 
-    /// The default key stays active: deactivating it is refused, on `/active`.
-    pub fn check_activity(&self, id: DkimId, active: bool) -> Result<(), FieldError> {
+    /// The default key stays active: deactivating it conflicts with its being the default.
+    pub fn check_activity(&self, id: DkimId, active: bool) -> Result<(), DefaultKeyRule> {
         if !active && self.default == Some(id) {
-            return Err(FieldError::body(
-                "/active",
-                "the default key cannot be deactivated; make another key the default first",
-            ));
+            return Err(DefaultKeyRule::StaysActive(id));
         }
         Ok(())
     }
@@ -163,11 +160,21 @@ impl KeySet {
 #[error("key {0} is the customer's default; make another key the default first")]
 pub struct DefaultKeyInUse(pub DkimId);
 
+/// What the default key must be: active. Both refusals depend on the keys' state, not
+/// on the request alone (409).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DefaultKeyRule {
+    #[error("key {0} is the customer's default and stays active; make another key the default first")]
+    StaysActive(DkimId),
+    #[error("key {0} is inactive and cannot become the default; activate it first")]
+    MustBeActive(DkimId),
+}
+
 impl CustomerDkim {
-    /// Only an active key becomes the default (named on `/id`, the request's key).
-    pub fn check_may_be_default(&self) -> Result<(), FieldError> {
+    /// Only an active key becomes the default.
+    pub fn check_may_be_default(&self) -> Result<(), DefaultKeyRule> {
         if !self.active {
-            return Err(FieldError::body("/id", "the key is inactive; activate it first"));
+            return Err(DefaultKeyRule::MustBeActive(self.id));
         }
         Ok(())
     }
@@ -253,6 +260,26 @@ pub enum KeyMaterial {
     Kept(PublicKey, Envelope),
 }
 
+/// Why a key input is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyRefused {
+    /// Bad input, each field named.
+    #[error("the key has invalid values")]
+    Invalid(Violations),
+    /// Valid in itself, but a null private key keeps the stored key, which is not the
+    /// public key's: the request contradicts the stored state.
+    #[error(
+        "publicKey is not the stored key's public key, and a null privateKey keeps the stored key: send the stored public key, or a new key pair"
+    )]
+    NotTheStoredKey,
+}
+
+impl From<Violations> for KeyRefused {
+    fn from(violations: Violations) -> Self {
+        KeyRefused::Invalid(violations)
+    }
+}
+
 /// A key input that passed validation, its private key not sealed yet.
 #[derive(Debug)]
 pub struct ValidKey {
@@ -264,29 +291,29 @@ pub struct ValidKey {
 impl KeyInput {
     /// Validates every field, adding violations under `pointer` (`""`, or `"/dkim"` for
     /// an FBL's key) to those already found. `stored` is the key being replaced: with it,
-    /// a null private key keeps the stored one, and the public key must then match it.
-    pub fn validate(self, pointer: &str, stored: Option<&StoredKey>, mut violations: Violations) -> Result<ValidKey, Violations> {
+    /// a null private key keeps the stored one, and the public key must then be its
+    /// (409 otherwise, when nothing else is wrong).
+    pub fn validate(self, pointer: &str, stored: Option<&StoredKey>, mut violations: Violations) -> Result<ValidKey, KeyRefused> {
         let domain = names::domain_name(&self.domain).map_err(|reason| violations.body(format!("{pointer}/domain"), reason));
         let selector = names::selector(&self.selector).map_err(|reason| violations.body(format!("{pointer}/selector"), reason));
+        let mut not_the_stored_key = false;
         let material = match (self.private_key, stored) {
             (Some(Some(private)), _) => DkimKeyPair::from_pem(private.0.expose_secret(), &self.public_key).map(KeyMaterial::New),
-            (Some(None), Some(stored)) => PublicKey::parse(&self.public_key).and_then(|public| {
-                if public.algorithm() == stored.algorithm && public.p_value() == stored.public_key {
-                    Ok(KeyMaterial::Kept(public, stored.private_key.clone()))
-                } else {
-                    Err(KeyError::Mismatch)
-                }
+            (Some(None), Some(stored)) => PublicKey::parse(&self.public_key).map(|public| {
+                not_the_stored_key = public.algorithm() != stored.algorithm || public.p_value() != stored.public_key;
+                KeyMaterial::Kept(public, stored.private_key.clone())
             }),
             (None, _) | (Some(None), None) => Err(KeyError::PrivateKey("is required".into())),
         }
         .map_err(|error| violations.body(format!("{pointer}/{}", error.field()), error.to_string()));
         match (domain, selector, material) {
-            (Ok(domain), Ok(selector), Ok(material)) => violations.into_result(ValidKey {
+            (Ok(_), Ok(_), Ok(_)) if not_the_stored_key && violations.total() == 0 => Err(KeyRefused::NotTheStoredKey),
+            (Ok(domain), Ok(selector), Ok(material)) if !not_the_stored_key => Ok(violations.into_result(ValidKey {
                 domain,
                 selector,
                 material,
-            }),
-            _ => Err(violations),
+            })?),
+            _ => Err(violations.into()),
         }
     }
 }
@@ -308,6 +335,7 @@ pub struct FblRequest {
     pub esp: String,
     pub recipient_domain: String,
     pub signable_headers: Bounded<String, MAX_SIGNABLE_HEADERS>,
+    #[serde(deserialize_with = "object")]
     pub dkim: KeyInput,
 }
 
@@ -329,7 +357,7 @@ fn is_header_name(name: &str) -> bool {
 
 impl FblRequest {
     /// Validates every field; `stored` is the FBL being replaced.
-    pub fn validate(self, stored: Option<&Fbl>) -> Result<ValidFbl, Violations> {
+    pub fn validate(self, stored: Option<&Fbl>) -> Result<ValidFbl, KeyRefused> {
         let mut violations = Violations::new();
         let esp = self.esp.trim().to_owned();
         if esp.is_empty() || esp.chars().count() > MAX_ESP_LEN {
@@ -346,9 +374,8 @@ impl FblRequest {
                     format!("/signableHeaders/{index}"),
                     format!("is not a header field name: 1 to {MAX_HEADER_NAME_LEN} printable ASCII characters but ':', ';' and '='"),
                 );
-            } else if signable_headers.iter().any(|seen| seen.eq_ignore_ascii_case(name)) {
-                violations.body(format!("/signableHeaders/{index}"), "is listed twice");
-            } else {
+            } else if !signable_headers.iter().any(|seen| seen.eq_ignore_ascii_case(name)) {
+                // Header field names ignore case: a name listed again in another case is the same one.
                 signable_headers.push(name.clone());
             }
         }
@@ -368,6 +395,14 @@ impl FblRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::validation::FieldError;
+
+    fn invalid(refused: KeyRefused) -> Violations {
+        match refused {
+            KeyRefused::Invalid(violations) => violations,
+            other => panic!("not bad input: {other:?}"),
+        }
+    }
 
     fn envelope() -> Envelope {
         Envelope {
@@ -412,7 +447,7 @@ mod tests {
     #[test]
     fn the_default_key_stays_active_goes_last_and_only_an_active_key_becomes_it() {
         let set = KeySet::default().adding(DkimId(7)).unwrap().adding(DkimId(8)).unwrap();
-        assert_eq!(set.check_activity(DkimId(7), false).unwrap_err().path.to_string(), "/active");
+        assert_eq!(set.check_activity(DkimId(7), false), Err(DefaultKeyRule::StaysActive(DkimId(7))));
         assert!(set.check_activity(DkimId(7), true).is_ok());
         assert!(set.check_activity(DkimId(8), false).is_ok());
         assert_eq!(set.check_removal(DkimId(7)), Err(DefaultKeyInUse(DkimId(7))));
@@ -421,7 +456,7 @@ mod tests {
         let mut key = customer_key(DkimId(8), "acme.test", "s1");
         assert!(key.check_may_be_default().is_ok());
         key.active = false;
-        assert_eq!(key.check_may_be_default().unwrap_err().path.to_string(), "/id");
+        assert_eq!(key.check_may_be_default(), Err(DefaultKeyRule::MustBeActive(DkimId(8))));
     }
 
     #[test]
@@ -552,7 +587,7 @@ mod tests {
             public_key: "x".into(),
             private_key: Some(None),
         };
-        let errors = input.validate("/dkim", None, Violations::new()).unwrap_err();
+        let errors = invalid(input.validate("/dkim", None, Violations::new()).unwrap_err());
         assert_eq!(paths(&errors), ["/dkim/domain", "/dkim/selector", "/dkim/privateKey"]);
     }
 
@@ -577,8 +612,16 @@ mod tests {
             private_key: Some(None),
             ..other
         };
-        let errors = mismatched.validate("", Some(&stored), Violations::new()).unwrap_err();
-        assert_eq!(errors.len(), 1);
+        let refused = mismatched.validate("", Some(&stored), Violations::new()).unwrap_err();
+        assert!(matches!(refused, KeyRefused::NotTheStoredKey), "{refused:?}");
+
+        let mismatched_and_invalid = KeyInput {
+            selector: "".into(),
+            private_key: Some(None),
+            ..ed25519_input("acme.test", "s1")
+        };
+        let errors = invalid(mismatched_and_invalid.validate("", Some(&stored), Violations::new()).unwrap_err());
+        assert_eq!(paths(&errors), ["/selector"], "bad input is named first");
     }
 
     #[test]
@@ -590,7 +633,7 @@ mod tests {
         };
         let body = serde_json::json!({"domain": "acme.test", "selector": "s1", "publicKey": stored.public_key});
         let omitted: KeyInput = serde_json::from_value(body).unwrap();
-        let errors = omitted.validate("", Some(&stored), Violations::new()).unwrap_err();
+        let errors = invalid(omitted.validate("", Some(&stored), Violations::new()).unwrap_err());
         assert_eq!(paths(&errors), ["/privateKey"]);
     }
 
@@ -602,11 +645,19 @@ mod tests {
             signable_headers: Bounded(vec!["To".into(), "Bad:Name".into(), "to".into()]),
             dkim: ed25519_input("fbl.test", "f1"),
         };
-        let errors = request.validate(None).unwrap_err();
-        assert_eq!(
-            paths(&errors),
-            ["/esp", "/signableHeaders/1", "/signableHeaders/2", "/signableHeaders"]
-        );
+        let errors = invalid(request.validate(None).unwrap_err());
+        assert_eq!(paths(&errors), ["/esp", "/signableHeaders/1", "/signableHeaders"]);
+    }
+
+    #[test]
+    fn a_header_listed_again_in_another_case_is_kept_once() {
+        let request = FblRequest {
+            esp: "platform".into(),
+            recipient_domain: "gmail.com".into(),
+            signable_headers: Bounded(vec!["From".into(), "To".into(), "from".into(), "TO".into(), "Subject".into()]),
+            dkim: ed25519_input("fbl.test", "f1"),
+        };
+        assert_eq!(request.validate(None).unwrap().signable_headers, ["From", "To", "Subject"]);
     }
 
     #[test]
@@ -635,7 +686,7 @@ mod tests {
             signable_headers: Bounded(vec!["From".into(), "To;".into(), "Subject=x".into(), " Date".into()]),
             dkim: ed25519_input("fbl.test", "f1"),
         };
-        let errors = request.validate(None).unwrap_err();
+        let errors = invalid(request.validate(None).unwrap_err());
         assert_eq!(paths(&errors), ["/signableHeaders/1", "/signableHeaders/2", "/signableHeaders/3"]);
         assert!(errors[0].message.contains("';'"), "{}", errors[0].message);
     }
