@@ -42,8 +42,9 @@ impl ListQuery {
             None => Vec::new(),
             Some(user) if user == caller.user_pk() => caller.account.associations.clone(),
             Some(user) => match caller.require(state, Access::ADMIN_OF_USER, user).await {
-                // Only care learns that a user does not exist; to it that is bad input.
-                Err(AppError::NotFound(_)) => return Err(AppError::field(FieldError::query(EXCLUDE_USER_PK, "is not a user"))),
+                // Only care learns that a user does not exist: it is associated with nothing,
+                // so nothing is left out.
+                Err(AppError::NotFound(_)) => Vec::new(),
                 target => target?.account.associations,
             },
         };

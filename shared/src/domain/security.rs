@@ -300,7 +300,7 @@ impl RawSecurityReport {
                 violations.body("/userPk", "must be a positive integer");
                 None
             }
-            (None, Some(username)) if !username.trim().is_empty() && username.len() <= 254 => {
+            (None, Some(username)) if !username.trim().is_empty() && username.chars().count() <= 254 => {
                 Some(EventSubject::Username(username.trim().to_owned()))
             }
             (None, Some(_)) => {
