@@ -1,6 +1,8 @@
 //! The `options` function: the option lists clients choose from, and the meta
 //! operations (the served contract, health).
 
+mod contract;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,9 +20,6 @@ use shared::http::caller::Caller;
 /// The ports it uses beyond the store: its binary links only their clients, as its
 /// IAM policy in template.yaml grants only their actions.
 pub const WIRING: u8 = wiring::STORE_ONLY;
-
-/// The OpenAPI document, converted from `openapi.yaml` by the build script.
-const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
 /// The function's routes.
 pub fn routes() -> Router<AppState> {
@@ -112,8 +111,8 @@ async fn get_app_roles(_caller: Caller, headers: HeaderMap) -> AppResult<Respons
     cached_json(&headers, &Catalogue::get().app_roles)
 }
 
-async fn get_open_api() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+async fn get_open_api(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], contract::served(state.stage)).into_response()
 }
 
 async fn get_health(State(state): State<AppState>) -> Response {
