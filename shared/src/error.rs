@@ -1,11 +1,12 @@
 //! The application's error type: what went wrong, in the domain's words. The HTTP
 //! layer maps it to a status and the error format in one place (`http::error`).
 
+use crate::domain::capability::NotAssociated;
 use crate::domain::customer::NotSending;
 use crate::domain::dkim::records::NameTaken;
 use crate::domain::dkim::records::{DefaultKeyInUse, DefaultKeyRule, KeyRefused, LimitReached};
 use crate::domain::password::ChangeRefused;
-use crate::domain::user::{SuspensionRefused, TwoFactorRefused};
+use crate::domain::user::{NoCellPhone, SuspendedElsewhere, SuspensionRefused, TwoFactorRefused};
 use crate::domain::validation::{FieldError, Violations};
 use crate::domain::verification::{CodeRefused, RateLimited};
 use crate::ports::key_vault::KeyVaultError;
@@ -36,6 +37,11 @@ pub enum AppError {
     /// Authenticated, but not allowed.
     #[error("forbidden")]
     Forbidden,
+    /// Authenticated, but the proof of a secret the request carries fails (a wrong
+    /// verification code, not the current password): the field named. The log line names
+    /// the field only, as for bad input: the message is the client's.
+    #[error("not proven: {}", .0.path)]
+    NotProven(FieldError),
     /// The resource does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -45,6 +51,10 @@ pub enum AppError {
     /// A duplicate, or a write based on a stale version.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A request valid in itself that the current state refuses: the field named (the log
+    /// line names the field only).
+    #[error("conflict with the state: {}", .0.path)]
+    StateConflict(FieldError),
     /// Too many requests of a kind (SMS, attempts): retry after `retry_after` seconds.
     #[error("too many requests: {message}")]
     TooManyRequests { message: String, retry_after: u64 },
@@ -154,20 +164,42 @@ impl From<ProgressFailure> for AppError {
     }
 }
 
-/// A refused password change: a wrong `/oldPassword`, a `/newPassword` the policy refuses
-/// (saying why), or both.
+/// A refused password change: a wrong `/oldPassword` fails a proof (403, the new one not
+/// judged), a `/newPassword` the policy refuses is bad input (saying why).
 impl From<ChangeRefused> for AppError {
     fn from(refused: ChangeRefused) -> Self {
-        let old = refused.old.map(|wrong| FieldError::body("/oldPassword", wrong.to_string()));
-        let new = refused.new.map(|why| FieldError::body("/newPassword", why.to_string()));
-        AppError::Invalid(old.into_iter().chain(new).collect())
+        match refused {
+            ChangeRefused::WrongOld(wrong) => AppError::NotProven(FieldError::body("/oldPassword", wrong.to_string())),
+            ChangeRefused::New(why) => AppError::field(FieldError::body("/newPassword", why.to_string())),
+        }
     }
 }
 
-/// Two-factor without a verified phone: a bad `/active`.
+/// Two-factor without a verified phone: a conflict with the user's state, on `/active`.
 impl From<TwoFactorRefused> for AppError {
     fn from(refused: TwoFactorRefused) -> Self {
-        AppError::field(FieldError::body("/active", refused.to_string()))
+        AppError::StateConflict(FieldError::body("/active", refused.to_string()))
+    }
+}
+
+/// A capability on a customer the user is not associated with: a conflict on `/resource`.
+impl From<NotAssociated> for AppError {
+    fn from(refused: NotAssociated) -> Self {
+        AppError::StateConflict(FieldError::body("/resource", refused.to_string()))
+    }
+}
+
+/// A suspension set or lifted by a profile update: a conflict on `/status`.
+impl From<SuspendedElsewhere> for AppError {
+    fn from(refused: SuspendedElsewhere) -> Self {
+        AppError::StateConflict(FieldError::body("/status", refused.to_string()))
+    }
+}
+
+/// No cell phone to send a code to: a conflict with the user's profile, on `/cellPhone`.
+impl From<NoCellPhone> for AppError {
+    fn from(refused: NoCellPhone) -> Self {
+        AppError::StateConflict(FieldError::body("/cellPhone", refused.to_string()))
     }
 }
 
@@ -181,7 +213,9 @@ impl From<RateLimited> for AppError {
     }
 }
 
-/// A code that does not verify: a bad `/code`, or 429 once the attempts are spent.
+/// A code that does not verify: a wrong one fails the proof (403 on `/code`); none in
+/// force for this phone (never requested, expired, sent to another number) is a conflict
+/// with the state (409 on `/code`); 429 once the attempts are spent.
 impl From<CodeRefused> for AppError {
     fn from(refused: CodeRefused) -> Self {
         match refused {
@@ -189,7 +223,10 @@ impl From<CodeRefused> for AppError {
                 message: "too many wrong attempts: the verification code is invalidated; request a new one".into(),
                 retry_after: limited.retry_after.as_secs().max(1).unsigned_abs(),
             },
-            refused => AppError::field(FieldError::body("/code", refused.to_string())),
+            CodeRefused::Wrong(_) => AppError::NotProven(FieldError::body("/code", refused.to_string())),
+            CodeRefused::NoCode | CodeRefused::Expired | CodeRefused::OtherPhone => {
+                AppError::StateConflict(FieldError::body("/code", refused.to_string()))
+            }
         }
     }
 }

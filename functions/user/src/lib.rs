@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use shared::actions::security::list_security_events;
 use shared::api::security::SecurityEventView;
-use shared::api::users::{StatusChange, UserInfo, UserInfoInput};
+use shared::api::users::{UserInfo, UserProfileReplacement};
 use shared::app::{AppState, wiring};
 use shared::domain::access::Access;
 use shared::domain::capability::AccountCentralRole;
@@ -58,10 +58,14 @@ async fn get_me(State(state): State<AppState>, caller: Caller) -> AppResult<Json
     Ok(Json(UserInfo::new(user, group_name)))
 }
 
-async fn update_me(State(state): State<AppState>, caller: Caller, JsonBody(input): JsonBody<UserInfoInput>) -> AppResult<Json<UserInfo>> {
+async fn update_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(input): JsonBody<UserProfileReplacement>,
+) -> AppResult<Json<UserInfo>> {
     let now = state.clock.now();
     let today = jiff::tz::TimeZone::UTC.to_datetime(now).date();
-    let (profile, _) = input.validate(&caller.account.user.value, today, StatusChange::Refused)?;
+    let profile = input.validate_profile(today)?;
     let mut change = AccountChange::of(&caller.account, Some(caller.user_pk()), now);
     change.user.apply_profile(profile);
     let after = change.user.clone();

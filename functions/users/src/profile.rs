@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use shared::api::action::ActionResult;
-use shared::api::users::{StatusChange, UserDetails, UserInfo, UserInfoInput};
+use shared::api::users::{UserDetails, UserInfo, UserInfoReplacement};
 use shared::app::AppState;
 use shared::domain::access::Access;
 use shared::domain::catalogue::Catalogue;
@@ -34,16 +34,16 @@ pub async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
     UserPkPath(user): UserPkPath,
-    JsonBody(input): JsonBody<UserInfoInput>,
+    JsonBody(input): JsonBody<UserInfoReplacement>,
 ) -> AppResult<Json<UserInfo>> {
     let target = caller.require(&state, Access::ADMIN_OF_EVERY_USER, user).await?;
     let account = &target.account;
     let now = state.clock.now();
     let today = jiff::tz::TimeZone::UTC.to_datetime(now).date();
-    let (profile, status) = input.validate(&account.user.value, today, StatusChange::EnableOrDisable)?;
+    let (profile, status) = input.validate(today)?;
     let mut change = AccountChange::of(account, Some(caller.user_pk()), now);
+    change.user.set_status(status)?;
     change.user.apply_profile(profile);
-    change.user.status = status;
     let after = change.user.clone();
     Accounts::new(state.store.as_ref()).save(change).await?;
     let group_name = Customers::new(state.store.as_ref()).name(after.creation_group_pk).await?;

@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 use shared::api::action::ActionResult;
 use shared::app::AppState;
 use shared::domain::access::Access;
-use shared::domain::capability::{Capability, CapabilityRequest, MAX_RESOURCE_SEGMENTS, Resource, may_delegate, roles_by_application};
+use shared::domain::capability::{
+    Capability, CapabilityRequest, MAX_RESOURCE_SEGMENTS, Resource, check_association, may_delegate, roles_by_application,
+};
 use shared::domain::catalogue::Catalogue;
 use shared::domain::customer::Customer;
 use shared::domain::ids::{CapabilityId, GroupPk};
@@ -124,13 +126,8 @@ pub async fn grant_capability(
         granted_by: Some(caller.user_pk()),
     };
     let on = resource_customer(&state, &caller, &resource).await?;
-    if let Some(customer) = &on
-        && !customer.lineage().any(|g| account.associations.contains(&g))
-    {
-        return Err(AppError::field(FieldError::body(
-            "/resource",
-            format!("user {user} is not associated with customer {} or an ancestor", customer.group_pk),
-        )));
+    if let Some(customer) = &on {
+        check_association(user, &account.associations, customer)?;
     }
     if !may_delegate(&caller.account.capabilities, caller.grants(), &wanted, on.as_ref()) {
         return Err(AppError::Forbidden);

@@ -46,9 +46,10 @@ pub async fn password_info(state: &AppState, user: UserPk) -> AppResult<Password
     })
 }
 
-/// Changes the user's password: `old` must be the current one, `new` must satisfy the
-/// policy and differ from the last passwords. The new one expires after the policy's
-/// lifetime; PASSWORD_CHANGED is recorded in the same write.
+/// Changes the user's password: `old` must be the current one (checked first: for anyone
+/// else the new one is not judged), `new` must satisfy the policy and differ from the last
+/// passwords. The new one expires after the policy's lifetime; PASSWORD_CHANGED is
+/// recorded in the same write.
 pub async fn change_password(state: &AppState, account: &Account, old: Password, new: Password) -> AppResult<ActionResult> {
     let user = &account.user.value;
     let stored = credentials(state).password(user.user_pk).await?;
@@ -57,20 +58,13 @@ pub async fn change_password(state: &AppState, account: &Account, old: Password,
     // Hashing and verifying take tens of milliseconds each: off the runtime, all at once.
     let outcome = blocking(move || {
         let (old, new) = (old.0, new.0);
-        let old_matches = password::verify_or_dummy(&old, current.as_ref().map(|record| record.hash.as_str()));
-        let mut refused = ChangeRefused {
-            old: (!old_matches).then_some(WrongPassword),
-            new: password::check_policy(&new, &username, &email).err(),
-        };
-        // The history is only consulted for the holder of the current password.
-        if old_matches && refused.new.is_none() {
-            let recent = current.as_ref().into_iter().flat_map(PasswordRecord::recent);
-            if recent.into_iter().any(|hash| password::verify(&new, hash)) {
-                refused.new = Some(PasswordRefused::Reused);
-            }
+        if !password::verify_or_dummy(&old, current.as_ref().map(|record| record.hash.as_str())) {
+            return Err(ChangeRefused::WrongOld(WrongPassword));
         }
-        if refused.old.is_some() || refused.new.is_some() {
-            return Err(refused);
+        password::check_policy(&new, &username, &email).map_err(ChangeRefused::New)?;
+        let recent = current.as_ref().into_iter().flat_map(PasswordRecord::recent);
+        if recent.into_iter().any(|hash| password::verify(&new, hash)) {
+            return Err(ChangeRefused::New(PasswordRefused::Reused));
         }
         Ok(password::hash(&new))
     })
@@ -123,21 +117,11 @@ pub async fn code_key(state: &AppState) -> AppResult<&CodeKey> {
         .await
 }
 
-/// The user's cell phone, where codes go; 400 when there is none.
-fn cell_phone(account: &Account) -> AppResult<&str> {
-    account.user.value.cell_phone.as_deref().ok_or_else(|| {
-        AppError::field(FieldError::body(
-            "/cellPhone",
-            "the user has no cell phone number; set cellPhone in the profile first",
-        ))
-    })
-}
-
 /// Sends a new verification code to the user's cell phone, in its language, if the rate
 /// limits allow; it replaces any code in force.
 pub async fn request_code(state: &AppState, account: &Account) -> AppResult<ActionResult> {
     let user = account.user.value.user_pk;
-    let phone = cell_phone(account)?;
+    let phone = account.user.value.code_phone()?;
     let key = code_key(state).await?;
     let repository = credentials(state);
     let before = repository.verification(user).await?;
@@ -158,7 +142,7 @@ pub async fn request_code(state: &AppState, account: &Account) -> AppResult<Acti
 pub async fn verify_code(state: &AppState, account: &Account, code: u32, by: Option<UserPk>) -> AppResult<ActionResult> {
     let code = Code::parse(code).ok_or_else(|| AppError::field(FieldError::body("/code", "must be a 6-digit code")))?;
     let user = account.user.value.user_pk;
-    let phone = cell_phone(account)?;
+    let phone = account.user.value.code_phone()?;
     let key = code_key(state).await?;
     let repository = credentials(state);
     let before = repository.verification(user).await?;

@@ -2,13 +2,14 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::UserPk;
 use crate::domain::user::{Profile, RawProfile, Sex, User, UserStatus, UserType};
 use crate::domain::validation::{Violations, present};
 
-/// Personal info, as `getMe` returns it and `updateMe` takes it.
+/// Personal info, as `getMe`, `updateMe` and `updateUser` return it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfo {
@@ -49,19 +50,17 @@ impl UserInfo {
     }
 }
 
-/// The `UserInfo` body of an update (a full replacement): loose types so that validation names
-/// each bad field; a nullable field is `None` when omitted and `Some(None)` when null.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The body of a user's PUT, a full replacement of what the request schema lists: loose
+/// types so that validation names each bad field; a nullable field is `None` when omitted
+/// and `Some(None)` when null. Any property it does not list is ignored, such as the
+/// read-only ones of the `UserInfo` a client read and sends back. `S` is what it makes of
+/// `status`: see [`UserInfoReplacement`] and [`UserProfileReplacement`].
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UserInfoInput {
-    #[serde(default, deserialize_with = "present")]
-    pub user_pk: Option<Option<i64>>,
+pub struct Replacement<S> {
     pub name: Option<String>,
     pub surname: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    pub username: Option<Option<String>>,
     pub email: Option<String>,
-    pub group_name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
@@ -70,77 +69,38 @@ pub struct UserInfoInput {
     pub date_of_birth: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     pub sex: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    pub cell_phone_verified: Option<Option<bool>>,
-    pub status: Option<UserStatus>,
-    #[serde(default, deserialize_with = "present")]
-    pub user_type: Option<Option<UserType>>,
+    #[serde(default)]
+    pub status: S,
 }
 
-/// Who may change a user's status through a profile update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusChange {
-    /// The user itself: the status stays as it is.
-    Refused,
-    /// An administrator: may disable or re-enable, but suspension has its own operation.
-    EnableOrDisable,
-}
+/// `updateUser`'s body (`UserInfoReplacement`): the profile and the status, required.
+pub type UserInfoReplacement = Replacement<Option<UserStatus>>;
 
-impl UserInfoInput {
-    /// Validates an update of `current`: the profile, and the fields that cannot change
-    /// this way (400 naming each when they differ). Returns the profile and the status.
-    pub fn validate(&self, current: &User, today: Date, status: StatusChange) -> Result<(Profile, UserStatus), Violations> {
+/// `updateMe`'s body (`UserProfileReplacement`): the profile alone. A user does not set its
+/// own status, so a `status` sent is ignored, whatever its value, like any property not listed.
+pub type UserProfileReplacement = Replacement<IgnoredAny>;
+
+impl<S> Replacement<S> {
+    /// Validates the profile: every field it lists is required, null clears a nullable one.
+    pub fn validate_profile(&self, today: Date) -> Result<Profile, Violations> {
         let mut violations = Violations::new();
-        let mut unchanged = |pointer: &str, same: bool| {
-            if !same {
-                violations.body(pointer, "cannot be changed");
-            }
-        };
-        // A read-only field may be left out; sent, it is the user's own (null is not).
-        unchanged("/userPk", self.user_pk.is_none_or(|pk| pk == Some(current.user_pk.0)));
-        unchanged(
-            "/username",
-            self.username
-                .as_ref()
-                .is_none_or(|name| name.as_deref() == Some(current.username.as_str())),
-        );
-        unchanged("/userType", self.user_type.is_none_or(|kind| kind == Some(current.user_type)));
-        unchanged(
-            "/cellPhoneVerified",
-            self.cell_phone_verified
-                .is_none_or(|verified| verified == Some(current.cell_phone_verified)),
-        );
-        // A full replacement carries every field but the read-only ones; null clears a nullable one.
+        let profile = self.profile(today, &mut violations);
+        violations.into_result(profile).map(Self::parsed)
+    }
+
+    /// The profile, each bad or missing field recorded in `violations`.
+    fn profile(&self, today: Date, violations: &mut Violations) -> Option<Profile> {
         for (pointer, carried) in [
             ("/phone", self.phone.is_some()),
             ("/cellPhone", self.cell_phone.is_some()),
             ("/dateOfBirth", self.date_of_birth.is_some()),
             ("/sex", self.sex.is_some()),
-            ("/status", self.status.is_some()),
         ] {
             if !carried {
                 violations.body(pointer, "is required");
             }
         }
-        let new_status = self.status.unwrap_or(current.status);
-        if new_status != current.status {
-            match status {
-                StatusChange::Refused => violations.body("/status", "cannot be changed"),
-                StatusChange::EnableOrDisable if new_status == UserStatus::Suspended || current.status == UserStatus::Suspended => {
-                    violations.body("/status", "suspension is set with PUT /v1/users/{userPk}/suspension")
-                }
-                StatusChange::EnableOrDisable => {}
-            }
-        }
-        let profile = Profile::parse(self.profile(), today, &mut violations);
-        violations
-            .into_result(profile)
-            .map(|profile| (profile.expect("a profile that failed to parse recorded a violation"), new_status))
-    }
-
-    /// The fields of the profile proper.
-    fn profile(&self) -> RawProfile {
-        RawProfile {
+        let raw = RawProfile {
             name: self.name.clone(),
             surname: self.surname.clone(),
             email: self.email.clone(),
@@ -148,7 +108,27 @@ impl UserInfoInput {
             cell_phone: self.cell_phone.clone().flatten(),
             date_of_birth: self.date_of_birth.clone().flatten(),
             sex: self.sex.clone().flatten(),
+        };
+        Profile::parse(raw, today, violations)
+    }
+
+    fn parsed(profile: Option<Profile>) -> Profile {
+        profile.expect("a profile that failed to parse recorded a violation")
+    }
+}
+
+impl UserInfoReplacement {
+    /// Validates the profile and the status (400 naming each bad field). Whether the
+    /// user may take that status is the user's rule ([`User::set_status`]).
+    pub fn validate(&self, today: Date) -> Result<(Profile, UserStatus), Violations> {
+        let mut violations = Violations::new();
+        let profile = self.profile(today, &mut violations);
+        if self.status.is_none() {
+            violations.body("/status", "is required");
         }
+        violations
+            .into_result((profile, self.status))
+            .map(|(profile, status)| (Self::parsed(profile), status.expect("a missing status recorded a violation")))
     }
 }
 
@@ -181,5 +161,55 @@ impl UserDetails {
                 by_user_pk: user.suspension.as_ref().and_then(|s| s.by_user_pk),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn body() -> serde_json::Value {
+        json!({
+            "name": "Ada", "surname": "Lovelace", "email": "ada@example.test", "phone": null,
+            "cellPhone": "+393401234567", "dateOfBirth": "1990-12-10", "sex": "F", "status": "DISABLED",
+            // Read-only in UserInfo, not listed here: ignored, whatever their values.
+            "userPk": 99, "username": 5, "groupName": ["x"], "cellPhoneVerified": "yes", "userType": null,
+        })
+    }
+
+    fn today() -> Date {
+        Date::constant(2026, 12, 5)
+    }
+
+    #[test]
+    fn a_replacement_ignores_the_properties_it_does_not_list() {
+        let input: UserInfoReplacement = serde_json::from_value(body()).unwrap();
+        let (profile, status) = input.validate(today()).unwrap();
+        assert_eq!((profile.name.as_str(), status), ("Ada", UserStatus::Disabled));
+    }
+
+    #[test]
+    fn the_caller_s_own_replacement_ignores_any_status() {
+        for status in [json!("SUSPENDED"), json!(5), json!(null)] {
+            let mut body = body();
+            body["status"] = status;
+            let input: UserProfileReplacement = serde_json::from_value(body).unwrap();
+            assert_eq!(input.validate_profile(today()).unwrap().surname, "Lovelace");
+        }
+        let mut body = body();
+        body.as_object_mut().unwrap().remove("status");
+        let input: UserProfileReplacement = serde_json::from_value(body).unwrap();
+        assert!(input.validate_profile(today()).is_ok(), "status is not required");
+    }
+
+    #[test]
+    fn every_listed_field_is_required_and_the_status_for_an_administrator() {
+        let input: UserInfoReplacement =
+            serde_json::from_value(json!({"name": "Ada", "surname": "Lovelace", "email": "ada@example.test"})).unwrap();
+        let violations = input.validate(today()).unwrap_err();
+        let paths: Vec<String> = violations.iter().map(|v| v.path.to_string()).collect();
+        assert_eq!(paths, ["/phone", "/cellPhone", "/dateOfBirth", "/sex", "/status"]);
     }
 }

@@ -169,6 +169,26 @@ impl CapabilityRequest {
     }
 }
 
+/// A capability on a customer the user is not associated with, there or above.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("user {user} is not associated with customer {customer} or an ancestor")]
+pub struct NotAssociated {
+    pub user: UserPk,
+    pub customer: GroupPk,
+}
+
+/// A capability on `customer` is held by users associated with it or an ancestor of it
+/// (`associations`, those of `user`): the subtree they belong to.
+pub fn check_association(user: UserPk, associations: &[GroupPk], customer: &Customer) -> Result<(), NotAssociated> {
+    if customer.lineage().any(|group| associations.contains(&group)) {
+        return Ok(());
+    }
+    Err(NotAssociated {
+        user,
+        customer: customer.group_pk,
+    })
+}
+
 /// Whether a caller holding `held` (with `grants` read from them) may grant or revoke
 /// `wanted` on `target`, the customer the wanted resource names (`None` for platform-wide).
 ///
@@ -393,6 +413,18 @@ pub fn capabilities_lost(
 mod tests {
     use super::*;
     use crate::domain::fixtures::{capability, customer};
+
+    #[test]
+    fn a_capability_on_a_customer_is_for_its_subtree_s_users() {
+        let user = UserPk(7);
+        assert_eq!(check_association(user, &[GroupPk(100)], &customer(101, &[100])), Ok(()));
+        assert_eq!(check_association(user, &[GroupPk(101)], &customer(101, &[100])), Ok(()));
+        let refused = check_association(user, &[GroupPk(101)], &customer(100, &[]));
+        assert_eq!(
+            refused.map_err(|e| e.to_string()),
+            Err("user 7 is not associated with customer 100 or an ancestor".to_owned())
+        );
+    }
 
     #[test]
     fn admin_role_covers_the_subtree_only() {

@@ -104,12 +104,14 @@ pub enum PasswordRefused {
 #[error("is not your current password")]
 pub struct WrongPassword;
 
-/// Why a password change is refused: the current password given, the new one, or both.
+/// Why a password change is refused: the current password given is checked first, and
+/// the new one is judged only for the holder of the current one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("password change refused")]
-pub struct ChangeRefused {
-    pub old: Option<WrongPassword>,
-    pub new: Option<PasswordRefused>,
+pub enum ChangeRefused {
+    #[error("{0}")]
+    WrongOld(WrongPassword),
+    #[error("{0}")]
+    New(PasswordRefused),
 }
 
 /// Checks a new password against the policy, short of its history (which needs the

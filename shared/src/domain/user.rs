@@ -48,6 +48,17 @@ pub enum SuspensionRefused {
 #[error("two-factor authentication needs a verified cell phone: request and verify a verification code first")]
 pub struct TwoFactorRefused;
 
+/// A profile update neither suspends nor reactivates: suspension has its own operation,
+/// which records who suspended and when.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("suspension is set with PUT /v1/users/{{userPk}}/suspension")]
+pub struct SuspendedElsewhere;
+
+/// Verification codes go to the user's cell phone, and the user has none.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the user has no cell phone number; set cellPhone in the profile first")]
+pub struct NoCellPhone;
+
 /// A person, or an application's credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -136,6 +147,21 @@ impl User {
             by_user_pk: Some(by),
         });
         Ok(true)
+    }
+
+    /// Sets the status as a profile update does: ACTIVE and DISABLED are interchangeable
+    /// there, but a change to or from SUSPENDED is made by suspension alone.
+    pub fn set_status(&mut self, status: UserStatus) -> Result<(), SuspendedElsewhere> {
+        if status != self.status && (status == UserStatus::Suspended || self.status == UserStatus::Suspended) {
+            return Err(SuspendedElsewhere);
+        }
+        self.status = status;
+        Ok(())
+    }
+
+    /// The cell phone verification codes go to.
+    pub fn code_phone(&self) -> Result<&str, NoCellPhone> {
+        self.cell_phone.as_deref().ok_or(NoCellPhone)
     }
 
     /// Disables the user (its customer is deactivated); `false` when it already was.
@@ -493,6 +519,25 @@ mod tests {
         assert!(verified.pin_active());
         verified.reset_pin();
         assert!(!verified.pin_active() && !verified.two_factor && !verified.cell_phone_verified);
+    }
+
+    #[test]
+    fn a_profile_update_neither_suspends_nor_reactivates() {
+        let mut ada = user(None, false);
+        assert_eq!(ada.set_status(UserStatus::Suspended), Err(SuspendedElsewhere));
+        assert_eq!(ada.set_status(UserStatus::Disabled), Ok(()));
+        assert_eq!(ada.set_status(UserStatus::Active), Ok(()));
+        ada.status = UserStatus::Suspended;
+        assert_eq!(ada.set_status(UserStatus::Active), Err(SuspendedElsewhere));
+        assert_eq!(ada.set_status(UserStatus::Disabled), Err(SuspendedElsewhere));
+        assert_eq!(ada.set_status(UserStatus::Suspended), Ok(()));
+        assert_eq!(ada.status, UserStatus::Suspended);
+    }
+
+    #[test]
+    fn codes_go_to_the_cell_phone_there_is() {
+        assert_eq!(user(None, false).code_phone(), Err(NoCellPhone));
+        assert_eq!(user(Some("+393401234567"), false).code_phone(), Ok("+393401234567"));
     }
 
     #[test]

@@ -133,7 +133,7 @@ pub struct RateLimited {
 /// Why a code does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeRefused {
-    #[error("no verification code is pending; request one")]
+    #[error("no verification code is pending; request a verification code first")]
     NoCode,
     #[error("the verification code has expired; request a new one")]
     Expired,

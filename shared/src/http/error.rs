@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::domain::validation::FieldError;
 use crate::error::AppError;
 use crate::ports::key_vault::KeyVaultError;
 use crate::ports::store::StoreError;
@@ -45,11 +46,12 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::NotProven(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_)
+            | AppError::StateConflict(_)
             | AppError::Store(StoreError::ConditionFailed | StoreError::Conflict | StoreError::TransactionCancelled { .. }) => {
                 StatusCode::CONFLICT
             }
@@ -70,6 +72,8 @@ impl AppError {
             AppError::Invalid(_) => "the request has invalid values; see errors".into(),
             AppError::Unauthenticated(_) => "authentication required: a valid bearer token of an active user".into(),
             AppError::Forbidden => "you are not allowed to do this".into(),
+            AppError::NotProven(_) => "a secret given does not match; see errors".into(),
+            AppError::StateConflict(_) => "the current state does not allow this; see errors".into(),
             AppError::Store(StoreError::ConditionFailed | StoreError::Conflict | StoreError::TransactionCancelled { .. }) => {
                 "the resource was changed meanwhile; read it again and retry".into()
             }
@@ -101,17 +105,13 @@ impl IntoResponse for AppError {
         } else {
             tracing::info!(%logref, status = status.as_u16(), error = %self, "request refused");
         }
+        let detail = |f: &FieldError| ErrorDetail {
+            path: f.path.to_string(),
+            message: f.message.clone(),
+        };
         let (errors, error_count) = match &self {
-            AppError::Invalid(violations) => (
-                violations
-                    .iter()
-                    .map(|f| ErrorDetail {
-                        path: f.path.to_string(),
-                        message: f.message.clone(),
-                    })
-                    .collect(),
-                Some(violations.total()),
-            ),
+            AppError::Invalid(violations) => (violations.iter().map(detail).collect(), Some(violations.total())),
+            AppError::NotProven(field) | AppError::StateConflict(field) => (vec![detail(field)], Some(1)),
             _ => (Vec::new(), None),
         };
         let body = ErrorBody {
@@ -174,5 +174,29 @@ mod tests {
         assert_eq!(body["errors"].as_array().unwrap().len(), MAX_REPORTED);
         assert_eq!(body["errors"][0]["path"], "/0");
         assert_eq!(body["errorCount"], 250);
+    }
+
+    #[tokio::test]
+    async fn a_failed_proof_and_a_state_conflict_name_their_field() {
+        for (error, status, path) in [
+            (
+                AppError::NotProven(FieldError::body("/code", "is wrong")),
+                StatusCode::FORBIDDEN,
+                "/code",
+            ),
+            (
+                AppError::StateConflict(FieldError::body("/active", "needs a phone")),
+                StatusCode::CONFLICT,
+                "/active",
+            ),
+        ] {
+            let response = error.into_response();
+            assert_eq!(response.status(), status);
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{body}");
+            assert_eq!(body["errors"][0]["path"], path, "{body}");
+            assert_eq!(body["errorCount"], 1);
+        }
     }
 }

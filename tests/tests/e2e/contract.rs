@@ -254,11 +254,36 @@ async fn answers_match_the_served_contract(app: TestApp) {
                 .header("content-type", "text/plain")
                 .body("DOWN"),
         ),
+        // A secret that does not match (403) and a valid request the state refuses (409)
+        // name their field in the same format.
+        (
+            "changeMyPassword",
+            403,
+            app.as_user(user, Method::PUT, "/v1/user/password")
+                .await
+                .json(&json!({"oldPassword": "not the password", "newPassword": "Quartz lantern over meadows"})),
+        ),
+        (
+            "verifyMyVerificationCode",
+            409,
+            app.as_user(user, Method::POST, "/v1/user/verification-code/verify")
+                .await
+                .json(&json!({"code": 123_456})),
+        ),
+        (
+            "grantCapability",
+            409,
+            app.as_user("care", Method::POST, "/v1/users/12/capabilities")
+                .await
+                .json(&json!({"application": "hub", "version": 1, "resource": ["customers", "200"], "role": "VIEWER"})),
+        ),
     ];
     for (operation_id, expected, request) in bad_input {
         let (status, body) = read(request.send().await.unwrap()).await;
         if status != expected {
             failures.push(format!("{operation_id}: {status}, expected {expected}: {body}"));
+        } else if [403, 409].contains(&status) && body["errors"].as_array().is_none_or(|errors| errors.len() != 1) {
+            failures.push(format!("{operation_id}: {status} names no field: {body}"));
         }
         check(&contract, operation_id, status, &body, &mut failures);
     }

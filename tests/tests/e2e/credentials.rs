@@ -88,28 +88,39 @@ async fn a_password_change_needs_the_current_password_and_a_good_new_one(app: Te
     let (user_pk, username) = member(&app).await;
     let token = app.token(&username).await;
     let first = reset(&app, user_pk).await;
+    // A wrong current password fails the proof (403), and then the new one is not judged,
+    // however bad: only `/oldPassword` is named.
+    for new in [strong(1), "short".to_owned()] {
+        let (status, answer) = change(&app, &token, "not-the-password-at-all", &new).await;
+        assert_eq!(
+            (status, error_paths(&answer)),
+            (403, vec!["/oldPassword".to_owned()]),
+            "{new}: {answer}"
+        );
+        assert!(
+            answer["errors"][0]["message"].as_str().unwrap().contains("current password"),
+            "{answer}"
+        );
+    }
+    // With the current password, a new one the policy refuses is bad input (400).
     let refusals = [
-        ("not-the-password-at-all", strong(1), "/oldPassword", "current password"),
-        (first.as_str(), "Ab1!short".to_owned(), "/newPassword", "at least 10"),
-        (first.as_str(), "x".repeat(129), "/newPassword", "at most 128"),
-        (first.as_str(), "password1234".to_owned(), "/newPassword", "too easy to guess"),
-        (first.as_str(), "qwertyuiop123".to_owned(), "/newPassword", "too easy to guess"),
-        (first.as_str(), format!("{username}-Zebra-77!"), "/newPassword", "username"),
+        ("Ab1!short".to_owned(), "at least 10"),
+        ("x".repeat(129), "at most 128"),
+        ("password1234".to_owned(), "too easy to guess"),
+        ("qwertyuiop123".to_owned(), "too easy to guess"),
+        (format!("{username}-Zebra-77!"), "username"),
         // The e-mail address contains the username here; the domain's unit tests tell them apart.
-        (first.as_str(), format!("Zebra {username}@e2e.test"), "/newPassword", "username"),
+        (format!("Zebra {username}@e2e.test"), "username"),
     ];
-    for (old, new, path, says) in refusals {
-        let (status, answer) = change(&app, &token, old, &new).await;
-        assert_eq!(status, 400, "{new}: {answer}");
-        assert_eq!(error_paths(&answer), [path], "{new}: {answer}");
+    for (new, says) in refusals {
+        let (status, answer) = change(&app, &token, &first, &new).await;
+        assert_eq!(
+            (status, error_paths(&answer)),
+            (400, vec!["/newPassword".to_owned()]),
+            "{new}: {answer}"
+        );
         assert!(answer["errors"][0]["message"].as_str().unwrap().contains(says), "{new}: {answer}");
     }
-    // Both wrong: both named.
-    let (status, answer) = change(&app, &token, "wrong-wrong-wrong", "short").await;
-    assert_eq!(
-        (status, error_paths(&answer)),
-        (400, vec!["/oldPassword".to_owned(), "/newPassword".to_owned()])
-    );
 
     let (status, answer) = change(&app, &token, &first, &strong(1)).await;
     assert_eq!(status, 200, "{answer}");
@@ -128,7 +139,7 @@ async fn a_password_change_needs_the_current_password_and_a_good_new_one(app: Te
     assert_eq!(changed[0].by_user_pk, None);
     // The old password is gone.
     let (status, answer) = change(&app, &token, &first, &strong(2)).await;
-    assert_eq!((status, error_paths(&answer)), (400, vec!["/oldPassword".to_owned()]));
+    assert_eq!((status, error_paths(&answer)), (403, vec!["/oldPassword".to_owned()]));
 }
 
 async fn none_of_the_last_five_passwords_comes_back(app: TestApp) {
@@ -208,6 +219,16 @@ async fn a_verification_code_verifies_the_phone_once(app: TestApp) {
     let (user_pk, username) = member(&app).await;
     let token = app.token(&username).await;
     let phone = give_cell_phone(&app, user_pk).await;
+    // No code requested yet: a conflict with the state, whatever the code.
+    let (status, _, answer) = verify(&app, &token, 123_456).await;
+    assert_eq!((status, error_paths(&answer)), (409, vec!["/code".to_owned()]), "{answer}");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("request a verification code first"),
+        "{answer}"
+    );
     let code = request_code(&app, &token, &phone).await;
     let texts = app.sms_to(&phone).await;
     assert_eq!(texts.len(), 1);
@@ -218,7 +239,7 @@ async fn a_verification_code_verifies_the_phone_once(app: TestApp) {
     );
     let wrong = (code + 1) % 1_000_000;
     let (status, _, answer) = verify(&app, &token, wrong).await;
-    assert_eq!((status, error_paths(&answer)), (400, vec!["/code".to_owned()]), "{answer}");
+    assert_eq!((status, error_paths(&answer)), (403, vec!["/code".to_owned()]), "{answer}");
     assert!(
         answer["errors"][0]["message"].as_str().unwrap().contains("4 attempts left"),
         "{answer}"
@@ -232,7 +253,7 @@ async fn a_verification_code_verifies_the_phone_once(app: TestApp) {
     assert_eq!(events(&app, user_pk, SecurityEventType::CellPhoneVerified).await.len(), 1);
     // Consumed.
     let (status, _, answer) = verify(&app, &token, code).await;
-    assert_eq!((status, error_paths(&answer)), (400, vec!["/code".to_owned()]), "{answer}");
+    assert_eq!((status, error_paths(&answer)), (409, vec!["/code".to_owned()]), "{answer}");
 
     // An administrator does the same for the user, in the user's language.
     let mut preferences = app.get_as("care", &format!("/v1/users/{user_pk}/preferences")).await.1;
@@ -253,6 +274,14 @@ async fn a_verification_code_verifies_the_phone_once(app: TestApp) {
     assert_eq!(status, 200, "{answer}");
     let verified = events(&app, user_pk, SecurityEventType::CellPhoneVerified).await;
     assert_eq!(verified[0].by_user_pk, Some(UserPk(11)), "newest first, by the admin");
+
+    // A code expires after 10 minutes, even the right one: a conflict with the state.
+    app.clock.advance(SignedDuration::from_secs(61));
+    let code = request_code(&app, &token, &phone).await;
+    app.clock.advance(SignedDuration::from_secs(601));
+    let (status, _, answer) = verify(&app, &token, code).await;
+    assert_eq!((status, error_paths(&answer)), (409, vec!["/code".to_owned()]), "{answer}");
+    assert!(answer["errors"][0]["message"].as_str().unwrap().contains("expired"), "{answer}");
 }
 
 async fn five_wrong_codes_kill_the_code(app: TestApp) {
@@ -261,9 +290,16 @@ async fn five_wrong_codes_kill_the_code(app: TestApp) {
     let phone = give_cell_phone(&app, user_pk).await;
     let code = request_code(&app, &token, &phone).await;
     let wrong = (code + 500_000) % 1_000_000;
-    for _ in 0..5 {
+    for left in (0..5).rev() {
         let (status, _, answer) = verify(&app, &token, wrong).await;
-        assert_eq!(status, 400, "{answer}");
+        assert_eq!((status, error_paths(&answer)), (403, vec!["/code".to_owned()]), "{answer}");
+        assert!(
+            answer["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{left} attempts left")),
+            "{answer}"
+        );
     }
     let (status, retry_after, answer) = verify(&app, &token, code).await;
     assert_eq!(status, 429, "even the right code is refused now: {answer}");
@@ -322,14 +358,19 @@ async fn two_factor_needs_a_verified_phone(app: TestApp) {
     let token = app.token(&username).await;
     let set = |active: bool| json!({ "active": active });
     let (status, _, answer) = call(&app, &token, Method::PUT, "/v1/user/two-factor", Some(set(true))).await;
-    assert_eq!((status, error_paths(&answer)), (400, vec!["/active".to_owned()]), "{answer}");
+    assert_eq!((status, error_paths(&answer)), (409, vec!["/active".to_owned()]), "{answer}");
     give_cell_phone(&app, user_pk).await;
     let (status, _, answer) = call(&app, &token, Method::PUT, "/v1/user/two-factor", Some(set(true))).await;
     assert_eq!(
         (status, error_paths(&answer)),
-        (400, vec!["/active".to_owned()]),
+        (409, vec!["/active".to_owned()]),
         "unverified: {answer}"
     );
+    // The administrator's operation answers the same.
+    let (status, answer) = app
+        .put_as("acme.it.admin", &format!("/v1/users/{user_pk}/two-factor"), &set(true))
+        .await;
+    assert_eq!((status, error_paths(&answer)), (409, vec!["/active".to_owned()]), "{answer}");
 
     verified_phone(&app, &token, user_pk).await;
     let (status, _, answer) = call(&app, &token, Method::PUT, "/v1/user/two-factor", Some(set(true))).await;
@@ -404,13 +445,13 @@ async fn codes_need_a_cell_phone(app: TestApp) {
     let (user_pk, username) = member(&app).await;
     let token = app.token(&username).await;
     let (status, _, answer) = call(&app, &token, Method::POST, "/v1/user/verification-code", None).await;
-    assert_eq!((status, error_paths(&answer)), (400, vec!["/cellPhone".to_owned()]), "{answer}");
+    assert_eq!((status, error_paths(&answer)), (409, vec!["/cellPhone".to_owned()]), "{answer}");
     let (status, answer) = app
         .post_as("care", &format!("/v1/users/{user_pk}/verification-code"), &json!({}))
         .await;
-    assert_eq!((status, error_paths(&answer)), (400, vec!["/cellPhone".to_owned()]), "{answer}");
+    assert_eq!((status, error_paths(&answer)), (409, vec!["/cellPhone".to_owned()]), "{answer}");
     let (status, _, answer) = verify(&app, &token, 123_456).await;
-    assert_eq!((status, error_paths(&answer)), (400, vec!["/cellPhone".to_owned()]), "{answer}");
+    assert_eq!((status, error_paths(&answer)), (409, vec!["/cellPhone".to_owned()]), "{answer}");
 }
 
 async fn racing_wrong_codes_never_get_extra_attempts(app: TestApp) {
@@ -429,9 +470,12 @@ async fn racing_wrong_codes_never_get_extra_attempts(app: TestApp) {
         racing.spawn(async move { read(request.await.expect("the stand-in answers")).await });
     }
     let answers = racing.join_all().await;
-    let counted = answers.iter().filter(|(status, _)| *status == 400).count();
+    let counted = answers.iter().filter(|(status, _)| *status == 403).count();
     for (status, answer) in &answers {
-        assert!([400, 409, 429].contains(status), "{status}: {answer}");
+        assert!([403, 409, 429].contains(status), "{status}: {answer}");
+        if *status == 403 {
+            assert_eq!(error_paths(answer), ["/code"], "{answer}");
+        }
     }
     let state = &app.environment.state;
     let stored = shared::repositories::credentials::Credentials::new(state.store.as_ref(), &state.security)
@@ -441,7 +485,7 @@ async fn racing_wrong_codes_never_get_extra_attempts(app: TestApp) {
     let stored_attempts = stored.value.code.expect("the code").attempts as usize;
     assert_eq!(
         stored_attempts, counted,
-        "each wrong attempt answered 400 is counted, and only those: {answers:?}"
+        "each wrong attempt answered 403 is counted, and only those: {answers:?}"
     );
     assert!(counted <= 5);
 }

@@ -88,7 +88,7 @@ async fn passwords_and_codes_never_reach_the_log(app: TestApp) {
     let code = app.last_code_to(&phone).await;
     let wrong = (code + 1) % 1_000_000;
     let verify = "/v1/user/verification-code/verify";
-    assert_eq!(call(&app, &username, Method::POST, verify, json!({"code": wrong})).await.0, 400);
+    assert_eq!(call(&app, &username, Method::POST, verify, json!({"code": wrong})).await.0, 403);
     assert_eq!(call(&app, &username, Method::POST, verify, json!({"code": code})).await.0, 200);
 
     let text = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();

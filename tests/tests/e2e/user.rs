@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     every_demo_user_reads_itself,
-    updating_personal_info_keeps_what_the_caller_cannot_change,
+    updating_personal_info_ignores_what_the_caller_cannot_change,
     bad_personal_info_is_refused_field_by_field_and_nothing_is_written,
     an_email_in_use_is_a_conflict,
     preferences_round_trip_and_are_validated_against_the_options,
@@ -47,7 +47,7 @@ fn edited(me: &Value) -> Value {
     body
 }
 
-async fn updating_personal_info_keeps_what_the_caller_cannot_change(app: TestApp) {
+async fn updating_personal_info_ignores_what_the_caller_cannot_change(app: TestApp) {
     let (_, me) = app.get_as("acme.user", "/v1/user").await;
     let (status, updated) = app.put_as("acme.user", "/v1/user", &edited(&me)).await;
     assert_eq!(status, 200, "{updated}");
@@ -57,33 +57,45 @@ async fn updating_personal_info_keeps_what_the_caller_cannot_change(app: TestApp
     let (_, reread) = app.get_as("acme.user", "/v1/user").await;
     assert_eq!(reread, updated);
 
-    // Each read-only field, changed, is named.
-    for (field, value) in [
-        ("username", json!("someone.else")),
-        ("status", json!("DISABLED")),
-        ("userType", json!("APPLICATION")),
-        ("cellPhoneVerified", json!(true)),
-        ("userPk", json!(99)),
-    ] {
-        let mut body = reread.clone();
-        body[field] = value;
-        let (status, error) = app.put_as("acme.user", "/v1/user", &body).await;
-        assert_eq!(status, 400, "{field}");
-        assert_eq!(error_paths(&error), [format!("/{field}")]);
+    // What was read goes back (GET-modify-PUT) with its read-only fields, changed, null or
+    // not, and with a status: the request schema lists none of them, so they are ignored
+    // and stay as they are.
+    for value in [Some(json!(77)), Some(json!(null)), None] {
+        let mut sent_back = reread.clone();
+        for (field, changed) in [
+            ("username", json!("someone.else")),
+            ("status", json!("DISABLED")),
+            ("userType", json!("APPLICATION")),
+            ("cellPhoneVerified", json!(true)),
+            ("userPk", json!(99)),
+            ("groupName", json!("Globex")),
+        ] {
+            sent_back[field] = value.clone().unwrap_or(changed);
+        }
+        let (status, answer) = app.put_as("acme.user", "/v1/user", &sent_back).await;
+        assert_eq!((status, &answer), (200, &reread), "{sent_back}");
     }
-
-    // A read-only field sent as null is not the user's own.
-    for field in ["username", "userType", "cellPhoneVerified", "userPk"] {
+    // The caller's own status is not its to set: a different one, or none, changes nothing.
+    for status in [Some("SUSPENDED"), Some("DISABLED"), None] {
         let mut body = reread.clone();
-        body[field] = Value::Null;
-        let (status, error) = app.put_as("acme.user", "/v1/user", &body).await;
-        assert_eq!(status, 400, "{field}");
-        assert_eq!(error_paths(&error), [format!("/{field}")]);
+        match status {
+            Some(status) => body["status"] = json!(status),
+            None => {
+                body.as_object_mut().expect("a user is an object").remove("status");
+            }
+        }
+        let (answer, updated) = app.put_as("acme.user", "/v1/user", &body).await;
+        assert_eq!((answer, &updated["status"]), (200, &json!("ACTIVE")), "{status:?}: {updated}");
     }
+    assert_eq!(
+        app.get_as("acme.user", "/v1/user").await,
+        (200, reread.clone()),
+        "still ACTIVE and the same"
+    );
 
-    // A full replacement carries every field but the read-only ones (null clears a
-    // nullable one): each left out is named.
-    for field in ["name", "surname", "email", "phone", "cellPhone", "dateOfBirth", "sex", "status"] {
+    // A full replacement carries every field its schema lists (null clears a nullable
+    // one): each left out is named.
+    for field in ["name", "surname", "email", "phone", "cellPhone", "dateOfBirth", "sex"] {
         let mut body = reread.clone();
         body.as_object_mut().expect("a user is an object").remove(field);
         let (status, error) = app.put_as("acme.user", "/v1/user", &body).await;
