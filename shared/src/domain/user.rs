@@ -243,22 +243,27 @@ impl Profile {
                 None
             }
         };
-        let phone = optional(raw.phone).filter(|phone| {
+        let phone = raw.phone.filter(|phone| {
             let ok = is_phone(phone);
             if !ok {
                 violations.body("/phone", "must be a phone number: digits, spaces, +, -, parentheses");
             }
             ok
         });
-        let cell_phone = optional(raw.cell_phone).filter(|phone| {
+        let cell_phone = raw.cell_phone.filter(|phone| {
             let ok = is_e164(phone);
             if !ok {
                 violations.body("/cellPhone", "must be an E.164 number such as +393401234567");
             }
             ok
         });
-        let date_of_birth = match optional(raw.date_of_birth) {
+        let date_of_birth = match raw.date_of_birth {
             None => None,
+            // RFC 3339's full-date only: jiff would take other ISO 8601 spellings too.
+            Some(text) if !is_full_date(&text) => {
+                violations.body("/dateOfBirth", "must be a date as YYYY-MM-DD");
+                None
+            }
             Some(text) => match text.parse::<Date>() {
                 Ok(date) if date <= today && date.year() >= 1900 => Some(date),
                 Ok(_) => {
@@ -271,7 +276,7 @@ impl Profile {
                 }
             },
         };
-        let sex = match optional(raw.sex).as_deref() {
+        let sex = match raw.sex.as_deref() {
             None => None,
             Some("M") => Some(Sex::M),
             Some("F") => Some(Sex::F),
@@ -419,11 +424,13 @@ impl RawNewUser {
     }
 }
 
+/// A name as sent: at most [`MAX_NAME_CHARS`] characters, not blank; kept without the
+/// white space around it.
 fn required_text(value: Option<String>, pointer: &str, violations: &mut Violations) -> Option<String> {
-    match value.map(|v| v.trim().to_owned()) {
-        Some(text) if !text.is_empty() && text.chars().count() <= MAX_NAME_CHARS => Some(text),
-        Some(text) if text.is_empty() => {
-            violations.body(pointer, "must not be empty");
+    match value {
+        Some(text) if !text.trim().is_empty() && text.chars().count() <= MAX_NAME_CHARS => Some(text.trim().to_owned()),
+        Some(text) if text.trim().is_empty() => {
+            violations.body(pointer, "must not be blank");
             None
         }
         Some(_) => {
@@ -438,10 +445,6 @@ fn required_text(value: Option<String>, pointer: &str, violations: &mut Violatio
 }
 
 /// Blank optional text counts as absent.
-fn optional(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
 /// A pragmatic address check: one `@`, a non-empty local part, a dotted domain, no spaces.
 pub fn is_email(text: &str) -> bool {
     let text = text.trim();
@@ -458,9 +461,21 @@ pub fn is_email(text: &str) -> bool {
         && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// A phone number as written: at most 32 characters, 6 to 20 of them digits, the others
+/// spaces, `+`, `-` or parentheses.
 fn is_phone(text: &str) -> bool {
     let digits = text.chars().filter(char::is_ascii_digit).count();
-    (6..=20).contains(&digits) && text.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+    text.len() <= 32 && (6..=20).contains(&digits) && text.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+}
+
+/// `YYYY-MM-DD`.
+fn is_full_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 10
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(at, byte)| if at == 4 || at == 7 { *byte == b'-' } else { byte.is_ascii_digit() })
 }
 
 /// E.164: a plus sign, then 8 to 15 digits, the first not zero.
@@ -546,6 +561,41 @@ mod tests {
         let profile = Profile::parse(valid(), today(), &mut violations);
         assert!(violations.into_result(()).is_ok());
         assert_eq!(profile.unwrap().date_of_birth, Some(Date::constant(1990, 12, 10)));
+    }
+
+    #[test]
+    fn fields_are_judged_as_sent_as_the_document_types_them() {
+        // Blank is not null: the document's patterns and formats refuse "".
+        let blank = RawProfile {
+            phone: Some("".into()),
+            cell_phone: Some("".into()),
+            date_of_birth: Some("".into()),
+            sex: Some("".into()),
+            ..valid()
+        };
+        let mut violations = Violations::new();
+        Profile::parse(blank, today(), &mut violations);
+        let paths: Vec<String> = violations.iter().map(|e| e.path.to_string()).collect();
+        assert_eq!(paths, ["/phone", "/cellPhone", "/dateOfBirth", "/sex"]);
+        // A name's length counts the white space sent around it, which is not kept.
+        let mut violations = Violations::new();
+        let padded = RawProfile {
+            name: Some(format!(" {} ", "a".repeat(MAX_NAME_CHARS - 2))),
+            ..valid()
+        };
+        assert_eq!(
+            Profile::parse(padded, today(), &mut violations).unwrap().name,
+            "a".repeat(MAX_NAME_CHARS - 2)
+        );
+        let mut violations = Violations::new();
+        let too_long = RawProfile {
+            name: Some(format!(" {} ", "a".repeat(MAX_NAME_CHARS - 1))),
+            date_of_birth: Some("19901210".into()),
+            ..valid()
+        };
+        assert!(Profile::parse(too_long, today(), &mut violations).is_none());
+        let paths: Vec<String> = violations.iter().map(|e| e.path.to_string()).collect();
+        assert_eq!(paths, ["/name", "/dateOfBirth"]);
     }
 
     #[test]
