@@ -6,6 +6,7 @@ the customers they belong to, comma-separated) for a stand-in of its own.
 """
 
 import base64
+import datetime
 import json
 import os
 import time
@@ -146,7 +147,19 @@ def reported_within_retention(operation, body):
         body["timestamp"] = int(time.time() * 1000) - abs(body["timestamp"]) % A_DAY_MS
 
 
+def past_dates_of_birth(body):
+    """`dateOfBirth` (UserProfileReplacement): from 1900-01-01 to today."""
+    if isinstance(body, dict) and isinstance(body.get("dateOfBirth"), str):
+        try:
+            born = datetime.date.fromisoformat(body["dateOfBirth"])
+        except ValueError:
+            return
+        if not datetime.date(1900, 1, 1) <= born <= datetime.date.today():
+            body["dateOfBirth"] = datetime.date(1900 + born.year % 100, born.month, min(born.day, 28)).isoformat()
+
+
 def follow_documented_rules(case):
+    past_dates_of_birth(case.body)
     match_key_pairs(case.body)
     order_time_range(case.query)
     reported_within_retention(case.operation.definition.raw.get("operationId"), case.body)

@@ -102,7 +102,11 @@ impl From<DefaultKeyInUse> for AppError {
 /// Signing for a customer that is not ACTIVE is a conflict with its status, named.
 impl From<DefaultKeyRule> for AppError {
     fn from(refused: DefaultKeyRule) -> Self {
-        AppError::Conflict(refused.to_string())
+        let pointer = match refused {
+            DefaultKeyRule::StaysActive(_) => "/active",
+            DefaultKeyRule::MustBeActive(_) => "/id",
+        };
+        AppError::StateConflict(FieldError::body(pointer, refused.to_string()))
     }
 }
 
@@ -123,7 +127,7 @@ impl From<KeyRefused> for AppError {
     fn from(refused: KeyRefused) -> Self {
         match refused {
             KeyRefused::Invalid(violations) => violations.into(),
-            KeyRefused::NotTheStoredKey => AppError::Conflict(refused.to_string()),
+            KeyRefused::NotTheStoredKey { ref pointer } => AppError::StateConflict(FieldError::body(pointer.clone(), refused.to_string())),
         }
     }
 }

@@ -157,7 +157,7 @@ async fn the_first_key_is_the_default_and_the_default_is_kept_consistent(app: Te
     let mut inactive = kept_key_body(&first);
     inactive["active"] = json!(false);
     let (status, body) = app.put_as("care", &key_path(&first_id), &inactive).await;
-    assert_eq!(status, 409, "{body}");
+    assert_eq!((status, error_paths(&body)), (409, vec!["/active".to_owned()]));
     let (_, stored) = app.get_as("care", &key_path(&first_id)).await;
     assert_eq!(stored["active"], true, "the default stays active");
 
@@ -176,7 +176,11 @@ async fn the_first_key_is_the_default_and_the_default_is_kept_consistent(app: Te
     let (status, body) = app
         .put_as("care", "/v1/customers/102/dkims/default", &json!({"id": first_id}))
         .await;
-    assert_eq!(status, 409, "an inactive key cannot become the default: {body}");
+    assert_eq!(
+        (status, error_paths(&body)),
+        (409, vec!["/id".to_owned()]),
+        "an inactive key cannot become the default"
+    );
     let (_, active) = app.get_as("care", "/v1/customers/102/dkims?active=true").await;
     assert_eq!(active["page"]["totalElements"], 1);
 
@@ -194,7 +198,7 @@ async fn the_first_key_is_the_default_and_the_default_is_kept_consistent(app: Te
     let mut other_public = kept_key_body(&first);
     other_public["publicKey"] = json!(key_pair(Algorithm::RsaSha256).public_key().p_value());
     let (status, body) = app.put_as("care", &key_path(&first_id), &other_public).await;
-    assert_eq!(status, 409, "{body}");
+    assert_eq!((status, error_paths(&body)), (409, vec!["/publicKey".to_owned()]));
     let (_, stored) = app.get_as("care", &key_path(&first_id)).await;
     assert_eq!(stored["publicKey"], first["publicKey"]);
 

@@ -269,9 +269,12 @@ pub enum KeyRefused {
     /// Valid in itself, but a null private key keeps the stored key, which is not the
     /// public key's: the request contradicts the stored state.
     #[error(
-        "publicKey is not the stored key's public key, and a null privateKey keeps the stored key: send the stored public key, or a new key pair"
+        "is not the stored key's public key, and a null privateKey keeps the stored key: send the stored public key, or a new key pair"
     )]
-    NotTheStoredKey,
+    NotTheStoredKey {
+        /// The JSON pointer of the public key.
+        pointer: String,
+    },
 }
 
 impl From<Violations> for KeyRefused {
@@ -307,7 +310,9 @@ impl KeyInput {
         }
         .map_err(|error| violations.body(format!("{pointer}/{}", error.field()), error.to_string()));
         match (domain, selector, material) {
-            (Ok(_), Ok(_), Ok(_)) if not_the_stored_key && violations.total() == 0 => Err(KeyRefused::NotTheStoredKey),
+            (Ok(_), Ok(_), Ok(_)) if not_the_stored_key && violations.total() == 0 => Err(KeyRefused::NotTheStoredKey {
+                pointer: format!("{pointer}/publicKey"),
+            }),
             (Ok(domain), Ok(selector), Ok(material)) if !not_the_stored_key => Ok(violations.into_result(ValidKey {
                 domain,
                 selector,
@@ -613,7 +618,10 @@ mod tests {
             ..other
         };
         let refused = mismatched.validate("", Some(&stored), Violations::new()).unwrap_err();
-        assert!(matches!(refused, KeyRefused::NotTheStoredKey), "{refused:?}");
+        assert!(
+            matches!(&refused, KeyRefused::NotTheStoredKey { pointer } if pointer == "/publicKey"),
+            "{refused:?}"
+        );
 
         let mismatched_and_invalid = KeyInput {
             selector: "".into(),
