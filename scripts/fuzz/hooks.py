@@ -143,8 +143,10 @@ A_DAY_MS = 86_400_000
 
 
 def reported_within_retention(operation, body):
-    if operation == "recordSecurityEvent" and isinstance(body, dict) and isinstance(body.get("timestamp"), int):
-        body["timestamp"] = int(time.time() * 1000) - abs(body["timestamp"]) % A_DAY_MS
+    timestamp = body.get("timestamp") if isinstance(body, dict) else None
+    # A number with a zero fraction is an integer, to JSON Schema and to the service.
+    if operation == "recordSecurityEvent" and isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool) and timestamp == int(timestamp):
+        body["timestamp"] = int(time.time() * 1000) - abs(int(timestamp)) % A_DAY_MS
 
 
 def past_dates_of_birth(body):
