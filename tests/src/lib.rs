@@ -23,7 +23,7 @@ use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::notification::{Notification, Priority};
 use shared::domain::password::PasswordRecord;
 use shared::domain::preferences::Preferences;
-use shared::domain::user::{User, UserStatus, UserType};
+use shared::domain::user::{User, UserType};
 use shared::domain::verification::{Code, Verification};
 use shared::http::service::serve;
 use shared::ports::clock::Clock;
@@ -566,26 +566,15 @@ impl TestApp {
 pub async fn stored_user(app: &TestApp, username: &str, group: i64, edit: impl FnOnce(&mut User), password: Option<PasswordRecord>) -> i64 {
     let accounts = Accounts::new(app.environment.state.store.as_ref());
     let user_pk = accounts.next_user_pk().await.unwrap();
-    let mut user = User {
+    let mut user = User::new(
         user_pk,
-        username: username.into(),
-        name: "Stored".into(),
-        surname: "User".into(),
-        email: format!("{username}@e2e.test"),
-        phone: None,
-        cell_phone: None,
-        date_of_birth: None,
-        sex: None,
-        cell_phone_verified: false,
-        status: UserStatus::Active,
-        user_type: UserType::Interactive,
-        creation_group_pk: GroupPk(group),
-        picture: None,
-        external: false,
-        suspension: None,
-        two_factor: false,
-        created_at: Timestamp::now(),
-    };
+        username,
+        "Stored",
+        "User",
+        format!("{username}@e2e.test"),
+        GroupPk(group),
+        Timestamp::now(),
+    );
     edit(&mut user);
     accounts
         .create(NewAccount {

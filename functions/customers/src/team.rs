@@ -202,24 +202,8 @@ pub(crate) async fn create_customer_user(
     }
     let profile = new.profile;
     let user = User {
-        user_pk,
-        username: new.username,
-        name: profile.name,
-        surname: profile.surname,
-        email: profile.email,
-        phone: None,
-        cell_phone: None,
-        date_of_birth: None,
         sex: profile.sex,
-        cell_phone_verified: false,
-        status: UserStatus::Active,
-        user_type: UserType::Interactive,
-        creation_group_pk: group,
-        picture: None,
-        external: false,
-        suspension: None,
-        two_factor: false,
-        created_at: now,
+        ..User::new(user_pk, new.username, profile.name, profile.surname, profile.email, group, now)
     };
     accounts
         .create(NewAccount {

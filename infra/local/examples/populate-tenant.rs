@@ -12,7 +12,7 @@ use shared::domain::capability::{ACCOUNTCENTRAL, Capability, Resource};
 use shared::domain::customer::Customer;
 use shared::domain::ids::{GroupPk, UserPk};
 use shared::domain::preferences::Preferences;
-use shared::domain::user::{Sex, User, UserStatus, UserType};
+use shared::domain::user::{Sex, User, UserStatus};
 use shared::repositories::accounts::{Accounts, NewAccount};
 use shared::repositories::customers::Customers;
 
@@ -33,24 +33,17 @@ fn customer(group: i64, name: String, ancestors: &[i64], now: Timestamp) -> Cust
 
 fn user(user_pk: UserPk, username: String, name: &str, surname: &str, group: i64, status: UserStatus, now: Timestamp) -> User {
     User {
-        user_pk,
-        email: format!("{username}@bench.test"),
-        username,
-        name: name.into(),
-        surname: surname.into(),
-        phone: None,
-        cell_phone: None,
-        date_of_birth: None,
         sex: Some(Sex::F),
-        cell_phone_verified: false,
         status,
-        user_type: UserType::Interactive,
-        creation_group_pk: GroupPk(group),
-        picture: None,
-        external: false,
-        suspension: None,
-        two_factor: false,
-        created_at: now,
+        ..User::new(
+            user_pk,
+            username.clone(),
+            name,
+            surname,
+            format!("{username}@bench.test"),
+            GroupPk(group),
+            now,
+        )
     }
 }
 

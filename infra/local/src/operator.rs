@@ -18,7 +18,7 @@ use shared::domain::ids::GroupPk;
 use shared::domain::password::{self, PasswordRecord};
 use shared::domain::preferences::Preferences;
 use shared::domain::secret::SecretString;
-use shared::domain::user::{User, UserStatus, UserType, is_email, is_username};
+use shared::domain::user::{User, is_email, is_username};
 use shared::domain::validation::{FieldError, Violations};
 use shared::error::AppError;
 use shared::ports::store::Key;
@@ -129,26 +129,7 @@ pub async fn bootstrap(environment: &Environment, username: &str, email: &str) -
         other => other.into(),
     })?;
     let accounts = Accounts::new(store);
-    let user = User {
-        user_pk: accounts.next_user_pk().await?,
-        username: username.into(),
-        name: "Customer".into(),
-        surname: "Care".into(),
-        email: email.into(),
-        phone: None,
-        cell_phone: None,
-        date_of_birth: None,
-        sex: None,
-        cell_phone_verified: false,
-        status: UserStatus::Active,
-        user_type: UserType::Interactive,
-        creation_group_pk: PLATFORM,
-        picture: None,
-        external: false,
-        suspension: None,
-        two_factor: false,
-        created_at: now,
-    };
+    let user = User::new(accounts.next_user_pk().await?, username, "Customer", "Care", email, PLATFORM, now);
     let secret = password::generate(INITIAL_PASSWORD_CHARS);
     let hash = password::hash(&secret).map_err(AppError::internal)?;
     accounts

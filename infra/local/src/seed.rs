@@ -9,7 +9,7 @@ use shared::domain::ids::{CapabilityId, GroupPk, UserPk};
 use shared::domain::password::{self, PasswordRecord};
 use shared::domain::preferences::{Format, Preferences};
 use shared::domain::secret::{ExposeSecret, SecretString};
-use shared::domain::user::{User, UserStatus, UserType};
+use shared::domain::user::{User, UserType};
 use shared::error::AppError;
 use shared::ports::key_vault::KeyVault;
 use shared::ports::store::{Condition, Item, ItemStore, Key, StoreError};
@@ -186,24 +186,17 @@ fn demo_user(demo: DemoUser, now: Timestamp) -> User {
     let capitalise = |s: &str| s[..1].to_uppercase() + &s[1..];
     let interactive = demo.user_type == UserType::Interactive;
     User {
-        user_pk: UserPk(demo.user_pk),
-        username: demo.username.into(),
-        name: capitalise(name),
-        surname: capitalise(surname),
-        email: format!("{}@demo.accountcentral.test", demo.username),
-        phone: None,
         cell_phone: interactive.then(|| format!("+39340{:07}", demo.user_pk)),
-        date_of_birth: None,
-        sex: None,
-        cell_phone_verified: false,
-        status: UserStatus::Active,
         user_type: demo.user_type,
-        creation_group_pk: GroupPk(demo.group),
-        picture: None,
-        external: false,
-        suspension: None,
-        two_factor: false,
-        created_at: now,
+        ..User::new(
+            UserPk(demo.user_pk),
+            demo.username,
+            capitalise(name),
+            capitalise(surname),
+            format!("{}@demo.accountcentral.test", demo.username),
+            GroupPk(demo.group),
+            now,
+        )
     }
 }
 

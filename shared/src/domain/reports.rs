@@ -168,24 +168,8 @@ mod tests {
 
     fn user() -> User {
         User {
-            user_pk: UserPk(7),
-            username: "ada".into(),
-            name: "Ada".into(),
-            surname: "Lovelace".into(),
-            email: "ada@example.test".into(),
-            phone: None,
             cell_phone: Some("+390000000".into()),
-            date_of_birth: None,
-            sex: None,
-            cell_phone_verified: false,
-            status: UserStatus::Active,
-            user_type: UserType::Interactive,
-            creation_group_pk: GroupPk(101),
-            picture: None,
-            external: false,
-            suspension: None,
-            two_factor: false,
-            created_at: now(),
+            ..User::new(UserPk(7), "ada", "Ada", "Lovelace", "ada@example.test", GroupPk(101), now())
         }
     }
 

@@ -119,6 +119,39 @@ pub struct User {
 }
 
 impl User {
+    /// A new user as every creation starts one: ACTIVE, interactive, with its names and
+    /// e-mail and nothing else (no phones, date of birth, picture, suspension or two-factor).
+    pub fn new(
+        user_pk: UserPk,
+        username: impl Into<String>,
+        name: impl Into<String>,
+        surname: impl Into<String>,
+        email: impl Into<String>,
+        creation_group_pk: GroupPk,
+        created_at: Timestamp,
+    ) -> User {
+        User {
+            user_pk,
+            username: username.into(),
+            name: name.into(),
+            surname: surname.into(),
+            email: email.into(),
+            phone: None,
+            cell_phone: None,
+            date_of_birth: None,
+            sex: None,
+            cell_phone_verified: false,
+            status: UserStatus::Active,
+            user_type: UserType::Interactive,
+            creation_group_pk,
+            picture: None,
+            external: false,
+            suspension: None,
+            two_factor: false,
+            created_at,
+        }
+    }
+
     /// Suspends (`suspended`) or reactivates the user, as `by` at `at`. Asking for the
     /// state the user is already in changes nothing (`Ok(false)`); a disabled user is
     /// neither suspended nor reactivated this way, and nobody suspends themselves.

@@ -880,26 +880,7 @@ mod tests {
     }
 
     fn roster_user(user_pk: i64, username: &str, name: &str, surname: &str, email: &str) -> User {
-        User {
-            user_pk: UserPk(user_pk),
-            username: username.into(),
-            name: name.into(),
-            surname: surname.into(),
-            email: email.into(),
-            phone: None,
-            cell_phone: None,
-            date_of_birth: None,
-            sex: None,
-            cell_phone_verified: false,
-            status: UserStatus::Active,
-            user_type: UserType::Interactive,
-            creation_group_pk: GroupPk(7),
-            picture: None,
-            external: false,
-            suspension: None,
-            two_factor: false,
-            created_at: Timestamp::UNIX_EPOCH,
-        }
+        User::new(UserPk(user_pk), username, name, surname, email, GroupPk(7), Timestamp::UNIX_EPOCH)
     }
 
     #[tokio::test]
