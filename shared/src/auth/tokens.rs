@@ -69,8 +69,8 @@ pub enum TokenError {
 enum KeySource {
     /// Fixed keys (the stand-in's development key, tests).
     Static(JwkSet),
-    /// The authorization server's JWKS endpoint, cached.
-    Remote(RemoteKeys),
+    /// The authorization server's JWKS endpoint, cached (boxed: its HTTP client is large).
+    Remote(Box<RemoteKeys>),
 }
 
 /// How long the authorization server has to answer a JWKS fetch in full.
@@ -301,13 +301,13 @@ impl TokenVerifier {
         Self {
             issuer: issuer.into(),
             audience: audience.into(),
-            keys: KeySource::Remote(RemoteKeys {
+            keys: KeySource::Remote(Box::new(RemoteKeys {
                 url: url.into(),
                 client: std::sync::OnceLock::new(),
                 clock,
                 known: std::sync::Mutex::default(),
                 fetching: tokio::sync::Mutex::new(()),
-            }),
+            })),
             verified: VerifiedTokens::default(),
         }
     }
