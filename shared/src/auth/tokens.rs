@@ -69,8 +69,45 @@ pub enum TokenError {
 enum KeySource {
     /// Fixed keys (the stand-in's development key, tests).
     Static(JwkSet),
-    /// The authorization server's JWKS endpoint, cached.
-    Remote(RemoteKeys),
+    /// The authorization server's JWKS endpoint, cached (boxed: its HTTP client is large).
+    Remote(Box<RemoteKeys>),
+}
+
+/// How long the authorization server has to answer a JWKS fetch in full.
+const JWKS_TIMEOUT: Duration = Duration::from_secs(3);
+/// The largest JWKS read: a key set is a few kilobytes.
+const MAX_JWKS_BYTES: usize = 1024 * 1024;
+
+/// The JWKS fetch's HTTP client: hyper over rustls, the stack the AWS SDK's client links
+/// anyway, so that no second HTTP client is linked into every function.
+type JwksClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Empty<bytes::Bytes>,
+>;
+
+/// A client trusting the system's root certificates. Reading and parsing them costs
+/// milliseconds, so it is built on the first fetch, not at start: a function that serves
+/// no token before it stops never pays for it.
+fn jwks_client() -> Result<JwksClient, String> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+        .map_err(|e| format!("no root certificates: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector))
+}
+
+/// An error with its causes, as hyper's errors name only the outermost.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        text.push_str(": ");
+        text.push_str(&error.to_string());
+        cause = error.source();
+    }
+    text
 }
 
 /// The authorization server's keys, as last fetched: refreshed every [`JWKS_TTL`] by one
@@ -79,7 +116,8 @@ enum KeySource {
 /// [`JWKS_STALE_LIMIT`].
 struct RemoteKeys {
     url: String,
-    client: reqwest::Client,
+    /// Built on the first fetch ([`jwks_client`]).
+    client: std::sync::OnceLock<Result<JwksClient, String>>,
     clock: Arc<dyn Clock>,
     known: std::sync::Mutex<KnownKeys>,
     /// Held by the one request that fetches.
@@ -165,11 +203,9 @@ impl RemoteKeys {
 
     /// Fetches the key set and records the outcome.
     async fn fetch(&self) {
-        let fetched = async {
-            let response = self.client.get(&self.url).send().await?.error_for_status()?;
-            response.json::<JwkSet>().await
-        }
-        .await;
+        let fetched = tokio::time::timeout(JWKS_TIMEOUT, self.get())
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} s", JWKS_TIMEOUT.as_secs())));
         let now = self.clock.now();
         let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         known.attempted = Some(now);
@@ -184,9 +220,26 @@ impl RemoteKeys {
             }
             Err(error) => {
                 tracing::warn!(url = %self.url, %error, "the JWKS could not be fetched; the last keys fetched serve meanwhile");
-                known.failure = Some(error.to_string());
+                known.failure = Some(error);
             }
         }
+    }
+
+    /// The key set at the URL, at most [`MAX_JWKS_BYTES`] of it.
+    async fn get(&self) -> Result<JwkSet, String> {
+        use http_body_util::BodyExt;
+        let client = self.client.get_or_init(jwks_client).as_ref().map_err(Clone::clone)?;
+        let uri = self.url.parse().map_err(|e| format!("the JWKS URL is invalid: {e}"))?;
+        let response = client.get(uri).await.map_err(|e| with_causes(&e))?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP status {}", response.status()));
+        }
+        let body = http_body_util::Limited::new(response.into_body(), MAX_JWKS_BYTES)
+            .collect()
+            .await
+            .map_err(|e| with_causes(&*e))?
+            .to_bytes();
+        serde_json::from_slice(&body).map_err(|e| format!("not a key set: {e}"))
     }
 }
 
@@ -245,20 +298,16 @@ impl TokenVerifier {
 
     /// A verifier that fetches keys from a JWKS URL, timing its cache on `clock`.
     pub fn with_jwks_url(issuer: impl Into<String>, audience: impl Into<String>, url: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(3))
-            .build()
-            .unwrap_or_default();
         Self {
             issuer: issuer.into(),
             audience: audience.into(),
-            keys: KeySource::Remote(RemoteKeys {
+            keys: KeySource::Remote(Box::new(RemoteKeys {
                 url: url.into(),
-                client,
+                client: std::sync::OnceLock::new(),
                 clock,
                 known: std::sync::Mutex::default(),
                 fetching: tokio::sync::Mutex::new(()),
-            }),
+            })),
             verified: VerifiedTokens::default(),
         }
     }
