@@ -1,6 +1,7 @@
 //! The state every handler shares: the ports, the token verifier and the stage,
 //! built once per process (a Lambda container, or the local stand-in).
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,9 +26,35 @@ use crate::ports::queue::MessageQueue;
 use crate::ports::sms::SmsSender;
 use crate::ports::store::ItemStore;
 
-/// Shared handler state; cheap to clone.
+/// Shared handler state: one pointer to [`StateFields`], cloned for every request
+/// (axum clones the state into each route's handler), so a clone is one reference count.
+/// Its fields read through it; setting one (tests, start-up) changes this state's copy only.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<StateFields>);
+
+impl From<StateFields> for AppState {
+    fn from(fields: StateFields) -> Self {
+        Self(Arc::new(fields))
+    }
+}
+
+impl Deref for AppState {
+    type Target = StateFields;
+
+    fn deref(&self) -> &StateFields {
+        &self.0
+    }
+}
+
+impl DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut StateFields {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// What the handlers share: the ports, the token verifier, the stage and the settings.
+#[derive(Clone)]
+pub struct StateFields {
     pub store: Arc<dyn ItemStore>,
     pub queues: Queues,
     pub key_vault: Arc<dyn KeyVault>,
@@ -174,7 +201,7 @@ impl AppState {
             reason,
         })?;
         let tokens = TokenVerifier::with_jwks_url(env("JWT_ISSUER")?, env("JWT_AUDIENCE")?, env("JWKS_URL")?, Arc::new(SystemClock));
-        let mut state = Self::on_dynamodb(&config, &env("TABLE_NAME")?, stage_from_env()?, tokens)?;
+        let mut state = on_dynamodb(&config, &env("TABLE_NAME")?, stage_from_env()?, tokens)?;
         if WIRING & wiring::QUEUES != 0 {
             let urls = QueueUrls::from_variables(|name| std::env::var(name).ok().filter(|v| !v.is_empty())).ok_or(
                 StartupError::Missing("NOTIFICATION_QUEUE_URL, NEWS_QUEUE_URL or PROVISIONING_QUEUE_URL"),
@@ -190,7 +217,7 @@ impl AppState {
         if WIRING & wiring::FEEDS != 0 {
             state.feeds = Arc::new(FeedReader::default());
         }
-        Ok(state)
+        Ok(state.into())
     }
 
     /// State on every AWS adapter, with the settings the environment gives (security
@@ -201,48 +228,14 @@ impl AppState {
         stage: Stage,
         tokens: TokenVerifier,
     ) -> Result<Self, StartupError> {
-        Ok(Self {
+        let fields = StateFields {
             queues: sqs_queues(config, &resources.queue_urls),
             key_vault: kms_key_vault(config, &resources.kms_key_id),
             sms: sns_sms(config),
             feeds: Arc::new(FeedReader::default()),
-            ..Self::on_dynamodb(config, &resources.table, stage, tokens)?
-        })
-    }
-
-    /// State on the DynamoDB `table`, its other ports unwired.
-    fn on_dynamodb(config: &aws_config::SdkConfig, table: &str, stage: Stage, tokens: TokenVerifier) -> Result<Self, StartupError> {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table, clock.clone());
-        Ok(Self {
-            streams: streams_from_env()?,
-            ..Self::on_store(Arc::new(store), clock, stage, tokens)?
-        })
-    }
-
-    /// State on `store`, with the settings the environment gives and every other port
-    /// unwired.
-    fn on_store(store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>, stage: Stage, tokens: TokenVerifier) -> Result<Self, StartupError> {
-        let unwired = |port: &'static str| Arc::new(Unwired(port));
-        Ok(Self {
-            store: Arc::new(MeteredStore::new(store)),
-            queues: Queues {
-                notifications: unwired("the notification queue"),
-                news: unwired("the news queue"),
-                provisioning: unwired("the provisioning queue"),
-            },
-            key_vault: unwired("the key vault"),
-            sms: unwired("the SMS gateway"),
-            feeds: unwired("the news feeds"),
-            news_feeds: news_feeds_from_env()?,
-            clock,
-            tokens: Arc::new(tokens),
-            stage,
-            security: security_from_env()?,
-            code_key: Arc::default(),
-            changes: Changes::default(),
-            streams: StreamSettings::default(),
-        })
+            ..on_dynamodb(config, &resources.table, stage, tokens)?
+        };
+        Ok(fields.into())
     }
 
     /// State on the embedded adapters, all files under `dir`.
@@ -264,7 +257,7 @@ impl AppState {
             what: "the key vault",
             reason: e.to_string(),
         })?;
-        Ok(Self {
+        let fields = StateFields {
             queues: Queues {
                 notifications: queue("notifications")?,
                 news: queue("news")?,
@@ -273,9 +266,45 @@ impl AppState {
             key_vault: Arc::new(key_vault),
             sms: Arc::new(SmsOutbox::new(dir.join("sms-outbox.jsonl"), clock.clone())),
             feeds: Arc::new(FeedReader::default()),
-            ..Self::on_store(Arc::new(store), clock, stage, tokens)?
-        })
+            ..on_store(Arc::new(store), clock, stage, tokens)?
+        };
+        Ok(fields.into())
     }
+}
+
+/// State on the DynamoDB `table`, its other ports unwired.
+fn on_dynamodb(config: &aws_config::SdkConfig, table: &str, stage: Stage, tokens: TokenVerifier) -> Result<StateFields, StartupError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table, clock.clone());
+    Ok(StateFields {
+        streams: streams_from_env()?,
+        ..on_store(Arc::new(store), clock, stage, tokens)?
+    })
+}
+
+/// State on `store`, with the settings the environment gives and every other port
+/// unwired.
+fn on_store(store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>, stage: Stage, tokens: TokenVerifier) -> Result<StateFields, StartupError> {
+    let unwired = |port: &'static str| Arc::new(Unwired(port));
+    Ok(StateFields {
+        store: Arc::new(MeteredStore::new(store)),
+        queues: Queues {
+            notifications: unwired("the notification queue"),
+            news: unwired("the news queue"),
+            provisioning: unwired("the provisioning queue"),
+        },
+        key_vault: unwired("the key vault"),
+        sms: unwired("the SMS gateway"),
+        feeds: unwired("the news feeds"),
+        news_feeds: news_feeds_from_env()?,
+        clock,
+        tokens: Arc::new(tokens),
+        stage,
+        security: security_from_env()?,
+        code_key: Arc::default(),
+        changes: Changes::default(),
+        streams: StreamSettings::default(),
+    })
 }
 
 fn sqs_queues(config: &aws_config::SdkConfig, urls: &QueueUrls) -> Queues {

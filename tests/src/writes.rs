@@ -44,10 +44,11 @@ impl WriteLog {
     /// Puts the decorators around the state's store, queues and SMS sender.
     pub fn watch(&self, state: &mut AppState) {
         state.store = Arc::new(WatchedStore(state.store.clone(), self.clone()));
+        let queues = &mut state.queues;
         for (name, queue) in [
-            ("notifications", &mut state.queues.notifications),
-            ("news", &mut state.queues.news),
-            ("provisioning", &mut state.queues.provisioning),
+            ("notifications", &mut queues.notifications),
+            ("news", &mut queues.news),
+            ("provisioning", &mut queues.provisioning),
         ] {
             *queue = Arc::new(WatchedQueue(queue.clone(), name, self.clone()));
         }

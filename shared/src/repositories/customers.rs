@@ -79,9 +79,15 @@ impl<'a> Customers<'a> {
             .transpose()
     }
 
-    /// The customer's name; `None` when there is no such customer.
+    /// The customer's name; `None` when there is no such customer. Only the name is
+    /// decoded: every read of the caller's own account asks for it.
     pub async fn name(&self, group: GroupPk) -> Result<Option<String>, StoreError> {
-        Ok(self.get(group).await?.map(|customer| customer.name))
+        #[derive(Deserialize)]
+        struct Named {
+            name: String,
+        }
+        let item = self.store.get(&Key::new(partition(group), PROFILE)).await?;
+        item.map(|item| from_item::<Named>(&item).map(|named| named.name)).transpose()
     }
 
     /// Several customers in one batch, ordered by key; missing ones are skipped.

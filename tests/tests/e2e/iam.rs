@@ -18,7 +18,7 @@ use accountcentral_local::{CONSUMERS, FUNCTIONS};
 use serde_json::json;
 use shared::adapters::aws::permissions::{PHONE_NUMBER, Permission, PermissionLog, Recorded};
 use shared::adapters::unwired::Unwired;
-use shared::app::{AppState, Queues, wiring};
+use shared::app::{AppState, Queues, StateFields, wiring};
 use shared::domain::notification::CHUNK;
 use shared::ports::queue::MessageQueue;
 
@@ -42,7 +42,7 @@ fn recorded_queues(queues: &Queues, log: &PermissionLog) -> Queues {
 fn recording_state(shared: &AppState, wiring: u8, log: &PermissionLog) -> AppState {
     let wired = |port: u8| wiring & port != 0;
     let unwired = |port: &'static str| Arc::new(Unwired(port));
-    AppState {
+    AppState::from(StateFields {
         store: Arc::new(Recorded::new(shared.store.clone(), TABLE, log.clone())),
         queues: if wired(wiring::QUEUES) {
             recorded_queues(&shared.queues, log)
@@ -69,8 +69,8 @@ fn recording_state(shared: &AppState, wiring: u8, log: &PermissionLog) -> AppSta
             unwired("the news feeds")
         },
         code_key: Arc::default(),
-        ..shared.clone()
-    }
+        ..StateFields::clone(shared)
+    })
 }
 
 /// Each function's recorded permissions, by its binary's name.
