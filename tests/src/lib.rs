@@ -1,6 +1,7 @@
 //! `TestApp`: the local stand-in started in-process on a random port, on the
 //! embedded store or on the AWS emulator, with helpers to call it as a demo user.
 
+pub mod demo_secrets;
 pub mod dkim;
 pub mod operations;
 pub mod verifiers;
@@ -128,7 +129,10 @@ impl TestApp {
                 copy: SmsOutbox::new(data_dir.path().join("sms-outbox.jsonl"), clock.clone()),
             });
         }
-        environment.seed().await.expect("the demo tenant is seeded");
+        environment
+            .seed_with(demo_secrets::for_this_run)
+            .await
+            .expect("the demo tenant is seeded");
         let shared = environment.state.clone();
         let (addr, server): (SocketAddr, _) = environment
             .bind_functions(

@@ -1,6 +1,7 @@
 //! The demo tenant's configuration: API key, generic users, data exchanges, SFTP accounts
 //! and applications of Acme Group (100: hub, plan and send) and Globex (200: hub only).
-//! The API keys and SFTP passwords are generated here, stored as hashes and never shown.
+//! The API keys are generated here; they and the SFTP passwords are stored as hashes and
+//! never shown.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +12,6 @@ use shared::domain::configuration::{
     HubSource, HubWorkspace, SftpAccount, SftpAuthentication, SftpPassword, fingerprint, generate_api_key,
 };
 use shared::domain::ids::GroupPk;
-use shared::domain::password;
 use shared::error::AppError;
 use shared::ports::store::ItemStore;
 use shared::repositories::configuration::{Configurations, CustomerSetup, SetupChange};
@@ -19,15 +19,17 @@ use shared::repositories::configuration::{Configurations, CustomerSetup, SetupCh
 /// Demo API keys are valid for a year.
 const API_KEY_VALIDITY: SignedDuration = SignedDuration::from_hours(24 * 365);
 
-/// Writes the configuration of customers 100 and 200 (which must exist and have none yet).
-pub async fn seed(store: &dyn ItemStore, now: Timestamp) -> Result<(), AppError> {
+/// Writes the configuration of customers 100 and 200 (which must exist and have none yet),
+/// with the hashes of the SFTP accounts' passwords (acme-import's, then globex-drop's).
+pub async fn seed(store: &dyn ItemStore, sftp_password_hashes: [String; 2], now: Timestamp) -> Result<(), AppError> {
     let configurations = Configurations::new(store);
     let empty = CustomerSetup::default();
-    configurations.change(GroupPk(100), &empty, acme(now)?).await?;
-    Ok(configurations.change(GroupPk(200), &empty, globex(now)?).await?)
+    let [acme_import, globex_drop] = sftp_password_hashes;
+    configurations.change(GroupPk(100), &empty, acme(acme_import, now)?).await?;
+    Ok(configurations.change(GroupPk(200), &empty, globex(globex_drop, now)?).await?)
 }
 
-fn acme(now: Timestamp) -> Result<SetupChange, AppError> {
+fn acme(sftp_password_hash: String, now: Timestamp) -> Result<SetupChange, AppError> {
     Ok(SetupChange {
         configuration: Some(CustomerConfiguration {
             api_key: Some(api_key(now)?),
@@ -62,7 +64,7 @@ fn acme(now: Timestamp) -> Result<SetupChange, AppError> {
             ],
         }),
         sftp: Some(vec![
-            password_account("acme-import", 22, "/acme/import", now)?,
+            password_account("acme-import", 22, "/acme/import", sftp_password_hash, now),
             SftpAccount {
                 username: "acme-export".into(),
                 host: "sftp.platform.test".into(),
@@ -137,7 +139,7 @@ fn acme(now: Timestamp) -> Result<SetupChange, AppError> {
     })
 }
 
-fn globex(now: Timestamp) -> Result<SetupChange, AppError> {
+fn globex(sftp_password_hash: String, now: Timestamp) -> Result<SetupChange, AppError> {
     Ok(SetupChange {
         configuration: Some(CustomerConfiguration {
             api_key: Some(api_key(now)?),
@@ -151,7 +153,7 @@ fn globex(now: Timestamp) -> Result<SetupChange, AppError> {
                 true,
             )],
         }),
-        sftp: Some(vec![password_account("globex-drop", 22, "/globex/in", now)?]),
+        sftp: Some(vec![password_account("globex-drop", 22, "/globex/in", sftp_password_hash, now)]),
         applications: BTreeMap::from([(
             ApplicationName::Hub,
             Some(application(
@@ -178,10 +180,9 @@ fn api_key(now: Timestamp) -> Result<ApiKey, AppError> {
     Ok(ApiKey::new(&value, now.checked_add(API_KEY_VALIDITY).ok(), now))
 }
 
-/// A PASSWORD account with a fresh random password, of which only the hash is kept.
-fn password_account(username: &str, port: u16, home_directory: &str, now: Timestamp) -> Result<SftpAccount, AppError> {
-    let hash = password::hash(&password::generate(20)).map_err(AppError::internal)?;
-    Ok(SftpAccount {
+/// A PASSWORD account whose password only `hash` keeps.
+fn password_account(username: &str, port: u16, home_directory: &str, hash: String, now: Timestamp) -> SftpAccount {
+    SftpAccount {
         username: username.into(),
         host: "sftp.platform.test".into(),
         port,
@@ -194,7 +195,7 @@ fn password_account(username: &str, port: u16, home_directory: &str, now: Timest
             last_used_at: None,
         }),
         enabled: true,
-    })
+    }
 }
 
 fn generic_user(username: &str, description: Option<&str>, enabled: bool) -> GenericUser {

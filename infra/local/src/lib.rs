@@ -307,7 +307,16 @@ impl Environment {
 
     /// Seeds the demo tenant on an empty store.
     pub async fn seed(&self) -> Result<Option<seed::Seeded>, LocalError> {
-        Ok(seed::seed_if_empty(self.state.store.as_ref(), self.state.key_vault.as_ref(), self.state.clock.now()).await?)
+        self.seed_with(seed::DemoSecrets::generate).await
+    }
+
+    /// [`Environment::seed`] with the secrets `secrets` makes, when it seeds.
+    pub async fn seed_with(
+        &self,
+        secrets: impl FnOnce() -> Result<seed::DemoSecrets, AppError>,
+    ) -> Result<Option<seed::Seeded>, LocalError> {
+        let state = &self.state;
+        Ok(seed::seed_if_empty(state.store.as_ref(), state.key_vault.as_ref(), state.clock.now(), secrets).await?)
     }
 
     /// Binds `addr` and returns the bound address and the server, to be awaited.

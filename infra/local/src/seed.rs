@@ -16,7 +16,9 @@ use shared::ports::store::{Condition, Item, ItemStore, Key, StoreError};
 use shared::repositories::accounts::{Accounts, NewAccount};
 use shared::repositories::customers::Customers;
 
-use crate::{demo_configuration, demo_keys};
+use crate::demo_configuration;
+use crate::demo_keys;
+pub use crate::demo_keys::DemoKeys;
 
 /// Present once the demo tenant is complete: a restart never seeds again.
 const MARKER: (&str, &str) = ("SEED", "demo");
@@ -104,24 +106,65 @@ pub async fn is_seeded(store: &dyn ItemStore) -> Result<bool, StoreError> {
     Ok(store.get(&Key::new(MARKER.0, MARKER.1)).await?.is_some())
 }
 
-/// Seeds the demo tenant unless the store already holds it; `None` when it did.
-pub async fn seed_if_empty(store: &dyn ItemStore, key_vault: &dyn KeyVault, now: Timestamp) -> Result<Option<Seeded>, AppError> {
+/// The seed's random secrets, slow to make (an argon2 hash for each password, RSA key
+/// generation): a first start makes them, and a test run, which seeds hundreds of stores,
+/// makes one set for all of them.
+pub struct DemoSecrets {
+    /// Each demo user's password, in the order of [`DEMO_USERS`], with its hash.
+    pub passwords: [(SecretString, String); DEMO_USERS.len()],
+    /// The hashes of the SFTP accounts' passwords (acme-import, globex-drop), never shown.
+    pub sftp_password_hashes: [String; 2],
+    pub keys: DemoKeys,
+}
+
+impl DemoSecrets {
+    /// Fresh random secrets.
+    pub fn generate() -> Result<Self, AppError> {
+        let hashed = |length| {
+            let secret = password::generate(length);
+            password::hash(&secret).map(|hash| (secret, hash)).map_err(AppError::internal)
+        };
+        let mut passwords = Vec::with_capacity(DEMO_USERS.len());
+        for _ in DEMO_USERS {
+            passwords.push(hashed(16)?);
+        }
+        Ok(Self {
+            passwords: passwords
+                .try_into()
+                .map_err(|_: Vec<_>| AppError::internal("a password for each demo user"))?,
+            sftp_password_hashes: [hashed(20)?.1, hashed(20)?.1],
+            keys: DemoKeys::generate()?,
+        })
+    }
+}
+
+/// Seeds the demo tenant with the secrets `secrets` makes, unless the store already holds
+/// it; `None` when it did.
+pub async fn seed_if_empty(
+    store: &dyn ItemStore,
+    key_vault: &dyn KeyVault,
+    now: Timestamp,
+    secrets: impl FnOnce() -> Result<DemoSecrets, AppError>,
+) -> Result<Option<Seeded>, AppError> {
     if is_seeded(store).await? {
         return Ok(None);
     }
+    let DemoSecrets {
+        passwords: demo_passwords,
+        sftp_password_hashes,
+        keys,
+    } = secrets()?;
     let marker = Key::new(MARKER.0, MARKER.1);
     let customers = Customers::new(store);
     for customer in demo_customers(now) {
         customers.create(&customer).await?;
     }
-    demo_configuration::seed(store, now).await?;
-    demo_keys::seed(store, key_vault, now).await?;
+    demo_configuration::seed(store, sftp_password_hashes, now).await?;
+    demo_keys::seed(store, key_vault, keys, now).await?;
 
     let accounts = Accounts::new(store);
     let mut passwords = Vec::new();
-    for demo in DEMO_USERS {
-        let secret = password::generate(16);
-        let hash = password::hash(&secret).map_err(AppError::internal)?;
+    for (demo, (secret, hash)) in DEMO_USERS.into_iter().zip(demo_passwords) {
         let expires_at = now
             .checked_add(jiff::SignedDuration::from_hours(24 * PASSWORD_VALIDITY_DAYS))
             .unwrap_or(now);
