@@ -489,6 +489,20 @@ pub fn error_paths(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Asserts an error answer `got` (status, body) of status `expected` with exactly one error,
+/// naming the field at `field`, whose message says `says`; `asked` says what was asked.
+pub fn assert_refused(got: (u16, &Value), expected: u16, field: &str, says: &str, asked: &str) {
+    let (status, answer) = got;
+    assert_eq!(
+        (status, error_paths(answer)),
+        (expected, vec![field.to_owned()]),
+        "{asked}: {answer}"
+    );
+    assert_eq!(answer["errorCount"], 1, "{asked}: {answer}");
+    let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(says), "{asked}: {message:?} does not say {says:?}");
+}
+
 /// Runs each listed async test function (taking a `TestApp`) once per backend.
 #[macro_export]
 macro_rules! on_both_backends {

@@ -2,7 +2,7 @@
 //! verification codes (sent by SMS: the embedded outbox or SNS on the emulator), their
 //! attempts and rate limits, two-factor and the PIN reset.
 
-use accountcentral_e2e::{TestApp, error_paths, give_cell_phone, new_user, on_both_backends, read, unique, unique_phone};
+use accountcentral_e2e::{TestApp, assert_refused, error_paths, give_cell_phone, new_user, on_both_backends, read, unique, unique_phone};
 use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -92,15 +92,7 @@ async fn a_password_change_needs_the_current_password_and_a_good_new_one(app: Te
     // however bad: only `/oldPassword` is named.
     for new in [strong(1), "short".to_owned()] {
         let (status, answer) = change(&app, &token, "not-the-password-at-all", &new).await;
-        assert_eq!(
-            (status, error_paths(&answer)),
-            (403, vec!["/oldPassword".to_owned()]),
-            "{new}: {answer}"
-        );
-        assert!(
-            answer["errors"][0]["message"].as_str().unwrap().contains("current password"),
-            "{answer}"
-        );
+        assert_refused((status, &answer), 403, "/oldPassword", "current password", &new);
     }
     // With the current password, a new one the policy refuses is bad input (400).
     let refusals = [
@@ -114,12 +106,7 @@ async fn a_password_change_needs_the_current_password_and_a_good_new_one(app: Te
     ];
     for (new, says) in refusals {
         let (status, answer) = change(&app, &token, &first, &new).await;
-        assert_eq!(
-            (status, error_paths(&answer)),
-            (400, vec!["/newPassword".to_owned()]),
-            "{new}: {answer}"
-        );
-        assert!(answer["errors"][0]["message"].as_str().unwrap().contains(says), "{new}: {answer}");
+        assert_refused((status, &answer), 400, "/newPassword", says, &new);
     }
 
     let (status, answer) = change(&app, &token, &first, &strong(1)).await;
@@ -155,9 +142,7 @@ async fn none_of_the_last_five_passwords_comes_back(app: TestApp) {
     }
     for n in 1..=5 {
         let (status, answer) = change(&app, &token, &current, &strong(n)).await;
-        assert_eq!(status, 400, "reuse of {n}: {answer}");
-        assert_eq!(error_paths(&answer), ["/newPassword"]);
-        assert!(answer["errors"][0]["message"].as_str().unwrap().contains("last 5"), "{answer}");
+        assert_refused((status, &answer), 400, "/newPassword", "last 5", &format!("reuse of {n}"));
     }
     let (status, answer) = change(&app, &token, &current, &generated).await;
     assert_eq!(status, 200, "the sixth-oldest password is allowed again: {answer}");
@@ -221,14 +206,8 @@ async fn a_verification_code_verifies_the_phone_once(app: TestApp) {
     let phone = give_cell_phone(&app, user_pk).await;
     // No code requested yet: a conflict with the state, whatever the code.
     let (status, _, answer) = verify(&app, &token, 123_456).await;
-    assert_eq!((status, error_paths(&answer)), (409, vec!["/code".to_owned()]), "{answer}");
-    assert!(
-        answer["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("request a verification code first"),
-        "{answer}"
-    );
+    let asked = "a code before any was sent";
+    assert_refused((status, &answer), 409, "/code", "request a verification code first", asked);
     let code = request_code(&app, &token, &phone).await;
     let texts = app.sms_to(&phone).await;
     assert_eq!(texts.len(), 1);
@@ -239,11 +218,7 @@ async fn a_verification_code_verifies_the_phone_once(app: TestApp) {
     );
     let wrong = (code + 1) % 1_000_000;
     let (status, _, answer) = verify(&app, &token, wrong).await;
-    assert_eq!((status, error_paths(&answer)), (403, vec!["/code".to_owned()]), "{answer}");
-    assert!(
-        answer["errors"][0]["message"].as_str().unwrap().contains("4 attempts left"),
-        "{answer}"
-    );
+    assert_refused((status, &answer), 403, "/code", "4 attempts left", "a wrong code");
     assert_eq!(me(&app, &token).await["cellPhoneVerified"], false);
 
     let (status, _, answer) = verify(&app, &token, code).await;
@@ -280,8 +255,7 @@ async fn a_verification_code_verifies_the_phone_once(app: TestApp) {
     let code = request_code(&app, &token, &phone).await;
     app.clock.advance(SignedDuration::from_secs(601));
     let (status, _, answer) = verify(&app, &token, code).await;
-    assert_eq!((status, error_paths(&answer)), (409, vec!["/code".to_owned()]), "{answer}");
-    assert!(answer["errors"][0]["message"].as_str().unwrap().contains("expired"), "{answer}");
+    assert_refused((status, &answer), 409, "/code", "expired", "the right code, too late");
 }
 
 async fn five_wrong_codes_kill_the_code(app: TestApp) {
@@ -292,14 +266,8 @@ async fn five_wrong_codes_kill_the_code(app: TestApp) {
     let wrong = (code + 500_000) % 1_000_000;
     for left in (0..5).rev() {
         let (status, _, answer) = verify(&app, &token, wrong).await;
-        assert_eq!((status, error_paths(&answer)), (403, vec!["/code".to_owned()]), "{answer}");
-        assert!(
-            answer["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("{left} attempts left")),
-            "{answer}"
-        );
+        let says = format!("{left} attempts left");
+        assert_refused((status, &answer), 403, "/code", &says, "a wrong code");
     }
     let (status, retry_after, answer) = verify(&app, &token, code).await;
     assert_eq!(status, 429, "even the right code is refused now: {answer}");
