@@ -3,8 +3,8 @@
 //! logging, no middleware, no authentication, no store. It answers every GET with a fixed
 //! JSON body, and a signMessage request (`POST /v1/customers/{groupPk}/sign`) with its
 //! message signed once (examples/support/one_signature.rs): the least any server signing
-//! that message over HTTP does. What the stand-in serves on top of this (routing, tracing, CORS,
-//! authentication, the store, key selection) is what the benchmarks weigh.
+//! that message over HTTP does. What the stand-in serves on top of this (routing,
+//! tracing, CORS, authentication, the store, key selection) is what the benchmarks weigh.
 //!   bare-server ADDR
 
 #[path = "support/one_signature.rs"]
