@@ -2,7 +2,7 @@
 //! with the one AWS client every function links, DynamoDB over HTTPS, configured as the
 //! functions configure it (`adapters::aws::environment_config`) and reading one item per
 //! request. What a function's `bootstrap` weighs above this floor is its own code and
-//! clients; scripts/test prints both floors beside the functions' sizes.
+//! clients; scripts/measure-lambda-size prints both floors beside the functions' sizes.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
