@@ -30,10 +30,25 @@ pub(super) struct BodyHash {
     pub(super) bare_line_ends: bool,
 }
 
+/// Where `body`'s content ends: trailing white space and empty lines all go in relaxed
+/// canonicalization, so it ends at the last other byte.
+fn content_end(body: &[u8]) -> usize {
+    body.iter().rposition(|&b| !is_special(b)).map_or(0, |last| last + 1)
+}
+
+/// How many bytes of `body` to send ([`BodyHash::sent_len`]), without hashing it.
+pub(super) fn sent_len(body: &[u8]) -> usize {
+    let end = content_end(body);
+    if body[end..].iter().any(|&b| b == SP || b == TAB) {
+        end
+    } else {
+        body.len()
+    }
+}
+
 /// Hashes the relaxed canonical form of `body` (which starts a line).
 pub(super) fn relaxed_body(body: &[u8]) -> BodyHash {
-    // Trailing white space and empty lines all go, so the content ends at the last other byte.
-    let end = body.iter().rposition(|&b| !is_special(b)).map_or(0, |last| last + 1);
+    let end = content_end(body);
     let (content, tail) = body.split_at(end);
     let mut canon = BodyCanon {
         hasher: Sha256::new(),
@@ -44,17 +59,15 @@ pub(super) fn relaxed_body(body: &[u8]) -> BodyHash {
     if !content.is_empty() {
         canon.hasher.update(b"\r\n");
     }
-    let sent_len = if tail.iter().any(|&b| b == SP || b == TAB) {
-        end
-    } else {
+    let sent_len = sent_len(body);
+    if sent_len == body.len() {
         let mut prev = content.last().copied().unwrap_or(LF);
         for &b in tail {
             canon.bare_line_ends |= (prev == CR) != (b == LF);
             prev = b;
         }
         canon.bare_line_ends |= prev == CR;
-        body.len()
-    };
+    }
     BodyHash {
         digest: canon.hasher.finalize().into(),
         sent_len,

@@ -165,13 +165,19 @@ impl<'a> Message<'a> {
     /// space after the body's last line end (or ending a last line that had none) is
     /// left out: canonicalization ignores it and verifiers disagree on it.
     pub fn with_signatures(&self, fields: &[String]) -> Vec<u8> {
-        let body = self.body_hash();
-        let sent = &self.raw[..self.body_start + body.sent_len];
+        // A signature has hashed the body, learning on the way whether its line ends need
+        // normalizing. Without one the body is not hashed just for that: it is copied line
+        // end by line end, which leaves CRLF as it is.
+        let (sent_len, bare_line_ends) = match self.body_hash.get() {
+            Some(body) => (body.sent_len, body.bare_line_ends),
+            None => (canon::sent_len(&self.raw[self.body_start..]), true),
+        };
+        let sent = &self.raw[..self.body_start + sent_len];
         let mut out = Vec::with_capacity(fields.iter().map(String::len).sum::<usize>() + sent.len() + 2);
         for field in fields {
             out.extend_from_slice(field.as_bytes());
         }
-        if self.header_bare_line_ends || body.bare_line_ends {
+        if self.header_bare_line_ends || bare_line_ends {
             push_crlf_normalized(sent, &mut out);
         } else {
             out.extend_from_slice(sent);
@@ -427,6 +433,30 @@ mod tests {
         assert_eq!(sent(b"From: a@b.c\r\n\r\n \t \r\n"), b"From: a@b.c\r\n\r\n");
         assert_eq!(sent(b"From: a@b.c\r\n\r\nText\r\n\r\n\r\n"), b"From: a@b.c\r\n\r\nText\r\n\r\n\r\n");
         assert_eq!(sent(b"From: a@b.c\n\nText \n"), b"From: a@b.c\r\n\r\nText\r\n");
+    }
+
+    #[test]
+    fn a_message_is_sent_alike_whether_or_not_its_body_was_hashed() {
+        for raw in [
+            &b"From: a@b.c\r\nSubject: x\r\n\ty\r\n\r\nOne\r\nTwo\r\n"[..],
+            b"From: a@b.c\nSubject: x\n\ty\n\nOne\nTwo\n",
+            b"From: a@b.c\rSubject: x\r\ty\r\rOne\rTwo\r",
+            b"From: a@b.c\r\n\r\nOne\rTwo\r\n \r\n",
+            b"From: a@b.c\r\n\r\nText\r\n\r\n\n",
+            b"From: a@b.c\r\n\r\nText \t",
+            b"From: a@b.c\r\n\r\nNo line end\r",
+            b"From: a@b.c",
+        ] {
+            let unhashed = parse(raw).unwrap();
+            let sent = unhashed.with_signatures(&[]);
+            assert!(
+                unhashed.body_hash.get().is_none(),
+                "assembling without a signature hashed the body: {raw:?}"
+            );
+            let hashed = parse(raw).unwrap();
+            hashed.body_hash();
+            assert_eq!(sent, hashed.with_signatures(&[]), "{raw:?}");
+        }
     }
 
     #[test]
