@@ -38,7 +38,11 @@ fn content_end(body: &[u8]) -> usize {
 
 /// How many bytes of `body` to send ([`BodyHash::sent_len`]), without hashing it.
 pub(super) fn sent_len(body: &[u8]) -> usize {
-    let end = content_end(body);
+    sent_len_after(body, content_end(body))
+}
+
+/// [`sent_len`] of `body`, whose content ends at `end`.
+fn sent_len_after(body: &[u8], end: usize) -> usize {
     if body[end..].iter().any(|&b| b == SP || b == TAB) {
         end
     } else {
@@ -59,7 +63,7 @@ pub(super) fn relaxed_body(body: &[u8]) -> BodyHash {
     if !content.is_empty() {
         canon.hasher.update(b"\r\n");
     }
-    let sent_len = sent_len(body);
+    let sent_len = sent_len_after(body, end);
     if sent_len == body.len() {
         let mut prev = content.last().copied().unwrap_or(LF);
         for &b in tail {
