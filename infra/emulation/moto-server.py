@@ -11,18 +11,30 @@ the copies leave the server holding gigabytes. Here a transaction instead keeps
 copies of the items it touches and puts them back when it is cancelled, which is
 the same all-or-nothing outcome (requests are applied one at a time, see above).
 
+The tests wait on this one Python process, so work moto does on every request
+without need is left out: a query of a table (not of an index) sorts every item
+of the table to keep one partition's, which made a query's cost grow with the
+whole table; routing lists moto's package directory on every request; every KMS
+key gets an RSA key pair (the tests make symmetric ones, which never use it);
+and every request line is logged.
+
 usage: python moto-server.py HOST PORT
 """
 import copy
+import functools
+import inspect
+import logging
 import os
 import signal
 import sys
 import threading
 import types
 
+from moto import backends
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.kms import models as kms_models
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -76,12 +88,68 @@ def item_level_rollback() -> None:
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def partition_queries() -> None:
+    """A query of the table itself reads the items of its one partition."""
+    query, all_items = Table.query, Table.all_items
+    reading = threading.local()
+
+    def items_of_the_partition(table):
+        hash_key = getattr(reading, "hash_key", None)
+        if hash_key is None:
+            return all_items(table)
+        partition = table.items.get(hash_key)
+        if partition is None:
+            return []
+        # query sorts them by range key itself.
+        return list(partition.values()) if table.range_key_attr else [partition]
+
+    def partition_query(table, *arguments, **options):
+        asked = inspect.signature(query).bind(table, *arguments, **options).arguments
+        if asked.get("index_name") or asked["hash_key"] is None:
+            return query(table, *arguments, **options)
+        reading.hash_key = asked["hash_key"]
+        try:
+            return query(table, *arguments, **options)
+        finally:
+            reading.hash_key = None
+
+    Table.all_items = items_of_the_partition
+    Table.query = partition_query
+
+
+def less_work_per_request() -> None:
+    """Requests are routed, keys made and requests logged without needless work."""
+    # Routing asks for the list of services on every request; the package does not change.
+    services = frozenset(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: services
+
+    # A key's private half is made when a request first uses it (signing, a public key).
+    generate = kms_models.generate_private_key
+
+    class PrivateKeyOnFirstUse:
+        def __init__(self, key_spec):
+            self.key_spec = key_spec
+
+        @functools.cached_property
+        def key(self):
+            return generate(self.key_spec)
+
+        def __getattr__(self, name):
+            return getattr(self.key, name)
+
+    kms_models.generate_private_key = PrivateKeyOnFirstUse
+    # Errors still reach the log.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
     # The emulator's state is disposable: exit at once rather than free gigabytes of it.
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     item_level_rollback()
+    partition_queries()
+    less_work_per_request()
     moto = DomainDispatcherApplication(create_backend_app)
     dynamodb = threading.Lock()
 
