@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use axum::Router;
+use futures_util::future::LocalBoxFuture;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::app::AppState;
@@ -34,7 +35,16 @@ fn init_logging() {
 pub async fn run<const WIRING: u8>(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
     init_logging();
     let state = AppState::from_env::<WIRING>().await?;
-    lambda_http::run(application(producing(routes, JSON), state)).await
+    serve_buffered(routes, state).await
+}
+
+// The runtime's loop, the same for every function, compiled once here: called from a
+// generic entry point, it would be compiled again into each function's binary (about
+// 300 KB of machine code and 6 s of release build apiece) unless it is neither inlined
+// nor generic, its future boxed (an `async fn`'s body is compiled where it is awaited).
+#[inline(never)]
+fn serve_buffered(routes: Router<AppState>, state: AppState) -> LocalBoxFuture<'static, Result<(), lambda_http::Error>> {
+    Box::pin(lambda_http::run(application(producing(routes, JSON), state)))
 }
 
 /// Serves `routes`, Server-Sent-Events streams, with the ports `WIRING` names and response
@@ -42,7 +52,15 @@ pub async fn run<const WIRING: u8>(routes: Router<AppState>) -> Result<(), lambd
 pub async fn run_streaming<const WIRING: u8>(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
     init_logging();
     let state = AppState::from_env::<WIRING>().await?;
-    lambda_http::run_with_streaming_response(application(producing(routes, EVENT_STREAM), state)).await
+    serve_streaming(routes, state).await
+}
+
+#[inline(never)]
+fn serve_streaming(routes: Router<AppState>, state: AppState) -> LocalBoxFuture<'static, Result<(), lambda_http::Error>> {
+    Box::pin(lambda_http::run_with_streaming_response(application(
+        producing(routes, EVENT_STREAM),
+        state,
+    )))
 }
 
 /// Runs `consumer`, with the ports `WIRING` names, on the batches an SQS event source
@@ -51,12 +69,15 @@ pub async fn run_streaming<const WIRING: u8>(routes: Router<AppState>) -> Result
 pub async fn consume<const WIRING: u8>(consumer: impl Consumer) -> Result<(), lambda_runtime::Error> {
     init_logging();
     let state = AppState::from_env::<WIRING>().await?;
-    let consumer: Arc<dyn Consumer> = Arc::new(consumer);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+    serve_consumer(state, Arc::new(consumer)).await
+}
+
+#[inline(never)]
+fn serve_consumer(state: AppState, consumer: Arc<dyn Consumer>) -> LocalBoxFuture<'static, Result<(), lambda_runtime::Error>> {
+    Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let (state, consumer) = (state.clone(), consumer.clone());
         async move { Ok::<_, lambda_runtime::Error>(consume_event(&state, &consumer, event.payload).await) }
-    }))
-    .await
+    })))
 }
 
 /// Consumes an SQS event's records and names those to be received again.

@@ -7,6 +7,7 @@ use std::future::Future;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use futures_util::future::BoxFuture;
 
 use crate::app::AppState;
 use crate::auth::tokens::TokenError;
@@ -75,28 +76,33 @@ impl FromRequestParts<AppState> for StreamCaller {
 
 impl Caller {
     /// The caller a bearer token names, if the token is valid and its user may act.
-    async fn authenticate(token: &str, state: &AppState) -> Result<Self, AppError> {
-        let claims = state.tokens.verify(token).await.map_err(|error| match error {
-            TokenError::KeysUnavailable(reason) => AppError::Dependency(reason),
-            refused => AppError::Unauthenticated(refused.to_string()),
-        })?;
-        let user = claims
-            .sub
-            .parse()
-            .map(UserPk)
-            .map_err(|_| AppError::Unauthenticated("the token's subject is not a user".into()))?;
-        let account = Accounts::new(state.store.as_ref())
-            .load(user)
-            .await?
-            .ok_or_else(|| AppError::Unauthenticated(format!("user {user} does not exist")))?;
-        if !account.may_act(state.clock.now()) {
-            return Err(AppError::Unauthenticated(format!("user {user} is not active or is locked out")));
-        }
-        let principal = Principal {
-            kind: account.user.value.user_type,
-            grants: Grants::new(&account.capabilities, account.associations.iter().copied()),
-        };
-        Ok(Caller { account, principal })
+    // Compiled once, here, rather than into every function that authenticates (see
+    // `lambda::serve_buffered`): its body reaches the token check's HTTP client.
+    #[inline(never)]
+    fn authenticate<'a>(token: &'a str, state: &'a AppState) -> BoxFuture<'a, Result<Self, AppError>> {
+        Box::pin(async move {
+            let claims = state.tokens.verify(token).await.map_err(|error| match error {
+                TokenError::KeysUnavailable(reason) => AppError::Dependency(reason),
+                refused => AppError::Unauthenticated(refused.to_string()),
+            })?;
+            let user = claims
+                .sub
+                .parse()
+                .map(UserPk)
+                .map_err(|_| AppError::Unauthenticated("the token's subject is not a user".into()))?;
+            let account = Accounts::new(state.store.as_ref())
+                .load(user)
+                .await?
+                .ok_or_else(|| AppError::Unauthenticated(format!("user {user} does not exist")))?;
+            if !account.may_act(state.clock.now()) {
+                return Err(AppError::Unauthenticated(format!("user {user} is not active or is locked out")));
+            }
+            let principal = Principal {
+                kind: account.user.value.user_type,
+                grants: Grants::new(&account.capabilities, account.associations.iter().copied()),
+            };
+            Ok(Caller { account, principal })
+        })
     }
 
     /// The caller's user key.
