@@ -91,6 +91,7 @@ def item_level_rollback() -> None:
 def partition_queries() -> None:
     """A query of the table itself reads the items of its one partition."""
     query, all_items = Table.query, Table.all_items
+    parameters = inspect.signature(query)
     reading = threading.local()
 
     def items_of_the_partition(table):
@@ -104,7 +105,7 @@ def partition_queries() -> None:
         return list(partition.values()) if table.range_key_attr else [partition]
 
     def partition_query(table, *arguments, **options):
-        asked = inspect.signature(query).bind(table, *arguments, **options).arguments
+        asked = parameters.bind(table, *arguments, **options).arguments
         if asked.get("index_name") or asked["hash_key"] is None:
             return query(table, *arguments, **options)
         reading.hash_key = asked["hash_key"]
